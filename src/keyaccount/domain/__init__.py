@@ -1,0 +1,37 @@
+"""The domain model: attrs value objects with no persistence imports."""
+
+from __future__ import annotations
+
+from keyaccount.domain._customer import Customer, RevenueRecord
+from keyaccount.domain._labels import Role, Segment, SubSegment, Tier
+from keyaccount.domain._money import FEN_PER_YUAN, fen_to_yuan, format_yuan, yuan_to_fen
+from keyaccount.domain._period import Period, PeriodRange
+from keyaccount.domain._product import (
+    DEFAULT_PRODUCT_ID,
+    Product,
+    ProductCatalog,
+    default_catalog,
+)
+from keyaccount.domain._project import Member, ProjectGroup, default_project_groups
+
+__all__ = [
+    "DEFAULT_PRODUCT_ID",
+    "FEN_PER_YUAN",
+    "Customer",
+    "Member",
+    "Period",
+    "PeriodRange",
+    "Product",
+    "ProductCatalog",
+    "ProjectGroup",
+    "RevenueRecord",
+    "Role",
+    "Segment",
+    "SubSegment",
+    "Tier",
+    "default_catalog",
+    "default_project_groups",
+    "fen_to_yuan",
+    "format_yuan",
+    "yuan_to_fen",
+]

@@ -1,0 +1,23 @@
+"""The portfolio aggregate and its metrics, computed in bulk over columnar arrays."""
+
+from __future__ import annotations
+
+from keyaccount.portfolio._columns import RevenueColumns
+from keyaccount.portfolio._customers import CustomerColumns
+from keyaccount.portfolio._metrics import METRICS, MetricKind, MetricSpec, MetricsTable
+from keyaccount.portfolio._portfolio import Portfolio
+from keyaccount.portfolio._reference import reference_metrics
+from keyaccount.portfolio._summary import SegmentTierCell, SegmentTierSummary
+
+__all__ = [
+    "METRICS",
+    "CustomerColumns",
+    "MetricKind",
+    "MetricSpec",
+    "MetricsTable",
+    "Portfolio",
+    "RevenueColumns",
+    "SegmentTierCell",
+    "SegmentTierSummary",
+    "reference_metrics",
+]

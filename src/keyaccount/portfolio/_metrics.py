@@ -1,0 +1,389 @@
+"""Portfolio metrics as of a month, computed in bulk over columnar arrays.
+
+Definitions (``P`` is the as-of month, inclusive; the monthly revenue of a
+customer is the sum of its records in that month over all products):
+
+- ``t12m_revenue``: revenue in months ``P-11 .. P`` (money, fen).
+- ``prev12m_revenue``: revenue in months ``P-23 .. P-12`` (money, fen).
+- ``yoy_growth``: ``float64(t12m) / float64(prev12m) - 1``; absent when
+  ``prev12m <= 0``.
+- ``t12m_volume``: parcels in ``P-11 .. P``.
+- ``active_months``: months in ``P-11 .. P`` whose monthly revenue is > 0.
+- ``months_since_last``: ``P`` minus the last month ``<= P`` whose monthly
+  revenue is > 0; absent when there is none.
+- ``product_count``: distinct products whose ``P-11 .. P`` revenue is > 0.
+- ``tenure_months``: ``P - first_period``.
+- ``months_in_tier``: ``P - tier_since`` (``tier_since`` defaults to ``first_period``).
+
+Customers whose ``first_period`` is after ``P`` are left out. Roll-ups
+recompute every revenue metric over the combined records of a customer and
+all its descendants.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from keyaccount.domain import Period, Segment, Tier, fen_to_yuan
+from keyaccount.exceptions import PrecisionError, UnknownCustomerError, UnknownProductError
+from keyaccount.portfolio._columns import NO_CODE, SEGMENTS, TIERS, RevenueColumns
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["METRICS", "MetricKind", "MetricSpec", "MetricsTable", "compute_metrics"]
+
+EXACT_LIMIT = 2**53
+"""Fen totals below this are summed exactly in float64 (CONTRACTS.md)."""
+WINDOW = 24
+
+
+class MetricKind(enum.Enum):
+    """How a metric's values are typed: money (fen), a count, or a ratio."""
+
+    MONEY = "money"
+    COUNT = "count"
+    RATIO = "ratio"
+
+
+@attrs.frozen
+class MetricSpec:
+    """A metric's name, kind and one-line definition."""
+
+    name: str
+    kind: MetricKind
+    description: str
+
+
+METRICS: Mapping[str, MetricSpec] = {
+    s.name: s
+    for s in (
+        MetricSpec("t12m_revenue", MetricKind.MONEY, "revenue in the 12 months ending with P"),
+        MetricSpec("prev12m_revenue", MetricKind.MONEY, "revenue in months P-23..P-12"),
+        MetricSpec("yoy_growth", MetricKind.RATIO, "t12m / prev12m - 1; absent if prev12m <= 0"),
+        MetricSpec("t12m_volume", MetricKind.COUNT, "parcels in the 12 months ending with P"),
+        MetricSpec("active_months", MetricKind.COUNT, "months in P-11..P with revenue > 0"),
+        MetricSpec(
+            "months_since_last", MetricKind.COUNT, "P minus the last month with revenue > 0"
+        ),
+        MetricSpec("product_count", MetricKind.COUNT, "products with P-11..P revenue > 0"),
+        MetricSpec("tenure_months", MetricKind.COUNT, "P minus first_period"),
+        MetricSpec("months_in_tier", MetricKind.COUNT, "P minus tier_since"),
+    )
+}
+"""The built-in metrics, in column order."""
+
+Array = npt.NDArray[Any]
+
+
+@attrs.frozen(eq=False)
+class MetricsTable:
+    """Metrics of many customers as of one month, as columns.
+
+    Attributes:
+        as_of: The as-of month ``P``.
+        customer_ids: Customer ids in a fixed order (portfolio order).
+        columns: One array per metric in :data:`METRICS` (``int64`` fen for
+            money, ``int64`` for counts, ``float64`` for ratios).
+        absent: One boolean mask per metric, ``True`` where the value is absent.
+        tier: Tier rank of each customer (``int8``).
+        segment: Segment code of each customer (``int8``, ``-1`` for none).
+        product_ids: Catalogue order of the columns of :attr:`product_revenue`.
+        product_revenue: Trailing-12 revenue in fen per customer and product,
+            shape ``(len(customer_ids), len(product_ids))``.
+        rollup: Whether figures include each customer's descendants.
+    """
+
+    as_of: Period
+    customer_ids: npt.NDArray[np.object_]
+    columns: Mapping[str, Array]
+    absent: Mapping[str, npt.NDArray[np.bool_]]
+    tier: npt.NDArray[np.int8]
+    segment: npt.NDArray[np.int8]
+    product_ids: tuple[str, ...]
+    product_revenue: npt.NDArray[np.int64]
+    rollup: bool = False
+    _positions: dict[str, int] = attrs.field(init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        positions = {cid: i for i, cid in enumerate(self.customer_ids.tolist())}
+        object.__setattr__(self, "_positions", positions)
+
+    def __len__(self) -> int:
+        return int(self.customer_ids.shape[0])
+
+    def __contains__(self, customer_id: object) -> bool:
+        return customer_id in self._positions
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Metric names in column order."""
+        return tuple(self.columns)
+
+    def position(self, customer_id: str) -> int:
+        """The row of ``customer_id``.
+
+        Raises:
+            UnknownCustomerError: the customer is not in the table (unknown, or
+                first seen after :attr:`as_of`).
+        """
+        try:
+            return self._positions[customer_id]
+        except KeyError:
+            raise UnknownCustomerError(
+                f"customer {customer_id!r} is not in the metrics as of {self.as_of}"
+            ) from None
+
+    def value(self, name: str, position: int) -> Decimal | int | float | None:
+        """One value: ``Decimal`` yuan for money, ``int`` for counts, ``float`` for ratios."""
+        if self.absent[name][position]:
+            return None
+        raw = self.columns[name][position]
+        kind = METRICS[name].kind if name in METRICS else MetricKind.RATIO
+        if kind is MetricKind.MONEY:
+            return fen_to_yuan(int(raw))
+        if kind is MetricKind.COUNT:
+            return int(raw)
+        return float(raw)
+
+    def row(self, customer_id: str) -> dict[str, Decimal | int | float | None]:
+        """All metrics of one customer; ``None`` marks an absent value.
+
+        Example:
+            >>> from keyaccount import Customer, Portfolio, RevenueRecord
+            >>> pf = Portfolio([Customer("C1", "Court", "2022-01")],
+            ...                [RevenueRecord("C1", "court_express", "2022-03", "10.50")])
+            >>> pf.metrics("2022-12").row("C1")["t12m_revenue"]
+            Decimal('10.50')
+        """
+        i = self.position(customer_id)
+        return {name: self.value(name, i) for name in self.columns}
+
+    def tier_of(self, customer_id: str) -> Tier:
+        """The tier of ``customer_id``."""
+        return TIERS[int(self.tier[self.position(customer_id)])]
+
+    def segment_of(self, customer_id: str) -> Segment | None:
+        """The segment of ``customer_id`` (``None`` when unassigned)."""
+        code = int(self.segment[self.position(customer_id)])
+        return None if code == NO_CODE else SEGMENTS[code]
+
+    def share(self, product_id: str) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+        """Share of trailing-12 revenue from ``product_id``, with its absent mask.
+
+        ``share = float64(product fen) / float64(t12m fen)``; absent where
+        ``t12m_revenue <= 0``.
+        """
+        try:
+            j = self.product_ids.index(product_id)
+        except ValueError:
+            raise UnknownProductError(f"unknown product {product_id!r}") from None
+        total = self.columns["t12m_revenue"]
+        absent = total <= 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = self.product_revenue[:, j].astype(np.float64) / total.astype(np.float64)
+        share[absent] = np.nan
+        return share, absent
+
+    def top(self, n: int = 10, by: str = "t12m_revenue") -> list[str]:
+        """Ids of the ``n`` customers with the largest ``by`` (absent values last; ties by id)."""
+        values = self.columns[by].astype(np.float64)
+        values = np.where(self.absent[by], -np.inf, values)
+        order = np.lexsort((self.customer_ids.astype(str), -values))
+        return [str(self.customer_ids[i]) for i in order[:n]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.customer_ids.tolist())
+
+    def to_pandas(self, *, lang: str = "en") -> pd.DataFrame:
+        """A DataFrame indexed by customer id (needs the ``pandas`` extra).
+
+        Money columns are ``Decimal`` yuan would be slow at scale, so they are
+        given as nullable ``Int64`` fen with a ``_fen`` suffix; counts are
+        nullable ``Int64`` and ratios ``Float64``; absent values are ``<NA>``.
+        """
+        import pandas as pd  # noqa: PLC0415  (optional dependency)
+
+        data: dict[str, Any] = {
+            "tier": pd.Categorical(
+                [TIERS[t].label(lang) for t in self.tier], [t.label(lang) for t in TIERS]
+            ),
+            "segment": [
+                None if s == NO_CODE else SEGMENTS[s].label(lang) for s in self.segment.tolist()
+            ],
+        }
+        for name, values in self.columns.items():
+            kind = METRICS[name].kind if name in METRICS else MetricKind.RATIO
+            column = f"{name}_fen" if kind is MetricKind.MONEY else name
+            dtype = "Float64" if kind is MetricKind.RATIO else "Int64"
+            data[column] = pd.array(values, dtype=dtype)
+            data[column][self.absent[name]] = pd.NA
+        frame = pd.DataFrame(data, index=pd.Index(self.customer_ids, name="customer_id"))
+        frame.attrs["as_of"] = str(self.as_of)
+        return frame
+
+
+def _check_exact(fen: npt.NDArray[np.int64]) -> None:
+    total = int(np.abs(fen).sum(dtype=np.int64)) if fen.size else 0
+    if total >= EXACT_LIMIT:
+        raise PrecisionError(
+            f"revenue totals of {total} fen reach 2**53; the bulk path cannot sum them exactly"
+        )
+
+
+def _sum_by(
+    key: npt.NDArray[np.int64], weights: npt.NDArray[np.int64], size: int
+) -> npt.NDArray[np.float64]:
+    """Exact integer sums per key, accumulated in float64 (totals checked < 2**53)."""
+    out: npt.NDArray[np.float64] = np.bincount(
+        key, weights=weights.astype(np.float64), minlength=size
+    )
+    return out
+
+
+def ancestors_expansion(records: RevenueColumns, parent: npt.NDArray[np.int32]) -> RevenueColumns:
+    """Each record repeated once for its customer and once for every ancestor."""
+    parts = [records]
+    current = records.customer
+    keep = np.arange(len(records))
+    for _ in range(parent.shape[0]):
+        up = parent[current]
+        has = up != NO_CODE
+        if not has.any():
+            break
+        keep = keep[has]
+        current = up[has]
+        sub = records.take(keep)
+        parts.append(attrs.evolve(sub, customer=current.astype(np.int32)))
+    return RevenueColumns.concat(parts)
+
+
+def compute_metrics(
+    *,
+    as_of: Period,
+    customer_ids: npt.NDArray[np.object_],
+    first_period: npt.NDArray[np.int32],
+    tier_since: npt.NDArray[np.int32],
+    tier: npt.NDArray[np.int8],
+    segment: npt.NDArray[np.int8],
+    parent: npt.NDArray[np.int32],
+    records: RevenueColumns,
+    product_ids: tuple[str, ...],
+    rollup: bool = False,
+) -> MetricsTable:
+    """Compute the metrics table in bulk (see the module docstring for definitions).
+
+    ``tier_since`` holds ``-1`` where it defaults to ``first_period``.
+
+    Raises:
+        PrecisionError: the absolute fen total reaches 2**53.
+    """
+    n = int(customer_ids.shape[0])
+    n_products = len(product_ids)
+    p = as_of.ordinal
+    start = p - (WINDOW - 1)
+    _check_exact(records.fen)
+    if rollup:
+        records = ancestors_expansion(records, parent)
+
+    in_window = (records.period >= start) & (records.period <= p)
+    win = records.take(in_window)
+    offset = (win.period - start).astype(np.int64)
+    cust = win.customer.astype(np.int64)
+    monthly = _sum_by(cust * WINDOW + offset, win.fen, n * WINDOW).reshape(n, WINDOW)
+
+    recent = offset >= WINDOW - 12
+    t12m = monthly[:, 12:].sum(axis=1)
+    prev12m = monthly[:, :12].sum(axis=1)
+    volume = np.bincount(cust[recent], weights=win.volume[recent].astype(np.float64), minlength=n)
+    positive = monthly > 0
+    active_months = positive[:, 12:].sum(axis=1)
+
+    by_product = _sum_by(
+        cust[recent] * n_products + win.product[recent], win.fen[recent], n * n_products
+    ).reshape(n, n_products)
+    product_count = (by_product > 0).sum(axis=1)
+
+    any_recent = positive.any(axis=1)
+    last_offset = (WINDOW - 1) - np.argmax(positive[:, ::-1], axis=1)
+    since = np.where(any_recent, (WINDOW - 1) - last_offset, -1).astype(np.int64)
+    since = _months_since_before(records, since, start, n)
+
+    t12m_fen = np.rint(t12m).astype(np.int64)
+    prev_fen = np.rint(prev12m).astype(np.int64)
+    no_prev = prev_fen <= 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        yoy = t12m_fen.astype(np.float64) / prev_fen.astype(np.float64) - 1.0
+    yoy[no_prev] = np.nan
+
+    eff_since = np.where(tier_since == NO_CODE, first_period, tier_since).astype(np.int64)
+    columns: dict[str, Array] = {
+        "t12m_revenue": t12m_fen,
+        "prev12m_revenue": prev_fen,
+        "yoy_growth": yoy,
+        "t12m_volume": np.rint(volume).astype(np.int64),
+        "active_months": active_months.astype(np.int64),
+        "months_since_last": np.where(since < 0, 0, since),
+        "product_count": product_count.astype(np.int64),
+        "tenure_months": p - first_period.astype(np.int64),
+        "months_in_tier": p - eff_since,
+    }
+    zeros = np.zeros(n, dtype=bool)
+    absent = {name: zeros for name in columns}
+    absent["yoy_growth"] = no_prev
+    absent["months_since_last"] = since < 0
+
+    keep = first_period <= p
+    if not keep.all():
+        columns = {k: v[keep] for k, v in columns.items()}
+        absent = {k: v[keep] for k, v in absent.items()}
+        customer_ids, tier, segment = customer_ids[keep], tier[keep], segment[keep]
+        by_product = by_product[keep]
+    return MetricsTable(
+        as_of=as_of,
+        customer_ids=customer_ids,
+        columns=columns,
+        absent=absent,
+        tier=tier,
+        segment=segment,
+        product_ids=product_ids,
+        product_revenue=np.rint(by_product).astype(np.int64),
+        rollup=rollup,
+    )
+
+
+def _months_since_before(
+    records: RevenueColumns, since: npt.NDArray[np.int64], start: int, n: int
+) -> npt.NDArray[np.int64]:
+    """Fill ``since`` for customers with no positive month in the window from older history.
+
+    Walks back in blocks of :data:`WINDOW` months so memory stays ``n x WINDOW``.
+    """
+    unresolved = since < 0
+    if not unresolved.any() or len(records) == 0:
+        return since
+    earliest = int(records.period.min())
+    hi = start - 1
+    older = records.take((records.period <= hi) & unresolved[records.customer])
+    while hi >= earliest and unresolved.any() and len(older):
+        lo = hi - WINDOW + 1
+        block = older.take(older.period >= lo)
+        offset = (block.period - lo).astype(np.int64)
+        monthly = _sum_by(
+            block.customer.astype(np.int64) * WINDOW + offset, block.fen, n * WINDOW
+        ).reshape(n, WINDOW)
+        positive = monthly > 0
+        found = positive.any(axis=1) & unresolved
+        last_offset = (WINDOW - 1) - np.argmax(positive[:, ::-1], axis=1)
+        since = np.where(found, (start + WINDOW - 1) - (lo + last_offset), since)
+        unresolved &= ~found
+        older = older.take((older.period < lo) & unresolved[older.customer])
+        hi = lo - 1
+    return since
