@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from keyaccount.domain._change import Change, ExplanationValue, SegmentChange, TierChange
 from keyaccount.domain._customer import Customer, RevenueRecord
 from keyaccount.domain._labels import Role, Segment, SubSegment, Tier
 from keyaccount.domain._money import FEN_PER_YUAN, fen_to_yuan, format_yuan, yuan_to_fen
@@ -17,7 +18,9 @@ from keyaccount.domain._project import Member, ProjectGroup, default_project_gro
 __all__ = [
     "DEFAULT_PRODUCT_ID",
     "FEN_PER_YUAN",
+    "Change",
     "Customer",
+    "ExplanationValue",
     "Member",
     "Period",
     "PeriodRange",
@@ -27,8 +30,10 @@ __all__ = [
     "RevenueRecord",
     "Role",
     "Segment",
+    "SegmentChange",
     "SubSegment",
     "Tier",
+    "TierChange",
     "default_catalog",
     "default_project_groups",
     "fen_to_yuan",

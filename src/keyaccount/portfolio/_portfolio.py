@@ -16,6 +16,8 @@ from keyaccount.domain import (
     ProductCatalog,
     ProjectGroup,
     RevenueRecord,
+    SegmentChange,
+    TierChange,
     default_catalog,
 )
 from keyaccount.exceptions import (
@@ -291,6 +293,75 @@ class Portfolio:
         cols.first_period[i] = row.first_period[0]
         cols.tier_since[i] = row.tier_since[0]
         self._children = None
+
+    def apply_changes(self, changes: Iterable[TierChange | SegmentChange]) -> None:
+        """Apply tier and segment changes in memory, all or nothing.
+
+        A tier change sets the tier and ``tier_since`` to the change's period;
+        a segment change sets the segment and clears a sub-segment that does
+        not belong to the new segment. Changes apply in order, so a batch may
+        move one customer twice.
+
+        Raises:
+            UnknownCustomerError: a change for a customer the portfolio does not hold.
+            ValidationError: a change whose ``before`` is not the customer's
+                current value (a stale change), or whose period is before the
+                customer's ``first_period``.
+            PortfolioValidationError: several of these at once. Nothing is applied.
+        """
+        batch = list(changes)
+        cols = self.customer_columns
+        tier = cols.tier.copy()
+        tier_since = cols.tier_since.copy()
+        segment = cols.segment.copy()
+        sub_segment = cols.sub_segment.copy()
+        problems: list[Exception] = []
+        for n, change in enumerate(batch):
+            where = f"change {n} ({change.customer_id}, {change.period})"
+            i = self._positions.get(change.customer_id)
+            if i is None:
+                problems.append(
+                    UnknownCustomerError(f"{where}: unknown customer {change.customer_id!r}")
+                )
+                continue
+            if change.period.ordinal < int(cols.first_period[i]):
+                problems.append(
+                    ValidationError(f"{where}: period is before the customer's first_period")
+                )
+                continue
+            if isinstance(change, TierChange):
+                current_tier = TIERS[int(tier[i])]
+                if current_tier is not change.before:
+                    problems.append(
+                        ValidationError(
+                            f"{where}: customer is {current_tier.name}, the change expects "
+                            f"{change.before.name}"
+                        )
+                    )
+                    continue
+                tier[i] = change.after.rank
+                tier_since[i] = change.period.ordinal
+            else:
+                code = int(segment[i])
+                current = None if code == NO_CODE else SEGMENTS[code]
+                if current is not change.before:
+                    problems.append(
+                        ValidationError(
+                            f"{where}: customer's segment is "
+                            f"{current.name if current else None}, the change expects "
+                            f"{change.before.name if change.before else None}"
+                        )
+                    )
+                    continue
+                segment[i] = NO_CODE if change.after is None else SEGMENTS.index(change.after)
+                sub = int(sub_segment[i])
+                if sub != NO_CODE and SUB_SEGMENTS[sub].segment is not change.after:
+                    sub_segment[i] = NO_CODE
+        _raise(problems, "changes")
+        cols.tier[:] = tier
+        cols.tier_since[:] = tier_since
+        cols.segment[:] = segment
+        cols.sub_segment[:] = sub_segment
 
     # ------------------------------------------------------------------ hierarchy
 
