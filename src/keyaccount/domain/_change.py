@@ -24,6 +24,14 @@ def _to_explanation(
     return tuple((str(k), v) for k, v in items)
 
 
+def _to_period(value: Period | str) -> Period:
+    return Period.parse(value)
+
+
+def _to_tier(value: Tier | str) -> Tier:
+    return Tier.parse(value)
+
+
 def _opt_segment(value: Segment | str | None) -> Segment | None:
     return None if value is None or value == "" else Segment.parse(value)
 
@@ -35,7 +43,7 @@ def _opt_text(value: str | None) -> str | None:
 @attrs.frozen
 class _ChangeBase:
     customer_id: str
-    period: Period = attrs.field(converter=Period.parse)
+    period: Period = attrs.field(converter=_to_period)
     rule: str | None = attrs.field(default=None, converter=_opt_text, kw_only=True)
     actor: str | None = attrs.field(default=None, converter=_opt_text, kw_only=True)
     reason: str = attrs.field(default="", converter=str, kw_only=True)
@@ -78,8 +86,8 @@ class TierChange(_ChangeBase):
         True
     """
 
-    before: Tier = attrs.field(converter=Tier.parse, kw_only=True)
-    after: Tier = attrs.field(converter=Tier.parse, kw_only=True)
+    before: Tier = attrs.field(converter=_to_tier, kw_only=True)
+    after: Tier = attrs.field(converter=_to_tier, kw_only=True)
 
     @property
     def is_promotion(self) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -11,7 +11,18 @@ from keyaccount.domain._money import fen_to_yuan, yuan_to_fen
 from keyaccount.domain._period import Period
 from keyaccount.exceptions import SubSegmentMismatchError, ValidationError
 
+if TYPE_CHECKING:
+    from decimal import Decimal
+
 __all__ = ["Customer", "RevenueRecord"]
+
+
+def _to_period(value: Period | str) -> Period:
+    return Period.parse(value)
+
+
+def _to_tier(value: Tier | str) -> Tier:
+    return Tier.parse(value)
 
 
 def _opt_segment(value: Segment | str | None) -> Segment | None:
@@ -70,12 +81,12 @@ class Customer:
 
     id: str = attrs.field(validator=_check_id)
     name: str = attrs.field(converter=str)
-    first_period: Period = attrs.field(converter=Period.parse)
+    first_period: Period = attrs.field(converter=_to_period)
     segment: Segment | None = attrs.field(default=None, converter=_opt_segment, kw_only=True)
     sub_segment: SubSegment | None = attrs.field(
         default=None, converter=_opt_sub_segment, kw_only=True
     )
-    tier: Tier = attrs.field(default=Tier.ACTIVE, converter=Tier.parse, kw_only=True)
+    tier: Tier = attrs.field(default=Tier.ACTIVE, converter=_to_tier, kw_only=True)
     parent_id: str | None = attrs.field(default=None, converter=_opt_text, kw_only=True)
     province: str | None = attrs.field(default=None, converter=_opt_text, kw_only=True)
     tier_since: Period | None = attrs.field(default=None, converter=_opt_period, kw_only=True)
@@ -133,7 +144,7 @@ class RevenueRecord:
 
     customer_id: str = attrs.field(validator=_check_id)
     product_id: str = attrs.field(validator=_check_id)
-    period: Period = attrs.field(converter=Period.parse)
+    period: Period = attrs.field(converter=_to_period)
     revenue_fen: int = attrs.field(converter=_to_fen, alias="revenue")
     volume: int = attrs.field(default=0, validator=_check_volume, kw_only=True)
 

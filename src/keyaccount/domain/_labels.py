@@ -32,7 +32,7 @@ class _Labelled(enum.Enum):
 
     @classmethod
     def parse(cls, text: str | Self) -> Self:
-        """Parse a member from its name (any case) or its Chinese label.
+        """Parse a member from its name or its Chinese label (Latin letters in any case).
 
         Raises:
             UnknownLabelError: ``text`` names no member; the message lists the choices.
@@ -43,8 +43,9 @@ class _Labelled(enum.Enum):
             raise UnknownLabelError(cls._kind(), text, tuple(m.name for m in cls))
         stripped = text.strip()
         key = _normalise(stripped)
+        folded = stripped.casefold()
         for member in cls:
-            if member.name == key or stripped in cls._aliases(member):
+            if member.name == key or folded in {a.casefold() for a in cls._aliases(member)}:
                 return member
         raise UnknownLabelError(cls._kind(), text, tuple(m.name for m in cls))
 
@@ -220,4 +221,8 @@ class Role(_Labelled):
 
     @classmethod
     def _aliases(cls, member: Role) -> tuple[str, ...]:
-        return (member.label_zh, member.label_zh.removesuffix("经理"))
+        # The text names the support managers by their field alone (商务拓展); the bare
+        # 项目 / 客户 mean "project" / "customer", so they are not aliases of a role.
+        if member.is_support:
+            return (member.label_zh, member.label_zh.removesuffix("经理"))
+        return (member.label_zh,)

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import operator
 from decimal import Decimal, InvalidOperation
 
-from keyaccount.exceptions import InvalidMoneyError
+from keyaccount.exceptions import InvalidMoneyError, ValidationError
 
 __all__ = ["FEN_PER_YUAN", "fen_to_yuan", "format_yuan", "yuan_to_fen"]
 
 FEN_PER_YUAN = 100
 _CENT = Decimal("0.01")
+_INT64_MAX = 2**63 - 1
+_MAX_DIGITS = len(str(_INT64_MAX)) + 2  # a coefficient longer than this cannot fit int64 fen
+_UNITS = {"yuan": 1, "wan": 10_000, "yi": 100_000_000}
 
 
 def yuan_to_fen(value: Decimal | int | str, *, where: str = "") -> int:
     """Convert an amount in yuan to an exact integer number of fen.
 
-    Accepts ``Decimal``, ``int`` and decimal text (``"1234.50"``, ``"1_000"``).
-    Floats are refused: a float cannot hold most amounts exactly.
+    Accepts ``Decimal``, ``int`` and decimal text (``"1234.50"``, ``"1_000"``,
+    ``"1,234.50"``). Floats are refused: a float cannot hold most amounts
+    exactly. The conversion is exact whatever the number of digits; the
+    result must fit a signed 64-bit integer, the type of the fen arrays.
 
     Args:
         value: The amount in yuan.
@@ -26,55 +32,99 @@ def yuan_to_fen(value: Decimal | int | str, *, where: str = "") -> int:
         The amount in fen.
 
     Raises:
-        InvalidMoneyError: the value is a float, not a number, not finite, or
-            has digits below the fen.
+        InvalidMoneyError: the value is a float, not a number, not finite, has
+            digits below the fen, or does not fit 64-bit fen.
 
     Example:
         >>> yuan_to_fen("12.34")
         1234
     """
     suffix = f" ({where})" if where else ""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise InvalidMoneyError(
             f"money must be Decimal, int or decimal text, not {type(value).__name__} "
             f"{value!r}{suffix}"
         )
     if isinstance(value, int):
-        return value * FEN_PER_YUAN
-    if isinstance(value, str):
-        try:
-            amount = Decimal(value.strip().replace(",", ""))
-        except InvalidOperation:
-            raise InvalidMoneyError(f"not an amount of money: {value!r}{suffix}") from None
-    elif isinstance(value, Decimal):
-        amount = value
+        fen = value * FEN_PER_YUAN
     else:
-        raise InvalidMoneyError(f"not an amount of money: {value!r}{suffix}")
-    if not amount.is_finite():
+        if isinstance(value, str):
+            try:
+                amount = Decimal(value.strip().replace(",", ""))
+            except InvalidOperation:
+                raise InvalidMoneyError(f"not an amount of money: {value!r}{suffix}") from None
+        elif isinstance(value, Decimal):
+            amount = value
+        else:
+            raise InvalidMoneyError(f"not an amount of money: {value!r}{suffix}")
+        if not amount.is_finite():
+            raise InvalidMoneyError(f"money must be finite, got {value!r}{suffix}")
+        fen = _exact_fen(amount, value, suffix)
+    if abs(fen) > _INT64_MAX:
+        raise InvalidMoneyError(f"amount {value!r} is too large for 64-bit fen{suffix}")
+    return fen
+
+
+def _exact_fen(amount: Decimal, value: object, suffix: str) -> int:
+    """``amount * 100`` as an int, with integer arithmetic (no context rounding)."""
+    sign, digits, exponent = amount.as_tuple()
+    if not isinstance(exponent, int):  # only NaN and infinities have a letter here
         raise InvalidMoneyError(f"money must be finite, got {value!r}{suffix}")
-    fen = amount * FEN_PER_YUAN
-    if fen != fen.to_integral_value():
-        raise InvalidMoneyError(f"amount {value!r} has digits below the fen (0.01 yuan){suffix}")
-    return int(fen)
+    coefficient = int("".join(map(str, digits))) if digits else 0
+    shift = exponent + 2
+    if coefficient and len(str(coefficient)) + shift > _MAX_DIGITS:
+        raise InvalidMoneyError(f"amount {value!r} is too large for 64-bit fen{suffix}")
+    fen: int
+    if shift >= 0:
+        fen = coefficient * 10**shift
+    else:
+        fen, below = divmod(coefficient, 10 ** (-shift))
+        if below:
+            raise InvalidMoneyError(
+                f"amount {value!r} has digits below the fen (0.01 yuan){suffix}"
+            )
+    return -fen if sign else fen
+
+
+def _whole_fen(fen: int) -> int:
+    if isinstance(fen, bool):
+        raise InvalidMoneyError(f"fen must be a whole number, not the bool {fen!r}")
+    try:
+        return operator.index(fen)
+    except TypeError:
+        raise InvalidMoneyError(
+            f"fen must be a whole number, not {type(fen).__name__} {fen!r}"
+        ) from None
 
 
 def fen_to_yuan(fen: int) -> Decimal:
-    """Convert integer fen to ``Decimal`` yuan with two places.
+    """Convert integer fen to ``Decimal`` yuan with two places, exactly.
+
+    Raises:
+        InvalidMoneyError: ``fen`` is not a whole number (a float, text, ...).
 
     Example:
         >>> fen_to_yuan(123456)
         Decimal('1234.56')
     """
-    return (Decimal(int(fen)) / FEN_PER_YUAN).quantize(_CENT)
+    return Decimal(f"{_whole_fen(fen)}E-2")
 
 
 def format_yuan(fen: int, *, unit: str = "yuan") -> str:
-    """Format fen for people: ``"1,234.56"``, or scaled with ``unit`` ``"wan"`` (万) or ``"yi"`` (亿).
+    """Format fen for people: ``"1,234.56"``, or scaled to ``unit`` ``"wan"`` 万 or ``"yi"`` 亿.
+
+    Raises:
+        ValidationError: an unknown ``unit``.
 
     Example:
         >>> format_yuan(533_000_000_000, unit="yi")
         '53.30'
     """
-    scale = {"yuan": 1, "wan": 10_000, "yi": 100_000_000}[unit]
-    amount = (Decimal(int(fen)) / FEN_PER_YUAN / scale).quantize(_CENT)
+    try:
+        scale = _UNITS[unit]
+    except KeyError:
+        raise ValidationError(
+            f"unknown unit {unit!r}; expected one of {', '.join(_UNITS)}"
+        ) from None
+    amount = (Decimal(_whole_fen(fen)) / FEN_PER_YUAN / scale).quantize(_CENT)
     return f"{amount:,}"

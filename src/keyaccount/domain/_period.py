@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
-from typing import overload
+from typing import TYPE_CHECKING, overload
 
 import attrs
 
 from keyaccount.exceptions import InvalidPeriodError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 __all__ = ["Period", "PeriodRange"]
 
 _PATTERN = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?\s*$")
 MIN_YEAR = 1900
 MAX_YEAR = 9999
+
+
+def _check_not_bool(_: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool):
+        raise TypeError(f"period {attribute.name} must be an int, not the bool {value!r}")
 
 
 def _check_month(_: object, __: attrs.Attribute[int], value: int) -> None:
@@ -47,8 +54,12 @@ class Period:
         ['2022-11', '2022-12', '2023-01']
     """
 
-    year: int = attrs.field(validator=[attrs.validators.instance_of(int), _check_year])
-    month: int = attrs.field(validator=[attrs.validators.instance_of(int), _check_month])
+    year: int = attrs.field(
+        validator=[attrs.validators.instance_of(int), _check_not_bool, _check_year]
+    )
+    month: int = attrs.field(
+        validator=[attrs.validators.instance_of(int), _check_not_bool, _check_month]
+    )
 
     @classmethod
     def parse(cls, text: str | Period) -> Period:
@@ -94,7 +105,7 @@ class Period:
     @staticmethod
     def range(start: Period | str, end: Period | str) -> PeriodRange:
         """The months from ``start`` to ``end``, both included."""
-        return PeriodRange(Period.parse(start), Period.parse(end))
+        return PeriodRange(start, end)
 
     def __add__(self, months: int) -> Period:
         if not isinstance(months, int) or isinstance(months, bool):
@@ -143,15 +154,20 @@ class Period:
         return f"Period({self.year}, {self.month})"
 
 
+def _to_period(value: Period | str) -> Period:
+    return Period.parse(value)
+
+
 @attrs.frozen
 class PeriodRange:
     """The months from :attr:`start` to :attr:`end`, both included.
 
     An empty range has ``end < start``. Iterable, sized and supports ``in``.
+    ``start`` and ``end`` may be given as text (``"2022-11"``).
     """
 
-    start: Period
-    end: Period
+    start: Period = attrs.field(converter=_to_period)
+    end: Period = attrs.field(converter=_to_period)
 
     def __iter__(self) -> Iterator[Period]:
         for ordinal in range(self.start.ordinal, self.end.ordinal + 1):

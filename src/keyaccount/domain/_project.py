@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import attrs
 
 from keyaccount.domain._labels import Role, Segment
 from keyaccount.exceptions import ValidationError
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 __all__ = ["Member", "ProjectGroup", "default_project_groups"]
+
+
+def _to_role(value: Role | str) -> Role:
+    return Role.parse(value)
 
 
 def _default_full_time(member: Member) -> bool:
@@ -29,7 +36,7 @@ class Member:
     """
 
     name: str = attrs.field(converter=str)
-    role: Role = attrs.field(converter=Role.parse)
+    role: Role = attrs.field(converter=_to_role)
     full_time: bool = attrs.field(
         default=attrs.Factory(_default_full_time, takes_self=True), kw_only=True
     )
@@ -44,6 +51,10 @@ def _to_ids(values: Iterable[str]) -> frozenset[str]:
     if isinstance(values, str):
         raise ValidationError(f"customer_ids must be a collection of ids, not the text {values!r}")
     return frozenset(str(v) for v in values)
+
+
+def _to_members(values: Iterable[Member]) -> tuple[Member, ...]:
+    return tuple(values)
 
 
 def _opt_segment(value: Segment | str | None) -> Segment | None:
@@ -71,11 +82,11 @@ class ProjectGroup:
     name_zh: str
     segment: Segment | None = attrs.field(default=None, converter=_opt_segment, kw_only=True)
     international: bool = attrs.field(default=False, kw_only=True)
-    members: tuple[Member, ...] = attrs.field(default=(), converter=tuple, kw_only=True)
+    members: tuple[Member, ...] = attrs.field(default=(), converter=_to_members, kw_only=True)
     customer_ids: frozenset[str] = attrs.field(default=frozenset(), converter=_to_ids, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
-        if not self.id or self.id != self.id.strip():
+        if not isinstance(self.id, str) or not self.id or self.id != self.id.strip():
             raise ValidationError(f"project group id must be non-empty text, got {self.id!r}")
 
     def name(self, lang: str = "en") -> str:

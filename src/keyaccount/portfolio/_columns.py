@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
 from keyaccount.domain import Period, Segment, SubSegment, Tier
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["NO_CODE", "SEGMENTS", "SUB_SEGMENTS", "TIERS", "RevenueColumns"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 import numpy as np
@@ -17,6 +17,9 @@ from keyaccount.portfolio._columns import (
     segment_code,
     sub_segment_code,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["CustomerColumns"]
 

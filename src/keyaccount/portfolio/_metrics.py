@@ -23,8 +23,6 @@ all its descendants.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -36,6 +34,9 @@ from keyaccount.exceptions import PrecisionError, UnknownCustomerError, UnknownP
 from keyaccount.portfolio._columns import NO_CODE, SEGMENTS, TIERS, RevenueColumns
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+    from decimal import Decimal
+
     import pandas as pd
 
 __all__ = ["METRICS", "MetricKind", "MetricSpec", "MetricsTable", "compute_metrics"]
@@ -110,17 +111,21 @@ class MetricsTable:
     product_ids: tuple[str, ...]
     product_revenue: npt.NDArray[np.int64]
     rollup: bool = False
-    _positions: dict[str, int] = attrs.field(init=False, repr=False)
+    _positions: dict[str, int] | None = attrs.field(init=False, default=None, repr=False)
 
-    def __attrs_post_init__(self) -> None:
-        positions = {cid: i for i, cid in enumerate(self.customer_ids.tolist())}
-        object.__setattr__(self, "_positions", positions)
+    def _position_map(self) -> dict[str, int]:
+        """Row of each customer id, built on first use (a million ids take a second)."""
+        positions = self._positions
+        if positions is None:
+            positions = {cid: i for i, cid in enumerate(self.customer_ids.tolist())}
+            object.__setattr__(self, "_positions", positions)
+        return positions
 
     def __len__(self) -> int:
         return int(self.customer_ids.shape[0])
 
     def __contains__(self, customer_id: object) -> bool:
-        return customer_id in self._positions
+        return customer_id in self._position_map()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -135,7 +140,7 @@ class MetricsTable:
                 first seen after :attr:`as_of`).
         """
         try:
-            return self._positions[customer_id]
+            return self._position_map()[customer_id]
         except KeyError:
             raise UnknownCustomerError(
                 f"customer {customer_id!r} is not in the metrics as of {self.as_of}"
@@ -209,7 +214,7 @@ class MetricsTable:
         given as nullable ``Int64`` fen with a ``_fen`` suffix; counts are
         nullable ``Int64`` and ratios ``Float64``; absent values are ``<NA>``.
         """
-        import pandas as pd  # noqa: PLC0415  (optional dependency)
+        import pandas as pd  # optional dependency: imported on use
 
         data: dict[str, Any] = {
             "tier": pd.Categorical(
@@ -222,19 +227,33 @@ class MetricsTable:
         for name, values in self.columns.items():
             kind = METRICS[name].kind if name in METRICS else MetricKind.RATIO
             column = f"{name}_fen" if kind is MetricKind.MONEY else name
-            dtype = "Float64" if kind is MetricKind.RATIO else "Int64"
-            data[column] = pd.array(values, dtype=dtype)
-            data[column][self.absent[name]] = pd.NA
+            array = (
+                pd.array(values, dtype="Float64")
+                if kind is MetricKind.RATIO
+                else pd.array(values, dtype="Int64")
+            )
+            array[self.absent[name]] = pd.NA
+            data[column] = array
         frame = pd.DataFrame(data, index=pd.Index(self.customer_ids, name="customer_id"))
         frame.attrs["as_of"] = str(self.as_of)
         return frame
 
 
-def _check_exact(fen: npt.NDArray[np.int64]) -> None:
-    total = int(np.abs(fen).sum(dtype=np.int64)) if fen.size else 0
+def _check_exact(values: npt.NDArray[np.int64], what: str) -> None:
+    """Raise PrecisionError unless the sum of ``|values|`` is below 2**53.
+
+    The sum is taken in float64: while it stays below 2**53 every partial sum
+    is exact, and once the exact sum reaches 2**53 the float64 sum does too
+    (rounding is monotone and 2**53 is representable), so the test is exact
+    and cannot overflow as an int64 sum would.
+    """
+    if not values.size:
+        return
+    total = float(np.abs(values.astype(np.float64)).sum())
     if total >= EXACT_LIMIT:
         raise PrecisionError(
-            f"revenue totals of {total} fen reach 2**53; the bulk path cannot sum them exactly"
+            f"absolute {what} totals of about {total:.0f} reach 2**53; the bulk path "
+            "cannot sum them exactly"
         )
 
 
@@ -242,10 +261,9 @@ def _sum_by(
     key: npt.NDArray[np.int64], weights: npt.NDArray[np.int64], size: int
 ) -> npt.NDArray[np.float64]:
     """Exact integer sums per key, accumulated in float64 (totals checked < 2**53)."""
-    out: npt.NDArray[np.float64] = np.bincount(
-        key, weights=weights.astype(np.float64), minlength=size
+    return np.bincount(key, weights=weights.astype(np.float64), minlength=size).astype(
+        np.float64, copy=False
     )
-    return out
 
 
 def ancestors_expansion(records: RevenueColumns, parent: npt.NDArray[np.int32]) -> RevenueColumns:
@@ -289,15 +307,20 @@ def compute_metrics(
     n_products = len(product_ids)
     p = as_of.ordinal
     start = p - (WINDOW - 1)
-    _check_exact(records.fen)
+    _check_exact(records.fen, "revenue (fen)")
+    _check_exact(records.volume, "volume")
     if rollup:
         records = ancestors_expansion(records, parent)
 
     in_window = (records.period >= start) & (records.period <= p)
-    win = records.take(in_window)
-    offset = (win.period - start).astype(np.int64)
+    # no copy when every record is in the window (a history of at most 24 months)
+    win = records if in_window.all() else records.take(in_window)
+    offset = win.period - np.int32(start)  # 0..23, int32
     cust = win.customer.astype(np.int64)
-    monthly = _sum_by(cust * WINDOW + offset, win.fen, n * WINDOW).reshape(n, WINDOW)
+    key = cust * WINDOW
+    key += offset
+    monthly = _sum_by(key, win.fen, n * WINDOW).reshape(n, WINDOW)
+    del key
 
     recent = offset >= WINDOW - 12
     t12m = monthly[:, 12:].sum(axis=1)
@@ -335,8 +358,7 @@ def compute_metrics(
         "tenure_months": p - first_period.astype(np.int64),
         "months_in_tier": p - eff_since,
     }
-    zeros = np.zeros(n, dtype=bool)
-    absent = {name: zeros for name in columns}
+    absent = {name: np.zeros(n, dtype=bool) for name in columns}
     absent["yoy_growth"] = no_prev
     absent["months_since_last"] = since < 0
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import attrs
 import numpy as np
 import numpy.typing as npt
 
@@ -24,8 +24,10 @@ from keyaccount.exceptions import (
     DuplicateCustomerError,
     HierarchyCycleError,
     InvalidMoneyError,
+    InvalidPeriodError,
     KeyAccountError,
     PortfolioValidationError,
+    SubSegmentMismatchError,
     UnknownCustomerError,
     UnknownProductError,
     ValidationError,
@@ -40,6 +42,9 @@ from keyaccount.portfolio._columns import (
 from keyaccount.portfolio._customers import CustomerColumns
 from keyaccount.portfolio._metrics import MetricsTable, compute_metrics
 from keyaccount.portfolio._summary import SegmentTierSummary, summarise
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
 
 __all__ = ["Portfolio"]
 
@@ -169,70 +174,94 @@ class Portfolio:
             HierarchyCycleError: parent links that form a cycle.
             PortfolioValidationError: several of these at once. Nothing is added.
         """
-        batch = list(customers)
+        batch: list[object] = list(customers)
         if not batch:
             return
         problems: list[Exception] = []
         new_positions: dict[str, int] = {}
+        valid: list[Customer] = []
         start = len(self._positions)
-        for c in batch:
+        for n, c in enumerate(batch):
             if not isinstance(c, Customer):
-                problems.append(ValidationError(f"not a Customer: {c!r}"))
+                problems.append(ValidationError(f"customer {n}: not a Customer: {c!r}"))
                 continue
-            if c.id in self._positions or c.id in new_positions:
-                problems.append(DuplicateCustomerError(f"duplicate customer id {c.id!r}"))
-                continue
-            new_positions[c.id] = start + len(new_positions)
-        if problems:
-            _raise(problems, "customers")
-        known = {**self._positions, **new_positions}
-        for c in batch:
-            if c.parent_id is not None and c.parent_id not in known:
+            if c.id in self._positions:
                 problems.append(
-                    UnknownCustomerError(
-                        f"customer {c.id!r}: unknown parent customer {c.parent_id!r}"
+                    DuplicateCustomerError(
+                        f"customer {n}: duplicate customer id {c.id!r} (already in the portfolio)"
                     )
                 )
+                continue
+            if c.id in new_positions:
+                problems.append(
+                    DuplicateCustomerError(
+                        f"customer {n}: duplicate customer id {c.id!r} (twice in the batch)"
+                    )
+                )
+                continue
+            new_positions[c.id] = start + len(new_positions)
+            valid.append(c)
+        for c in valid:
+            parent = c.parent_id
+            if parent is not None and parent not in self._positions and parent not in new_positions:
+                problems.append(
+                    UnknownCustomerError(f"customer {c.id!r}: unknown parent customer {parent!r}")
+                )
+        problems.extend(_cycles({c.id: c.parent_id for c in valid}))
         _raise(problems, "customers")
-        parent_of = {c.id: c.parent_id for c in batch}
-        problems.extend(_cycles(parent_of))
-        _raise(problems, "customers")
-        block = CustomerColumns.from_customers(batch, known)
+        block = CustomerColumns.from_customers(valid, {**self._positions, **new_positions})
         self._append_customers(block, new_positions)
 
     def add_customer_columns(self, block: CustomerColumns) -> None:
         """Add customers given as columns (the bulk path used by generators and loaders).
 
         ``block.parent`` holds positions in the portfolio *after* the block is
-        appended (existing customers first, then the block in order).
+        appended (existing customers first, then the block in order). The
+        portfolio keeps a copy of the arrays: later changes to ``block`` do not
+        reach the portfolio, nor the portfolio's updates ``block``.
 
         Raises:
             DuplicateCustomerError, UnknownCustomerError, HierarchyCycleError,
-            ValidationError: as :meth:`add_customers`; codes out of range and
-            sub-segments of another segment are ``ValidationError``. Nothing is added.
+            ValidationError: as :meth:`add_customers` (a cycle's message lists
+                its ids); columns of different lengths, non-integer codes and
+                codes out of range are ``ValidationError``.
+            SubSegmentMismatchError: a sub-segment of another segment (or of none).
+            InvalidPeriodError: a ``first_period`` or ``tier_since`` ordinal that
+                is no valid month. Nothing is added.
         """
         n_old = len(self._positions)
         n_new = len(block)
+        lengths = {f.name: len(getattr(block, f.name)) for f in attrs.fields(CustomerColumns)}
+        if any(size != n_new for size in lengths.values()):
+            raise ValidationError(f"customer columns differ in length: {lengths}")
+        for name in ("segment", "sub_segment", "tier", "parent", "first_period", "tier_since"):
+            dtype = getattr(block, name).dtype
+            if not np.issubdtype(dtype, np.integer):
+                raise ValidationError(f"customer column {name} must be integers, got dtype {dtype}")
         ids = block.id.tolist()
-        new_positions = dict(zip(ids, range(n_old, n_old + n_new), strict=True))
-        if len(new_positions) != n_new or any(i in self._positions for i in ids):
-            seen: set[str] = set()
-            dups = [i for i in ids if i in self._positions or i in seen or seen.add(i)]  # type: ignore[func-returns-value]
-            raise DuplicateCustomerError(f"duplicate customer id {dups[0]!r}")
         bad_ids = [i for i in ids if not isinstance(i, str) or not i or i != i.strip()]
         if bad_ids:
             raise ValidationError(f"customer id must be non-empty text, got {bad_ids[0]!r}")
+        seen: set[str] = set()
+        for i in ids:
+            if i in self._positions or i in seen:
+                where = "already in the portfolio" if i in self._positions else "twice in the block"
+                raise DuplicateCustomerError(f"duplicate customer id {i!r} ({where})")
+            seen.add(i)
+        new_positions = dict(zip(ids, range(n_old, n_old + n_new), strict=True))
         _check_codes(block.segment, len(SEGMENTS), "segment", block.id)
         _check_codes(block.sub_segment, len(SUB_SEGMENTS), "sub-segment", block.id)
         _check_codes(block.tier, len(TIERS), "tier", block.id)
-        sub_of = np.array([SEGMENTS.index(s.segment) for s in SUB_SEGMENTS], dtype=np.int8)
+        sub_of = np.array([SEGMENTS.index(s.segment) for s in SUB_SEGMENTS], dtype=np.int64)
         has_sub = block.sub_segment != NO_CODE
         mismatch = has_sub & (sub_of[np.where(has_sub, block.sub_segment, 0)] != block.segment)
         if mismatch.any():
             i = int(np.flatnonzero(mismatch)[0])
-            raise ValidationError(
-                f"customer {block.id[i]!r}: sub-segment "
-                f"{SUB_SEGMENTS[block.sub_segment[i]].name} is not in its segment"
+            sub = SUB_SEGMENTS[int(block.sub_segment[i])]
+            seg = int(block.segment[i])
+            raise SubSegmentMismatchError(
+                f"customer {block.id[i]!r}: sub-segment {sub.name} belongs to segment "
+                f"{sub.segment.name}, not {SEGMENTS[seg].name if seg != NO_CODE else 'no segment'}"
             )
         total = n_old + n_new
         bad_parent = (block.parent < NO_CODE) | (block.parent >= total)
@@ -242,14 +271,37 @@ class Portfolio:
             raise UnknownCustomerError(
                 f"customer {block.id[i]!r}: parent position {int(block.parent[i])} is not valid"
             )
-        bad_since = (block.tier_since != NO_CODE) & (block.tier_since < block.first_period)
+        _check_ordinals(block.first_period, block.id, "first_period")
+        has_since = block.tier_since != NO_CODE
+        _check_ordinals(block.tier_since[has_since], block.id[has_since], "tier_since")
+        bad_since = has_since & (block.tier_since < block.first_period)
         if bad_since.any():
             i = int(np.flatnonzero(bad_since)[0])
-            raise ValidationError(f"customer {block.id[i]!r}: tier_since before first_period")
-        parent = np.concatenate([self.customer_columns.parent, block.parent])
-        if _has_cycle(parent):
-            raise HierarchyCycleError("parent links in the block form a cycle")
-        self._append_customers(block, new_positions)
+            raise ValidationError(
+                f"customer {block.id[i]!r}: tier_since "
+                f"{Period.from_ordinal(int(block.tier_since[i]))} is before first_period "
+                f"{Period.from_ordinal(int(block.first_period[i]))}"
+            )
+        parent = np.concatenate([self.customer_columns.parent, block.parent.astype(np.int32)])
+        all_ids = np.concatenate([self.customer_columns.id, np.array(ids, dtype=object)])
+        cycle = _find_cycle(parent)
+        if cycle:
+            path = " -> ".join(str(all_ids[c]) for c in [*cycle, cycle[0]])
+            raise HierarchyCycleError(f"parent cycle: {path}")
+        # The portfolio keeps its own copy in its own dtypes: later updates never
+        # write into the caller's arrays, nor the caller's into the portfolio's.
+        own = CustomerColumns(
+            id=np.array(ids, dtype=object),
+            name=np.array(block.name, dtype=object),
+            segment=block.segment.astype(np.int8),
+            sub_segment=block.sub_segment.astype(np.int8),
+            tier=block.tier.astype(np.int8),
+            parent=block.parent.astype(np.int32),
+            province=np.array(block.province, dtype=object),
+            first_period=block.first_period.astype(np.int32),
+            tier_since=block.tier_since.astype(np.int32),
+        )
+        self._append_customers(own, new_positions)
 
     def _append_customers(self, block: CustomerColumns, new_positions: dict[str, int]) -> None:
         self.customer_columns  # noqa: B018  (consolidate before appending)
@@ -270,7 +322,11 @@ class Portfolio:
         cols = self.customer_columns
         parent_pos = NO_CODE
         if customer.parent_id is not None:
-            parent_pos = self.position(customer.parent_id)
+            parent_pos = self._positions.get(customer.parent_id, NO_CODE)
+            if parent_pos == NO_CODE:
+                raise UnknownCustomerError(
+                    f"customer {customer.id!r}: unknown parent customer {customer.parent_id!r}"
+                )
             walk = parent_pos
             while walk != NO_CODE:
                 if walk == i:
@@ -448,7 +504,8 @@ class Portfolio:
         cols = self.customer_columns
         problems: list[Exception] = []
         rows: list[tuple[int, int, int, int, int]] = []
-        for n, r in enumerate(records):
+        items: Iterable[object] = records
+        for n, r in enumerate(items):
             if not isinstance(r, RevenueRecord):
                 problems.append(ValidationError(f"record {n}: not a RevenueRecord: {r!r}"))
                 continue
@@ -499,21 +556,37 @@ class Portfolio:
         The bulk path for generators and loaders: validated with array
         operations, never one Python object per record.
 
+        The portfolio keeps a copy of the arrays: changing ``block`` afterwards
+        does not change the portfolio.
+
         Raises:
-            InvalidMoneyError: ``fen`` is not an integer array.
+            InvalidMoneyError: ``fen`` is not an integer array, or holds amounts
+                beyond 64-bit fen.
+            InvalidPeriodError: a period ordinal that is no valid month.
             UnknownCustomerError, UnknownProductError, ValidationError: as
                 :meth:`add_revenue`; the message names the first offending record.
         """
         if not np.issubdtype(block.fen.dtype, np.integer):
             raise InvalidMoneyError(f"fen must be an integer array, got dtype {block.fen.dtype}")
-        if not np.issubdtype(block.volume.dtype, np.integer):
-            raise ValidationError(f"volume must be an integer array, got {block.volume.dtype}")
+        if (
+            np.issubdtype(block.fen.dtype, np.unsignedinteger)
+            and len(block.fen)
+            and int(block.fen.max()) > np.iinfo(np.int64).max
+        ):
+            i = int(np.argmax(block.fen))
+            raise InvalidMoneyError(f"record {i}: fen {int(block.fen[i])} exceeds 64-bit fen")
+        for name in ("customer", "product", "period", "volume"):
+            dtype = getattr(block, name).dtype
+            if not np.issubdtype(dtype, np.integer):
+                raise ValidationError(f"revenue column {name} must be integers, got dtype {dtype}")
         n = len(block)
-        if not all(len(a) == n for a in (block.product, block.period, block.fen, block.volume)):
-            raise ValidationError("revenue columns differ in length")
+        lengths = {f.name: len(getattr(block, f.name)) for f in attrs.fields(RevenueColumns)}
+        if any(size != n for size in lengths.values()):
+            raise ValidationError(f"revenue columns differ in length: {lengths}")
         if n == 0:
             return
         cols = self.customer_columns
+        _check_ordinals(block.period, None, "period")
         bad = (block.customer < 0) | (block.customer >= len(cols))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
@@ -541,11 +614,11 @@ class Portfolio:
             )
         self._append_revenue(
             RevenueColumns(
-                block.customer.astype(np.int32, copy=False),
-                block.product.astype(np.int32, copy=False),
-                block.period.astype(np.int32, copy=False),
-                block.fen.astype(np.int64, copy=False),
-                block.volume.astype(np.int64, copy=False),
+                block.customer.astype(np.int32),
+                block.product.astype(np.int32),
+                block.period.astype(np.int32),
+                block.fen.astype(np.int64),
+                block.volume.astype(np.int64),
             )
         )
 
@@ -722,7 +795,7 @@ def _cycles(parent_of: dict[str, str | None]) -> list[Exception]:
         walk: str | None = start
         while walk is not None and walk in parent_of and walk not in done:
             if walk in on_path:
-                cycle = path[path.index(walk) :] + [walk]
+                cycle = [*path[path.index(walk) :], walk]
                 problems.append(HierarchyCycleError(f"parent cycle: {' -> '.join(cycle)}"))
                 break
             path.append(walk)
@@ -732,26 +805,41 @@ def _cycles(parent_of: dict[str, str | None]) -> list[Exception]:
     return problems
 
 
-def _has_cycle(parent: npt.NDArray[np.int32]) -> bool:
-    """Whether following ``parent`` from some position never reaches ``-1``."""
-    current = np.arange(parent.shape[0], dtype=np.int64)
-    live = current
+def _find_cycle(parent: npt.NDArray[np.int32]) -> list[int]:
+    """Positions on one cycle of ``parent`` links, in link order; empty when there is none."""
+    live: npt.NDArray[np.int64] = np.arange(parent.shape[0], dtype=np.int64)
     for _ in range(64):
-        live = parent[live]
+        live = parent[live].astype(np.int64)
         live = live[live != NO_CODE]
         if live.size == 0:
-            return False
-    seq: Sequence[int] = parent.tolist()
-    state = [0] * len(seq)  # 0 unseen, 1 on path, 2 done
-    for s in range(len(seq)):
-        path = []
+            return []
+    links: list[int] = parent.tolist()
+    state = [0] * len(links)  # 0 unseen, 1 on the current path, 2 done
+    for s in range(len(links)):
+        path: list[int] = []
         w = s
         while w != NO_CODE and state[w] == 0:
             state[w] = 1
             path.append(w)
-            w = seq[w]
+            w = links[w]
         if w != NO_CODE and state[w] == 1:
-            return True
+            return path[path.index(w) :]
         for q in path:
             state[q] = 2
-    return False
+    return []
+
+
+def _check_ordinals(
+    ordinals: npt.NDArray[np.integer[Any]], ids: npt.NDArray[np.object_] | None, what: str
+) -> None:
+    """Raise InvalidPeriodError for the smallest or largest ordinal if it is no valid month."""
+    if ordinals.size == 0:
+        return
+    for i in (int(np.argmin(ordinals)), int(np.argmax(ordinals))):
+        try:
+            Period.from_ordinal(int(ordinals[i]))
+        except InvalidPeriodError as exc:
+            where = f"record {i}" if ids is None else f"customer {ids[i]!r}"
+            raise InvalidPeriodError(
+                f"{where}: {what} ordinal {int(ordinals[i])} is not a valid month: {exc}"
+            ) from None

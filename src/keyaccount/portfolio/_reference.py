@@ -8,9 +8,12 @@ slow on purpose: no arrays, only records, dictionaries and integers.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from keyaccount.domain import Customer, Period, RevenueRecord
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 __all__ = ["reference_metrics"]
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import attrs
@@ -14,6 +12,9 @@ from keyaccount.domain import Period, Segment, Tier, fen_to_yuan
 from keyaccount.portfolio._columns import NO_CODE, SEGMENTS, TIERS
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from decimal import Decimal
+
     import pandas as pd
 
     from keyaccount.portfolio._metrics import MetricsTable
@@ -87,7 +88,7 @@ class SegmentTierSummary:
 
     def to_pandas(self, *, lang: str = "en", values: str = "customers") -> pd.DataFrame:
         """A segment x tier DataFrame of ``"customers"`` or ``"revenue_fen"``."""
-        import pandas as pd  # noqa: PLC0415  (optional dependency)
+        import pandas as pd  # optional dependency: imported on use
 
         data = self.counts if values == "customers" else self.revenue_fen
         unassigned = "未分配" if lang == "zh" else "UNASSIGNED"
