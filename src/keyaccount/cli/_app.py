@@ -1,0 +1,158 @@
+"""The ``keyaccount`` command group, its shared parameter types and its error handling.
+
+Subcommands live in their own modules and are listed in :data:`SUBCOMMANDS`
+as ``"name": "module:attribute"``; a module is imported only when its
+command runs or ``--help`` lists it. A new subcommand (or a group such as
+``rules`` with ``rules check``) is a new module plus one line in that table.
+
+Errors: bad option values are click usage errors (exit code 2). Any
+:class:`~keyaccount.exceptions.KeyAccountError` that escapes a command is
+shown as one line, ``Error: ...``, with exit code 1 and no traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+
+import click
+
+from keyaccount import __version__
+from keyaccount.domain import Period
+from keyaccount.exceptions import KeyAccountError
+
+__all__ = [
+    "LANGUAGES",
+    "PERIOD",
+    "SUBCOMMANDS",
+    "KeyAccountGroup",
+    "PeriodType",
+    "cli",
+    "error_message",
+    "lang_option",
+    "main",
+]
+
+SUBCOMMANDS: Mapping[str, str] = {
+    "demo": "keyaccount.cli._demo:demo",
+}
+"""Subcommand name to ``"module:attribute"`` of its click command, imported on first use."""
+
+LANGUAGES = ("en", "zh")
+"""Display languages: English identifiers or Chinese labels."""
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def error_message(exc: BaseException) -> str:
+    """One line describing ``exc``; for a group of errors, the count and the first of them."""
+    text = str(exc)
+    if isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        text = f"{exc.message}; first: {error_message(exc.exceptions[0])}"
+    return " ".join(text.split())
+
+
+if TYPE_CHECKING:
+    # click >= 8.4 makes ParamType generic; at run time the plain class works with any click 8.
+    _PeriodParamBase: TypeAlias = click.ParamType[Period]
+else:
+    _PeriodParamBase = click.ParamType
+
+
+class PeriodType(_PeriodParamBase):
+    """A calendar month given as ``YYYY-MM``, converted to a :class:`~keyaccount.Period`."""
+
+    name = "YYYY-MM"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Period:
+        """Parse ``value``; a malformed month is a usage error that quotes it."""
+        if isinstance(value, Period):
+            return value
+        try:
+            return Period.parse(value)
+        except KeyAccountError as exc:
+            self.fail(error_message(exc), param, ctx)
+
+
+PERIOD = PeriodType()
+"""Parameter type for month options such as ``--end`` or ``--as-of``."""
+
+
+def lang_option(function: F) -> F:
+    """Add ``--lang en|zh`` (display language) to a command."""
+    option = click.option(
+        "--lang",
+        type=click.Choice(LANGUAGES, case_sensitive=False),
+        default="en",
+        show_default=True,
+        help="Display language: English identifiers or Chinese labels (中文).",
+    )
+    return option(function)
+
+
+class KeyAccountGroup(click.Group):
+    """A click group whose subcommands are imported lazily and whose errors are one line.
+
+    Args:
+        lazy_subcommands: Subcommand name to ``"module:attribute"``.
+        *args: Passed to :class:`click.Group`.
+        **kwargs: Passed to :class:`click.Group`.
+    """
+
+    def __init__(
+        self, *args: Any, lazy_subcommands: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_subcommands = dict(lazy_subcommands or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Names of the eager and the lazy subcommands, sorted."""
+        return sorted({*super().list_commands(ctx), *self.lazy_subcommands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The subcommand ``cmd_name``, importing its module on first use."""
+        if cmd_name in self.lazy_subcommands and cmd_name not in self.commands:
+            self.add_command(self._load(cmd_name), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def _load(self, cmd_name: str) -> click.Command:
+        module_name, _, attribute = self.lazy_subcommands[cmd_name].partition(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{module_name}:{attribute} is not a click command")
+        return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the subcommand; a :class:`KeyAccountError` becomes a one-line ``Error: ...``."""
+        try:
+            return super().invoke(ctx)
+        except KeyAccountError as exc:
+            raise click.ClickException(error_message(exc)) from None
+
+
+@click.group(
+    "keyaccount",
+    cls=KeyAccountGroup,
+    lazy_subcommands=SUBCOMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, "-V", "--version", prog_name="keyaccount")
+def cli() -> None:
+    """Key-account portfolios of a postal express carrier.
+
+    Customers in tiers (DORMANT < ACTIVE < KEY < STRATEGIC) and industry
+    segments, the project groups (项目组) that own them, and their revenue
+    metrics. Run `keyaccount COMMAND --help` for a command's options.
+    """
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the ``keyaccount`` command line (the console script and ``python -m keyaccount``).
+
+    Args:
+        argv: Arguments without the program name; ``None`` reads ``sys.argv``.
+    """
+    cli.main(args=list(argv) if argv is not None else None, prog_name="keyaccount")

@@ -1,0 +1,112 @@
+"""``keyaccount demo``: generate the demo portfolio and print the report a sales director reads."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from keyaccount.cli._app import PERIOD, lang_option
+from keyaccount.cli._render import make_console, portfolio_report
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from keyaccount.domain import Period
+    from keyaccount.portfolio import Portfolio
+
+__all__ = ["demo", "print_report", "report_month"]
+
+
+def report_month(portfolio: Portfolio) -> Period | None:
+    """The month a report on ``portfolio`` is as of: its last month with revenue.
+
+    Without revenue, the latest first-seen month of its customers; ``None``
+    for a portfolio with no customers.
+    """
+    span = portfolio.period_span
+    if span is not None:
+        return span[1]
+    firsts = [c.first_period for c in portfolio.customers()]
+    return max(firsts) if firsts else None
+
+
+def print_report(
+    console: Console,
+    portfolio: Portfolio,
+    *,
+    as_of: Period | None = None,
+    top: int = 10,
+    lang: str = "en",
+) -> None:
+    """Print the portfolio report (see :func:`keyaccount.cli._render.portfolio_report`).
+
+    Args:
+        console: Where to print.
+        portfolio: The portfolio.
+        as_of: The as-of month; default :func:`report_month`.
+        top: How many customers and group accounts to list.
+        lang: ``"en"`` or ``"zh"``.
+    """
+    month = as_of if as_of is not None else report_month(portfolio)
+    if month is None:
+        console.print("The portfolio holds no customers." if lang == "en" else "该组合中没有客户。")
+        return
+    for part in portfolio_report(portfolio, month, top=top, lang=lang):
+        console.print(part)
+        console.print()
+
+
+@click.command()
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Random seed; the same seed gives the same portfolio [default: the generator's].",
+)
+@click.option(
+    "--customers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Number of customers [default: the generator's, a few thousand].",
+)
+@click.option(
+    "--months",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Months of revenue history [default: the generator's].",
+)
+@click.option(
+    "--end",
+    type=PERIOD,
+    default=None,
+    help="Last month of the history, and the month the report is as of.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="How many customers and group accounts to list.",
+)
+@lang_option
+def demo(
+    seed: int | None,
+    customers: int | None,
+    months: int | None,
+    end: Period | None,
+    top: int,
+    lang: str,
+) -> None:
+    """Generate the demo portfolio and print its key-account report.
+
+    The report: a headline (customers, trailing-12-month revenue in 万元 or
+    亿元, year-on-year growth, as-of month); customers and revenue by segment
+    and tier; the top customers; group accounts rolled up with their
+    branches; the project groups with their members and revenue.
+    """
+    from keyaccount import demo as demo_data  # imported when the command runs
+
+    options: dict[str, Any] = {"seed": seed, "customers": customers, "months": months, "end": end}
+    portfolio = demo_data.generate(**{k: v for k, v in options.items() if v is not None})
+    print_report(make_console(), portfolio, as_of=end, top=top, lang=lang.lower())
