@@ -28,18 +28,27 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 import numpy.typing as npt
+from scipy import sparse
 
 from keyaccount.domain import Period, Segment, Tier, fen_to_yuan
 from keyaccount.exceptions import PrecisionError, UnknownCustomerError, UnknownProductError
 from keyaccount.portfolio._columns import NO_CODE, SEGMENTS, TIERS, RevenueColumns
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping
     from decimal import Decimal
 
     import pandas as pd
 
-__all__ = ["METRICS", "MetricKind", "MetricSpec", "MetricsTable", "compute_metrics"]
+__all__ = [
+    "METRICS",
+    "MetricKind",
+    "MetricSpec",
+    "MetricsTable",
+    "SortedRevenue",
+    "compute_metrics",
+    "subtree_matrix",
+]
 
 EXACT_LIMIT = 2**53
 """Fen totals below this are summed exactly in float64 (CONTRACTS.md)."""
@@ -283,6 +292,88 @@ def ancestors_expansion(records: RevenueColumns, parent: npt.NDArray[np.int32]) 
     return RevenueColumns.concat(parts)
 
 
+def subtree_matrix(parent: npt.NDArray[np.int32]) -> sparse.csr_matrix:
+    """The ``n x n`` 0/1 matrix with ``A[i, j] = 1`` when ``j`` is ``i`` or a descendant of ``i``.
+
+    ``A @ X`` adds each customer's rows of ``X`` into itself and all its
+    ancestors: the roll-up of any per-customer sum.
+    """
+    n = int(parent.shape[0])
+    rows = [np.arange(n, dtype=np.int64)]
+    cols = [np.arange(n, dtype=np.int64)]
+    node = np.arange(n, dtype=np.int64)
+    up = parent.astype(np.int64)
+    for _ in range(n):
+        has = up != NO_CODE
+        if not has.any():
+            break
+        node, up = node[has], up[has]
+        rows.append(up)
+        cols.append(node)
+        up = parent[up].astype(np.int64)
+    r = np.concatenate(rows)
+    return sparse.csr_matrix(
+        (np.ones(r.shape[0], dtype=np.float64), (r, np.concatenate(cols))), shape=(n, n)
+    )
+
+
+@attrs.frozen(eq=False)
+class SortedRevenue:
+    """Revenue records sorted by period, so any run of months is a slice (no copies).
+
+    Built once per state of a portfolio's revenue and reused by every
+    :func:`compute_metrics` call (a backtest computes metrics month after
+    month). Building checks that absolute fen and volume totals stay below
+    2**53, so every sum on the fast path is exact.
+    """
+
+    records: RevenueColumns
+
+    @classmethod
+    def build(cls, records: RevenueColumns) -> SortedRevenue:
+        """Sort ``records`` by period (stable) after checking the exactness bound.
+
+        Raises:
+            PrecisionError: absolute fen or volume totals reach 2**53.
+        """
+        _check_exact(records.fen, "revenue (fen)")
+        _check_exact(records.volume, "volume")
+        if len(records) == 0:
+            return cls(records)
+        period = records.period
+        low = int(period.min())
+        span = int(period.max()) - low
+        if span < 2**16:
+            # small-range integers sort by radix in linear time
+            order = np.argsort((period - low).astype(np.uint16), kind="stable")
+        else:
+            order = np.argsort(period, kind="stable")
+        return cls(records.take(order))
+
+    def months(self, first: int, last: int) -> RevenueColumns:
+        """The records of months ``first..last`` (ordinals, inclusive), as views."""
+        period = self.records.period
+        lo = int(np.searchsorted(period, first, side="left"))
+        hi = int(np.searchsorted(period, last, side="right"))
+        r = self.records
+        return RevenueColumns(
+            r.customer[lo:hi], r.product[lo:hi], r.period[lo:hi], r.fen[lo:hi], r.volume[lo:hi]
+        )
+
+    @property
+    def first_period(self) -> int | None:
+        """The earliest month ordinal, or ``None`` when there are no records."""
+        return int(self.records.period[0]) if len(self.records) else None
+
+
+def _monthly(block: RevenueColumns, first: int, n: int) -> npt.NDArray[np.float64]:
+    """``n x WINDOW`` monthly revenue (fen, exact in float64) for months ``first..``."""
+    key = block.customer.astype(np.int64)
+    key *= WINDOW
+    key += block.period - np.int32(first)
+    return _sum_by(key, block.fen, n * WINDOW).reshape(n, WINDOW)
+
+
 def compute_metrics(
     *,
     as_of: Period,
@@ -292,55 +383,51 @@ def compute_metrics(
     tier: npt.NDArray[np.int8],
     segment: npt.NDArray[np.int8],
     parent: npt.NDArray[np.int32],
-    records: RevenueColumns,
+    records: RevenueColumns | SortedRevenue,
     product_ids: tuple[str, ...],
     rollup: bool = False,
 ) -> MetricsTable:
     """Compute the metrics table in bulk (see the module docstring for definitions).
 
-    ``tier_since`` holds ``-1`` where it defaults to ``first_period``.
+    Per-customer aggregates (monthly revenue over the 24-month window,
+    trailing-12 volume and revenue per product) are summed with ``bincount``
+    over period slices of :class:`SortedRevenue`; for a roll-up they are
+    multiplied by :func:`subtree_matrix`, which is the same as recomputing
+    them over the combined records of each subtree. ``tier_since`` holds
+    ``-1`` where it defaults to ``first_period``.
 
     Raises:
         PrecisionError: the absolute fen total reaches 2**53.
     """
+    sorted_rev = records if isinstance(records, SortedRevenue) else SortedRevenue.build(records)
     n = int(customer_ids.shape[0])
     n_products = len(product_ids)
     p = as_of.ordinal
     start = p - (WINDOW - 1)
-    _check_exact(records.fen, "revenue (fen)")
-    _check_exact(records.volume, "volume")
-    if rollup:
-        records = ancestors_expansion(records, parent)
+    roll = subtree_matrix(parent) if rollup else None
 
-    in_window = (records.period >= start) & (records.period <= p)
-    # no copy when every record is in the window (a history of at most 24 months)
-    win = records if in_window.all() else records.take(in_window)
-    offset = win.period - np.int32(start)  # 0..23, int32
-    cust = win.customer.astype(np.int64)
-    key = cust * WINDOW
-    key += offset
-    monthly = _sum_by(key, win.fen, n * WINDOW).reshape(n, WINDOW)
-    del key
+    def up(matrix: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        if roll is None:
+            return matrix
+        return np.asarray(roll @ matrix, dtype=np.float64)
 
-    recent = offset >= WINDOW - 12
-    t12m = monthly[:, 12:].sum(axis=1)
-    prev12m = monthly[:, :12].sum(axis=1)
-    volume = np.bincount(cust[recent], weights=win.volume[recent].astype(np.float64), minlength=n)
+    monthly = up(_monthly(sorted_rev.months(start, p), start, n))
+    recent = sorted_rev.months(p - 11, p)
+    cust = recent.customer.astype(np.int64)
+    volume = up(_sum_by(cust, recent.volume, n))
+    cust *= n_products
+    cust += recent.product
+    by_product = up(_sum_by(cust, recent.fen, n * n_products).reshape(n, n_products))
+    del cust
+
+    t12m_fen = np.rint(monthly[:, 12:].sum(axis=1)).astype(np.int64)
+    prev_fen = np.rint(monthly[:, :12].sum(axis=1)).astype(np.int64)
     positive = monthly > 0
     active_months = positive[:, 12:].sum(axis=1)
-
-    by_product = _sum_by(
-        cust[recent] * n_products + win.product[recent], win.fen[recent], n * n_products
-    ).reshape(n, n_products)
     product_count = (by_product > 0).sum(axis=1)
+    since = _last_positive(positive)
+    since = _months_since_before(sorted_rev, since, start, n, up)
 
-    any_recent = positive.any(axis=1)
-    last_offset = (WINDOW - 1) - np.argmax(positive[:, ::-1], axis=1)
-    since = np.where(any_recent, (WINDOW - 1) - last_offset, -1).astype(np.int64)
-    since = _months_since_before(records, since, start, n)
-
-    t12m_fen = np.rint(t12m).astype(np.int64)
-    prev_fen = np.rint(prev12m).astype(np.int64)
     no_prev = prev_fen <= 0
     with np.errstate(divide="ignore", invalid="ignore"):
         yoy = t12m_fen.astype(np.float64) / prev_fen.astype(np.float64) - 1.0
@@ -381,31 +468,36 @@ def compute_metrics(
     )
 
 
+def _last_positive(positive: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+    """Per row, columns back from the last column to the last ``True`` one; -1 if none."""
+    found = positive.any(axis=1)
+    back = np.argmax(positive[:, ::-1], axis=1)
+    return np.where(found, back, -1).astype(np.int64)
+
+
 def _months_since_before(
-    records: RevenueColumns, since: npt.NDArray[np.int64], start: int, n: int
+    sorted_rev: SortedRevenue,
+    since: npt.NDArray[np.int64],
+    start: int,
+    n: int,
+    up: Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]],
 ) -> npt.NDArray[np.int64]:
     """Fill ``since`` for customers with no positive month in the window from older history.
 
-    Walks back in blocks of :data:`WINDOW` months so memory stays ``n x WINDOW``.
+    Walks back in blocks of :data:`WINDOW` months (period slices) so memory
+    stays ``n x WINDOW``.
     """
-    unresolved = since < 0
-    if not unresolved.any() or len(records) == 0:
+    earliest = sorted_rev.first_period
+    if earliest is None:
         return since
-    earliest = int(records.period.min())
+    unresolved = since < 0
     hi = start - 1
-    older = records.take((records.period <= hi) & unresolved[records.customer])
-    while hi >= earliest and unresolved.any() and len(older):
+    while hi >= earliest and unresolved.any():
         lo = hi - WINDOW + 1
-        block = older.take(older.period >= lo)
-        offset = (block.period - lo).astype(np.int64)
-        monthly = _sum_by(
-            block.customer.astype(np.int64) * WINDOW + offset, block.fen, n * WINDOW
-        ).reshape(n, WINDOW)
-        positive = monthly > 0
-        found = positive.any(axis=1) & unresolved
-        last_offset = (WINDOW - 1) - np.argmax(positive[:, ::-1], axis=1)
-        since = np.where(found, (start + WINDOW - 1) - (lo + last_offset), since)
+        positive = up(_monthly(sorted_rev.months(lo, hi), lo, n)) > 0
+        back = _last_positive(positive)
+        found = (back >= 0) & unresolved
+        since = np.where(found, (start - 1 - hi) + WINDOW + back, since)
         unresolved &= ~found
-        older = older.take((older.period < lo) & unresolved[older.customer])
         hi = lo - 1
     return since

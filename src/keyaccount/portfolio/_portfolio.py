@@ -40,7 +40,7 @@ from keyaccount.portfolio._columns import (
     RevenueColumns,
 )
 from keyaccount.portfolio._customers import CustomerColumns
-from keyaccount.portfolio._metrics import MetricsTable, compute_metrics
+from keyaccount.portfolio._metrics import MetricsTable, SortedRevenue, compute_metrics
 from keyaccount.portfolio._summary import SegmentTierSummary, summarise
 
 if TYPE_CHECKING:
@@ -101,6 +101,7 @@ class Portfolio:
         self._customers_cache: CustomerColumns | None = CustomerColumns.empty()
         self._revenue_parts: list[RevenueColumns] = []
         self._revenue_cache: RevenueColumns | None = RevenueColumns.empty()
+        self._sorted_revenue: SortedRevenue | None = None
         self._groups: dict[str, ProjectGroup] = {}
         self._group_of: dict[str, str] = {}
         self._children: dict[int, list[int]] | None = None
@@ -625,6 +626,13 @@ class Portfolio:
     def _append_revenue(self, block: RevenueColumns) -> None:
         self._revenue_parts.append(block)
         self._revenue_cache = None
+        self._sorted_revenue = None
+
+    def _by_period(self) -> SortedRevenue:
+        """The revenue sorted by period, built once per state and reused by every metrics call."""
+        if self._sorted_revenue is None:
+            self._sorted_revenue = SortedRevenue.build(self.revenue_columns)
+        return self._sorted_revenue
 
     def revenue_records(
         self,
@@ -743,7 +751,7 @@ class Portfolio:
             tier=cols.tier.copy(),
             segment=cols.segment.copy(),
             parent=cols.parent,
-            records=self.revenue_columns,
+            records=self._by_period(),
             product_ids=tuple(self._catalog),
             rollup=rollup,
         )
