@@ -1,0 +1,335 @@
+"""Backtests: run a policy month by month over a portfolio's history and compare policies.
+
+Each month ``P`` of the range, the policy is evaluated as of ``P`` and its
+transitions are applied (``Portfolio.apply_changes``) before ``P + 1`` is
+evaluated, so hysteresis and first-match chains see the tiers the policy
+itself produced. The portfolio given is never changed: the backtest runs on
+a copy.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from keyaccount.domain import Period, Segment, Tier
+from keyaccount.exceptions import PolicyError
+from keyaccount.portfolio import CustomerColumns, Portfolio
+from keyaccount.portfolio._columns import NO_CODE, SEGMENTS, TIERS
+from keyaccount.rules._evaluation import Outcome
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import pandas as pd
+
+    from keyaccount.rules._policy import Engine, Policy
+
+__all__ = ["Backtest", "BacktestComparison", "backtest", "compare_backtests"]
+
+ABSENT = -2
+"""Tier code in :attr:`Backtest.tiers` for a month before the customer's first_period."""
+
+_N_TIERS = len(TIERS)
+
+
+@attrs.frozen(eq=False)
+class Backtest:
+    """A policy's month-by-month run over a history.
+
+    Attributes:
+        policy_name: The policy's name.
+        months: The months evaluated, in order.
+        customer_ids: Customers in portfolio order.
+        tiers: Tier rank of each customer after each month's transitions,
+            shape ``(customers, months)``; ``-2`` before the customer's first month.
+        segments: Segment code after each month (``-1``: unassigned; ``-2`` before
+            the first month).
+        tier_moves: Tier transitions per month as ``from x to`` matrices indexed by
+            tier rank, shape ``(months, 4, 4)``.
+        segment_moves: Segment transitions per month, ``{(before, after): count}``.
+        held: Demotions held by ``min_months_in_tier``, per month.
+        moves_by_customer: Tier transitions of each customer over the backtest.
+    """
+
+    policy_name: str
+    months: tuple[Period, ...]
+    customer_ids: tuple[str, ...]
+    tiers: npt.NDArray[np.int8]
+    segments: npt.NDArray[np.int8]
+    tier_moves: npt.NDArray[np.int64]
+    segment_moves: tuple[Mapping[tuple[Segment | None, Segment | None], int], ...]
+    held: npt.NDArray[np.int64]
+    moves_by_customer: npt.NDArray[np.int64]
+    _positions: dict[str, int] = attrs.field(init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_positions", {cid: i for i, cid in enumerate(self.customer_ids)})
+
+    def _month_index(self, month: Period | str) -> int:
+        period = Period.parse(month)
+        try:
+            return self.months.index(period)
+        except ValueError:
+            raise PolicyError(
+                f"month {period} is not in the backtest ({self.months[0]}..{self.months[-1]})"
+            ) from None
+
+    def timeline(self, customer_id: str) -> list[tuple[Period, Tier | None]]:
+        """The customer's tier after each month (``None`` before its first month).
+
+        Raises:
+            PolicyError: an unknown customer.
+        """
+        try:
+            row = self.tiers[self._positions[customer_id]]
+        except KeyError:
+            raise PolicyError(f"customer {customer_id!r} is not in the backtest") from None
+        return [
+            (month, None if code == ABSENT else TIERS[code])
+            for month, code in zip(self.months, row.tolist(), strict=True)
+        ]
+
+    def transition_counts(self, month: Period | str | None = None) -> dict[tuple[Tier, Tier], int]:
+        """Tier transitions ``{(from, to): count}`` of one month, or of all months."""
+        matrix = (
+            self.tier_moves.sum(axis=0)
+            if month is None
+            else self.tier_moves[self._month_index(month)]
+        )
+        return {
+            (TIERS[b], TIERS[a]): int(matrix[b, a])
+            for b in range(_N_TIERS)
+            for a in range(_N_TIERS)
+            if matrix[b, a]
+        }
+
+    def moves_per_month(self) -> list[int]:
+        """The number of tier transitions in each month."""
+        return [int(m) for m in self.tier_moves.sum(axis=(1, 2)).tolist()]
+
+    def tier_sizes(self) -> npt.NDArray[np.int64]:
+        """Customers per tier after each month, shape ``(months, 4)`` indexed by rank."""
+        out = np.zeros((len(self.months), _N_TIERS), dtype=np.int64)
+        for rank in range(_N_TIERS):
+            out[:, rank] = (self.tiers == rank).sum(axis=0)
+        return out
+
+    def final_tiers(self) -> dict[str, Tier | None]:
+        """Each customer's tier after the last month."""
+        return {
+            cid: None if code == ABSENT else TIERS[code]
+            for cid, code in zip(self.customer_ids, self.tiers[:, -1].tolist(), strict=True)
+        }
+
+    def customers_moved(self, at_least: int = 1) -> int:
+        """Customers with at least ``at_least`` tier transitions over the backtest."""
+        return int((self.moves_by_customer >= at_least).sum())
+
+    def to_pandas(self) -> pd.DataFrame:
+        """Transition counts as a long DataFrame: ``period, kind, from, to, count``."""
+        import pandas as pd
+
+        rows: list[dict[str, Any]] = []
+        for k, month in enumerate(self.months):
+            for (b, a), count in self.transition_counts(month).items():
+                rows.append(
+                    {
+                        "period": str(month),
+                        "kind": "tier",
+                        "from": b.name,
+                        "to": a.name,
+                        "count": count,
+                    }
+                )
+            for (sb, sa), count in self.segment_moves[k].items():
+                rows.append(
+                    {
+                        "period": str(month),
+                        "kind": "segment",
+                        "from": sb.name if sb else "UNASSIGNED",
+                        "to": sa.name if sa else "UNASSIGNED",
+                        "count": count,
+                    }
+                )
+        return pd.DataFrame(rows, columns=["period", "kind", "from", "to", "count"])
+
+
+def _copy(portfolio: Portfolio, initial_tier: Tier | None) -> Portfolio:
+    cols = portfolio.customer_columns
+    fields = {f.name: getattr(cols, f.name).copy() for f in attrs.fields(CustomerColumns)}
+    if initial_tier is not None:
+        fields["tier"][:] = initial_tier.rank
+        fields["tier_since"][:] = NO_CODE
+    copy = Portfolio(products=portfolio.products)
+    copy.add_customer_columns(CustomerColumns(**fields))
+    copy.add_revenue_columns(portfolio.revenue_columns)
+    for group in portfolio.project_groups:
+        copy.add_project_group(group)
+    return copy
+
+
+def backtest(
+    policy: Policy,
+    portfolio: Portfolio,
+    start: Period | str,
+    end: Period | str,
+    *,
+    initial_tier: Tier | str | None = None,
+    engine: Engine = "columnar",
+) -> Backtest:
+    """Run ``policy`` month by month from ``start`` to ``end`` (both included).
+
+    Args:
+        policy: The policy.
+        portfolio: The history; it is not changed.
+        start: The first month evaluated.
+        end: The last month evaluated.
+        initial_tier: Put every customer in this tier (``tier_since`` cleared)
+            before the first month; ``None`` keeps the portfolio's tiers.
+        engine: The evaluator (see :meth:`Policy.evaluate`).
+
+    Returns:
+        The :class:`Backtest`.
+
+    Raises:
+        PolicyError: ``end`` before ``start``.
+
+    Example:
+        >>> from keyaccount import Customer, Portfolio, RevenueRecord
+        >>> from keyaccount.rules import Policy, Rule
+        >>> pf = Portfolio([Customer("C1", "某中院", "2022-01")],
+        ...                [RevenueRecord("C1", "court_express", "2022-03", "2000000")])
+        >>> p = Policy("p", [Rule("up", "t12m_revenue >= 1_000_000", to="KEY")])
+        >>> [t.name if t else None for _, t in backtest(p, pf, "2022-02", "2022-04").timeline("C1")]
+        ['ACTIVE', 'KEY', 'KEY']
+    """
+    first, last = Period.parse(start), Period.parse(end)
+    if last < first:
+        raise PolicyError(f"backtest end {last} is before its start {first}")
+    start_tier = None if initial_tier is None else Tier.parse(initial_tier)
+    pf = _copy(portfolio, start_tier)
+    months = tuple(Period.range(first, last))
+    n = len(pf)
+    tiers = np.full((n, len(months)), ABSENT, dtype=np.int8)
+    segments = np.full((n, len(months)), ABSENT, dtype=np.int8)
+    tier_moves = np.zeros((len(months), _N_TIERS, _N_TIERS), dtype=np.int64)
+    held = np.zeros(len(months), dtype=np.int64)
+    segment_moves: list[dict[tuple[Segment | None, Segment | None], int]] = []
+    moves_by_customer = np.zeros(n, dtype=np.int64)
+    first_period = pf.customer_columns.first_period
+    for k, month in enumerate(months):
+        evaluation = policy.evaluate(pf, month, engine=engine)
+        pf.apply_changes(evaluation.changes())
+        cols = pf.customer_columns
+        present = first_period <= month.ordinal
+        tiers[present, k] = cols.tier[present]
+        segments[present, k] = cols.segment[present]
+        moved = evaluation.tier.outcome == Outcome.MOVE
+        moves_by_customer[np.flatnonzero(present)[moved]] += 1  # table rows: present customers
+        np.add.at(
+            tier_moves[k],
+            (evaluation.tier.before[moved].astype(np.intp), evaluation.tier.after[moved]),
+            1,
+        )
+        held[k] = int((evaluation.tier.outcome == Outcome.HELD).sum())
+        seg = evaluation.segment
+        seg_moved = seg.outcome == Outcome.MOVE
+        counter: Counter[tuple[Segment | None, Segment | None]] = Counter(
+            (_segment(b), _segment(a))
+            for b, a in zip(
+                seg.before[seg_moved].tolist(), seg.after[seg_moved].tolist(), strict=True
+            )
+        )
+        segment_moves.append(dict(counter))
+    return Backtest(
+        policy.name,
+        months,
+        tuple(pf.customer_ids),
+        tiers,
+        segments,
+        tier_moves,
+        tuple(segment_moves),
+        held,
+        moves_by_customer,
+    )
+
+
+def _segment(code: int) -> Segment | None:
+    return None if code == NO_CODE else SEGMENTS[code]
+
+
+@attrs.frozen
+class BacktestComparison:
+    """Two backtests of the same portfolio and months, side by side.
+
+    Attributes:
+        a: The first backtest.
+        b: The second backtest.
+        final_crosstab: Customers by final tier under ``a`` (rows, by rank) and
+            under ``b`` (columns), customers present at the end only.
+        differing: Customers whose tier differs in at least one month.
+    """
+
+    a: Backtest
+    b: Backtest
+    final_crosstab: npt.NDArray[np.int64] = attrs.field(eq=False)
+    differing: tuple[str, ...]
+
+    def summary(self) -> str:
+        """A plain-text table: tier transitions and customers per tier each month."""
+        name_a, name_b = self.a.policy_name, self.b.policy_name
+        if name_a == name_b:
+            name_a, name_b = f"{name_a} (a)", f"{name_b} (b)"
+        width = max(len(name_a), len(name_b), 8)
+        lines = [f"{'month':<8} {name_a:>{width}} {name_b:>{width}}   (tier transitions)"]
+        for month, ma, mb in zip(
+            self.a.months, self.a.moves_per_month(), self.b.moves_per_month(), strict=True
+        ):
+            lines.append(f"{month!s:<8} {ma:>{width}} {mb:>{width}}")
+        lines.append(
+            f"{'total':<8} {sum(self.a.moves_per_month()):>{width}} "
+            f"{sum(self.b.moves_per_month()):>{width}}"
+        )
+        lines.append("")
+        lines.append(f"customers per tier after {self.a.months[-1]}:")
+        sizes_a, sizes_b = self.a.tier_sizes()[-1], self.b.tier_sizes()[-1]
+        for tier in TIERS:
+            lines.append(
+                f"  {tier.name:<10} {int(sizes_a[tier.rank]):>{width}} "
+                f"{int(sizes_b[tier.rank]):>{width}}"
+            )
+        lines.append(
+            f"customers moved twice or more: {self.a.customers_moved(2)} vs "
+            f"{self.b.customers_moved(2)}"
+        )
+        lines.append(f"customers whose tiers differ in some month: {len(self.differing)}")
+        return "\n".join(lines)
+
+
+def compare_backtests(a: Backtest, b: Backtest) -> BacktestComparison:
+    """Compare two backtests over the same customers and months.
+
+    Raises:
+        PolicyError: the backtests cover different customers or months.
+    """
+    if a.months != b.months or a.customer_ids != b.customer_ids:
+        raise PolicyError(
+            f"cannot compare backtests of {a.policy_name!r} and {b.policy_name!r}: they cover "
+            "different customers or months"
+        )
+    last_a, last_b = a.tiers[:, -1], b.tiers[:, -1]
+    present = (last_a != ABSENT) & (last_b != ABSENT)
+    crosstab = np.zeros((_N_TIERS, _N_TIERS), dtype=np.int64)
+    np.add.at(crosstab, (last_a[present].astype(np.intp), last_b[present].astype(np.intp)), 1)
+    differ = (a.tiers != b.tiers).any(axis=1)
+    return BacktestComparison(
+        a,
+        b,
+        crosstab,
+        tuple(cid for cid, d in zip(a.customer_ids, differ.tolist(), strict=True) if d),
+    )

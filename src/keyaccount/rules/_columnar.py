@@ -1,0 +1,397 @@
+"""The columnar evaluator: a policy over a :class:`MetricsTable`'s numpy columns.
+
+Each condition node evaluates for every customer at once: numbers as a
+``(values, absent)`` pair of arrays (``int64`` for money in fen and counts,
+``float64`` for ratios), conditions as a ``(true, false)`` pair of masks
+(neither: unknown). The operations are the ones the reference evaluator does
+one customer at a time, on the same float64 values in the same order, so the
+two agree exactly. No Python loop runs per customer, except to build the
+:class:`Transition` objects and their explanations when they are asked for.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+from keyaccount.exceptions import UnknownProductError
+from keyaccount.portfolio._columns import SEGMENTS, TIERS, segment_code
+from keyaccount.rules._ast import (
+    And,
+    Arith,
+    Compare,
+    Expr,
+    Literal,
+    MetricRef,
+    Neg,
+    Not,
+    Or,
+    ShareRef,
+    ValueType,
+    ref_key,
+    references,
+)
+from keyaccount.rules._evaluation import (
+    ChainDecisions,
+    Evaluation,
+    Explanation,
+    Outcome,
+    TransitionKind,
+)
+from keyaccount.rules._explain import explanation_value, key_order
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from keyaccount.domain import ExplanationValue
+    from keyaccount.portfolio import MetricsTable, Portfolio
+    from keyaccount.rules._policy import Policy, Rule
+
+__all__ = ["SUBSET_SHARE", "Columns", "condition_masks", "evaluate_columnar"]
+
+SUBSET_SHARE = 0.5
+"""A rule whose ``from`` filters pass at most this share of the rows is evaluated on those
+rows only (gathered); otherwise on every row."""
+
+Bools: TypeAlias = npt.NDArray[np.bool_] | np.bool_
+Number: TypeAlias = tuple[Any, Bools]
+"""Values (array or numpy scalar) and absent mask (array or numpy bool)."""
+Truth: TypeAlias = tuple[Bools, Bools]
+"""Masks where a condition is true and where it is false."""
+
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "<": np.less,
+    "<=": np.less_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+    "==": np.equal,
+    "!=": np.not_equal,
+}
+
+
+class Columns:
+    """Metric and share columns of a table, for all rows or a subset, computed once each.
+
+    A subset takes a column from its parent when the parent has computed it,
+    and otherwise computes it for its own rows only, straight from the table.
+
+    Args:
+        table: The metrics table.
+        policy: The policy (its registry computes user metrics).
+        portfolio: The portfolio ``table`` came from, passed to user metrics.
+        rows: Row positions of a subset, or ``None`` for every row.
+        parent: The all-rows :class:`Columns` a subset belongs to.
+    """
+
+    def __init__(
+        self,
+        table: MetricsTable,
+        policy: Policy,
+        portfolio: Portfolio | None,
+        rows: npt.NDArray[np.intp] | None = None,
+        parent: Columns | None = None,
+    ) -> None:
+        self.table = table
+        self.policy = policy
+        self.portfolio = portfolio
+        self.rows = rows
+        self.parent = parent
+        self.size = len(table) if rows is None else int(rows.shape[0])
+        self._cache: dict[str, Number] = {}
+
+    def subset(self, rows: npt.NDArray[np.intp]) -> Columns:
+        """The same columns restricted to ``rows`` (positions in the table)."""
+        return Columns(self.table, self.policy, self.portfolio, rows, self)
+
+    def _take(self, array: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        return array if self.rows is None else array[self.rows]
+
+    def _get(self, key: str, compute: Callable[[], Number], *, whole: bool = False) -> Number:
+        """The cached column ``key``; ``whole`` columns are computed for all rows, then taken."""
+        if key not in self._cache:
+            parent = self.parent
+            if parent is not None and (whole or key in parent._cache):
+                values, absent = parent._get(key, compute, whole=whole)
+                self._cache[key] = (self._take(values), self._take(np.asarray(absent)))
+            else:
+                self._cache[key] = compute()
+        return self._cache[key]
+
+    def metric(self, name: str) -> Number:
+        """A metric column and its absent mask."""
+        if name in self.table.columns:
+            return self._get(
+                name,
+                lambda: (self._take(self.table.columns[name]), self._take(self.table.absent[name])),
+            )
+        return self._get(
+            name,
+            lambda: self.policy.metrics.column(name, self.table, self.portfolio),
+            whole=True,
+        )
+
+    def _total(self) -> Number:
+        """``float64(t12m fen)`` (1 where absent) and the mask ``t12m_revenue <= 0``."""
+
+        def compute() -> Number:
+            total = self._take(self.table.columns["t12m_revenue"])
+            absent = total <= 0
+            return np.where(absent, 1, total).astype(np.float64), absent
+
+        return self._get("float64(t12m_revenue)", compute)
+
+    def share(self, product_id: str) -> Number:
+        """``float64(product fen) / float64(t12m fen)``, absent where ``t12m_revenue <= 0``."""
+
+        def compute() -> Number:
+            try:
+                j = self.table.product_ids.index(product_id)
+            except ValueError:
+                raise UnknownProductError(
+                    f"product {product_id!r} of share() is not in the metrics table"
+                ) from None
+            denominator, absent = self._total()
+            column = (
+                self.table.product_revenue[:, j]
+                if self.rows is None
+                else (self.table.product_revenue[self.rows, j])
+            )
+            return column.astype(np.float64) / denominator, absent
+
+        return self._get(f"share('{product_id}')", compute)
+
+
+def _as_float(values: Any, kind: ValueType) -> Any:
+    """Money enters float64 arithmetic as ``float64(fen) / 100``, a count as ``float64(n)``."""
+    out = np.asarray(values, dtype=np.float64)
+    return out / 100.0 if kind is ValueType.MONEY else out
+
+
+def number(node: Expr, cols: Columns) -> Number:
+    """Evaluate a numeric node for every row of ``cols``."""
+    if isinstance(node, Literal):
+        scalar = np.float64(node.value) if node.type is ValueType.RATIO else np.int64(node.value)
+        return scalar, np.False_
+    if isinstance(node, MetricRef):
+        return cols.metric(node.name)
+    if isinstance(node, ShareRef):
+        return cols.share(node.product_id)
+    if isinstance(node, Neg):
+        values, absent = number(node.operand, cols)
+        return np.negative(values), absent
+    if not isinstance(node, Arith):
+        raise TypeError(f"not a numeric node: {node!r}")
+    left, left_absent = number(node.left, cols)
+    right, right_absent = number(node.right, cols)
+    absent = left_absent | right_absent
+    if node.type.is_exact:  # money + money, count - count: exact int64
+        return (np.add(left, right) if node.op == "+" else np.subtract(left, right)), absent
+    a = _as_float(left, node.left.type)
+    b = _as_float(right, node.right.type)
+    with np.errstate(all="ignore"):
+        if node.op == "+":
+            result = np.add(a, b)
+        elif node.op == "-":
+            result = np.subtract(a, b)
+        elif node.op == "*":
+            result = np.multiply(a, b)
+        else:
+            absent = absent | (b == 0.0)  # division by zero is absent
+            result = np.divide(a, b)
+    return result, absent | np.isnan(result)
+
+
+def truth(node: Expr, cols: Columns, memo: dict[int, Truth] | None = None) -> Truth:
+    """Evaluate a condition node: masks where it is true and where it is false."""
+    if memo is not None and id(node) in memo:
+        return memo[id(node)]
+    result: Truth
+    if isinstance(node, Literal):
+        result = (np.bool_(node.value), np.bool_(not node.value))
+    elif isinstance(node, Compare):
+        left, left_absent = number(node.left, cols)
+        right, right_absent = number(node.right, cols)
+        if node.domain is ValueType.RATIO:
+            left = _as_float(left, node.left.type)
+            right = _as_float(right, node.right.type)
+        holds = _COMPARE[node.op](left, right)
+        known = ~(left_absent | right_absent)
+        result = (holds & known, ~holds & known)
+    elif isinstance(node, Not):
+        true, false = truth(node.operand, cols, memo)
+        result = (false, true)
+    elif isinstance(node, And):
+        lt, lf = truth(node.left, cols, memo)
+        rt, rf = truth(node.right, cols, memo)
+        result = (lt & rt, lf | rf)
+    elif isinstance(node, Or):
+        lt, lf = truth(node.left, cols, memo)
+        rt, rf = truth(node.right, cols, memo)
+        result = (lt | rt, lf & rf)
+    else:
+        raise TypeError(f"not a condition node: {node!r}")
+    if memo is not None:
+        memo[id(node)] = result
+    return result
+
+
+def condition_masks(condition: Expr, cols: Columns) -> tuple[npt.NDArray[np.bool_], ...]:
+    """Full-length ``(true, false)`` masks of a condition over ``cols``."""
+    true, false = truth(condition, cols)
+    shape = (cols.size,)
+    return np.broadcast_to(true, shape), np.broadcast_to(false, shape)
+
+
+def _cited(
+    node: Expr, value: bool, mask: Bools, cols: Columns, memo: dict[int, Truth]
+) -> list[tuple[MetricRef | ShareRef, Bools]]:
+    """Vectorised ``_reference.cited``: each reference with the rows that cite it."""
+    if isinstance(node, Compare):
+        return [(ref, mask) for ref in references(node)]
+    if isinstance(node, Not):
+        return _cited(node.operand, not value, mask, cols, memo)
+    if isinstance(node, And | Or):
+        both = value if isinstance(node, And) else not value
+        if both:
+            return _cited(node.left, value, mask, cols, memo) + _cited(
+                node.right, value, mask, cols, memo
+            )
+        true, false = truth(node.left, cols, memo)
+        left_is = true if value else false
+        return _cited(node.left, value, mask & left_is, cols, memo) + _cited(
+            node.right, value, mask & ~left_is, cols, memo
+        )
+    return []
+
+
+def _explain_rows(rule: Rule, cols: Columns) -> list[Explanation]:
+    """Explanations of ``rule`` for every row of ``cols`` (where its condition is true)."""
+    memo: dict[int, Truth] = {}
+    cited = _cited(rule.condition, True, np.True_, cols, memo)
+    shape = (cols.size,)
+    columns: list[tuple[str, npt.NDArray[np.bool_], list[ExplanationValue]]] = []
+    for key, ref in key_order(rule.condition):
+        include = np.zeros(shape, dtype=bool)
+        for r, mask in cited:
+            if ref_key(r) == key:
+                include |= np.broadcast_to(mask, shape)
+        values, absent = number(ref, cols)
+        raw = np.broadcast_to(values, shape).tolist()
+        missing = np.broadcast_to(absent, shape).tolist()
+        cited_values = [
+            None if gone else explanation_value(v, ref.type)
+            for v, gone in zip(raw, missing, strict=True)
+        ]
+        columns.append((key, include, cited_values))
+    return [
+        tuple((key, vals[j]) for key, include, vals in columns if include[j])
+        for j in range(cols.size)
+    ]
+
+
+def _allowed(codes: list[int], size: int, offset: int = 0) -> npt.NDArray[np.bool_]:
+    table = np.zeros(size + offset, dtype=bool)
+    table[[c + offset for c in codes]] = True
+    return table
+
+
+def _first_match(
+    rules: tuple[Rule, ...],
+    cols: Columns,
+    tier: npt.NDArray[np.int8],
+    segment: npt.NDArray[np.int8],
+) -> npt.NDArray[np.int16]:
+    """Index of the first rule whose ``from`` matches and whose condition is true, or -1."""
+    rule_of = np.full(cols.size, -1, dtype=np.int16)
+    undecided = np.ones(cols.size, dtype=bool)
+    for index, rule in enumerate(rules):
+        eligible = undecided.copy()
+        if rule.from_tiers is not None:
+            eligible &= _allowed([t.rank for t in rule.from_tiers], len(TIERS))[tier]
+        if rule.from_segments is not None:
+            codes = [segment_code(s) for s in rule.from_segments]
+            eligible &= _allowed(codes, len(SEGMENTS), 1)[segment.astype(np.intp) + 1]
+        count = int(np.count_nonzero(eligible))
+        if count == 0:
+            continue
+        if count <= cols.size * SUBSET_SHARE:
+            rows = np.flatnonzero(eligible)
+            holds, _ = condition_masks(rule.condition, cols.subset(rows))
+            fires = rows[holds]
+        else:
+            true, _ = truth(rule.condition, cols)
+            fires = np.flatnonzero(eligible & true)
+        rule_of[fires] = index
+        undecided[fires] = False
+    return rule_of
+
+
+def evaluate_columnar(
+    policy: Policy, table: MetricsTable, portfolio: Portfolio | None = None
+) -> Evaluation:
+    """Evaluate ``policy`` over every row of ``table`` with array operations.
+
+    Args:
+        policy: The policy.
+        table: Metrics as of the evaluation month.
+        portfolio: The portfolio ``table`` came from (for user metrics that need it).
+
+    Returns:
+        The :class:`~keyaccount.rules.Evaluation`; explanations are computed
+        when transitions are first asked for.
+    """
+    cols = Columns(table, policy, portfolio)
+    tier = table.tier.astype(np.int8)
+    segment = table.segment.astype(np.int8)
+
+    tier_rules = policy.tier_rules
+    rule_of = _first_match(tier_rules, cols, tier, segment)
+    fired = rule_of >= 0
+    targets = np.array([r.to.rank for r in tier_rules if r.to is not None] or [0], dtype=np.int8)
+    after = np.where(fired, targets[np.where(fired, rule_of, 0)], tier).astype(np.int8)
+    months_in_tier = table.columns["months_in_tier"]
+    held = fired & (after < tier) & (months_in_tier < policy.min_months_in_tier)
+    outcome = np.where(fired, np.int8(Outcome.MOVE), np.int8(Outcome.NONE)).astype(np.int8)
+    outcome[fired & (after == tier)] = Outcome.STAY
+    outcome[held] = Outcome.HELD
+    tier_decisions = ChainDecisions(rule=rule_of, outcome=outcome, before=tier, after=after)
+
+    seg_rules = policy.segment_rules
+    seg_rule_of = _first_match(seg_rules, cols, tier, segment)
+    seg_fired = seg_rule_of >= 0
+    seg_targets = np.array([segment_code(r.to_segment) for r in seg_rules] or [0], dtype=np.int8)
+    seg_after = np.where(
+        seg_fired, seg_targets[np.where(seg_fired, seg_rule_of, 0)], segment
+    ).astype(np.int8)
+    seg_outcome = np.where(seg_fired, np.int8(Outcome.MOVE), np.int8(Outcome.NONE)).astype(np.int8)
+    seg_outcome[seg_fired & (seg_after == segment)] = Outcome.STAY
+    seg_decisions = ChainDecisions(
+        rule=seg_rule_of, outcome=seg_outcome, before=segment, after=seg_after
+    )
+
+    cache: dict[tuple[TransitionKind, int], dict[int, Explanation]] = {}
+
+    def explain(kind: TransitionKind, position: int) -> Explanation:
+        chain, rules = (
+            (tier_decisions, tier_rules) if kind == "tier" else (seg_decisions, seg_rules)
+        )
+        index = int(chain.rule[position])
+        if (kind, index) not in cache:
+            wanted = (chain.rule == index) & (
+                (chain.outcome == Outcome.MOVE) | (chain.outcome == Outcome.HELD)
+            )
+            rows = np.flatnonzero(wanted)
+            explained = _explain_rows(rules[index], cols.subset(rows))
+            cache[kind, index] = dict(zip(rows.tolist(), explained, strict=True))
+        return cache[kind, index][position]
+
+    return Evaluation(
+        policy=policy,
+        as_of=table.as_of,
+        customer_ids=table.customer_ids,
+        tier=tier_decisions,
+        segment=seg_decisions,
+        explain=explain,
+    )

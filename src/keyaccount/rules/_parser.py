@@ -1,0 +1,516 @@
+"""A recursive-descent parser and type checker for rule conditions (never ``eval``).
+
+Grammar (lowest precedence first; ``and`` / ``or`` / ``+ - * /`` are left
+associative; a comparison cannot be chained)::
+
+    condition  := or_expr
+    or_expr    := and_expr ("or" and_expr)*
+    and_expr   := not_expr ("and" not_expr)*
+    not_expr   := "not" not_expr | comparison
+    comparison := sum (CMP sum)?
+    sum        := product (("+" | "-") product)*
+    product    := unary (("*" | "/") unary)*
+    unary      := "-" unary | atom
+    atom       := NUMBER | "true" | "false" | NAME | "share" "(" STRING ")"
+                | "(" or_expr ")"
+
+Parsing first builds an untyped tree, then types it. A number literal takes its
+type from what it meets: money (yuan, converted to fen; digits below the fen
+are an error), a count (when it is a whole number) or a ratio (float64).
+Constant sub-expressions of ``+`` and ``-`` stay untyped until they meet a
+typed operand; any ``*`` or ``/`` is float64.
+"""
+
+from __future__ import annotations
+
+import difflib
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import attrs
+
+from keyaccount.domain import ProductCatalog, default_catalog
+from keyaccount.exceptions import RuleSyntaxError
+from keyaccount.rules._ast import (
+    And,
+    Arith,
+    Compare,
+    Expr,
+    Literal,
+    MetricRef,
+    Neg,
+    Not,
+    Or,
+    ShareRef,
+    ValueType,
+)
+from keyaccount.rules._lexer import Token, TokenKind, tokenize
+from keyaccount.rules._registry import default_registry
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ["LITERAL_LIMIT", "parse_condition"]
+
+LITERAL_LIMIT = 2**53
+"""Whole-number literals (counts, and money in fen) must be smaller than this in magnitude."""
+
+# ---------------------------------------------------------------- untyped tree
+
+
+@attrs.frozen
+class _Num:
+    text: str
+    value: Decimal
+    start: int
+    end: int
+
+
+@attrs.frozen
+class _Bool:
+    value: bool
+    start: int
+    end: int
+
+
+@attrs.frozen
+class _Name:
+    name: str
+    start: int
+    end: int
+
+
+@attrs.frozen
+class _Share:
+    product_id: str
+    start: int
+    end: int
+    arg_start: int
+
+
+@attrs.frozen
+class _Unary:
+    op: str  # "-" or "not"
+    operand: _Raw
+    start: int
+    end: int
+
+
+@attrs.frozen
+class _Binary:
+    op: str  # + - * / < <= > >= == != and or
+    left: _Raw
+    right: _Raw
+    op_start: int
+
+    @property
+    def start(self) -> int:
+        return self.left.start
+
+    @property
+    def end(self) -> int:
+        return self.right.end
+
+
+_Raw = _Num | _Bool | _Name | _Share | _Unary | _Binary
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = tokenize(text)
+        self.pos = 0
+
+    @property
+    def tok(self) -> Token:
+        return self.tokens[self.pos]
+
+    def fail(self, message: str, offset: int | None = None) -> RuleSyntaxError:
+        return RuleSyntaxError(
+            message, text=self.text, offset=self.tok.start if offset is None else offset
+        )
+
+    def advance(self) -> Token:
+        tok = self.tokens[self.pos]
+        self.pos += 1
+        return tok
+
+    def at_keyword(self, word: str) -> bool:
+        return self.tok.kind is TokenKind.KEYWORD and self.tok.text == word
+
+    def describe(self, tok: Token) -> str:
+        return tok.kind.value if tok.kind is TokenKind.END else repr(tok.text)
+
+    def parse(self) -> _Raw:
+        if self.tok.kind is TokenKind.END:
+            raise self.fail("empty condition; write for example 't12m_revenue >= 1_000_000'")
+        node = self.or_expr()
+        rest = self.tokens[self.pos]
+        if rest.kind is not TokenKind.END:
+            if rest.kind is TokenKind.CMP:
+                raise self.fail(
+                    f"comparisons cannot be chained ({rest.text!r}); join them with 'and'"
+                )
+            raise self.fail(f"unexpected {self.describe(rest)} after a complete condition")
+        return node
+
+    def or_expr(self) -> _Raw:
+        node = self.and_expr()
+        while self.at_keyword("or"):
+            op = self.advance()
+            node = _Binary("or", node, self.and_expr(), op.start)
+        return node
+
+    def and_expr(self) -> _Raw:
+        node = self.not_expr()
+        while self.at_keyword("and"):
+            op = self.advance()
+            node = _Binary("and", node, self.not_expr(), op.start)
+        return node
+
+    def not_expr(self) -> _Raw:
+        if self.at_keyword("not"):
+            op = self.advance()
+            operand = self.not_expr()
+            return _Unary("not", operand, op.start, operand.end)
+        return self.comparison()
+
+    def comparison(self) -> _Raw:
+        node = self.sum()
+        if self.tok.kind is TokenKind.CMP:
+            op = self.advance()
+            node = _Binary(op.text, node, self.sum(), op.start)
+        return node
+
+    def sum(self) -> _Raw:
+        node = self.product()
+        while self.tok.kind is TokenKind.OP and self.tok.text in "+-":
+            op = self.advance()
+            node = _Binary(op.text, node, self.product(), op.start)
+        return node
+
+    def product(self) -> _Raw:
+        node = self.unary()
+        while self.tok.kind is TokenKind.OP and self.tok.text in "*/":
+            op = self.advance()
+            node = _Binary(op.text, node, self.unary(), op.start)
+        return node
+
+    def unary(self) -> _Raw:
+        if self.tok.kind is TokenKind.OP and self.tok.text == "-":
+            op = self.advance()
+            operand = self.unary()
+            return _Unary("-", operand, op.start, operand.end)
+        if self.tok.kind is TokenKind.OP and self.tok.text == "+":
+            raise self.fail("unexpected '+': a number needs no plus sign")
+        return self.atom()
+
+    def atom(self) -> _Raw:
+        tok = self.tok
+        if tok.kind is TokenKind.NUMBER:
+            self.advance()
+            return _Num(tok.text, Decimal(tok.text.replace("_", "")), tok.start, tok.end)
+        if tok.kind is TokenKind.KEYWORD and tok.text in ("true", "false"):
+            self.advance()
+            return _Bool(tok.text == "true", tok.start, tok.end)
+        if tok.kind is TokenKind.NAME:
+            self.advance()
+            if self.tok.kind is TokenKind.LPAREN:
+                return self.call(tok)
+            return _Name(tok.text, tok.start, tok.end)
+        if tok.kind is TokenKind.LPAREN:
+            self.advance()
+            node = self.or_expr()
+            if self.tok.kind is not TokenKind.RPAREN:
+                raise self.fail(
+                    f"expected ')' to close the '(' at column {self._column(tok.start)}, "
+                    f"found {self.describe(self.tok)}"
+                )
+            self.advance()
+            return node
+        if tok.kind is TokenKind.END:
+            raise self.fail("the condition ends too early; expected a value")
+        if tok.kind is TokenKind.STRING:
+            raise self.fail(f"unexpected text {tok.text!r}: quotes belong inside share('...')")
+        raise self.fail(f"unexpected {self.describe(tok)}; expected a value")
+
+    def call(self, name: Token) -> _Raw:
+        if name.text != "share":
+            raise self.fail(
+                f"unknown function {name.text!r}; the only function is share('product_id')",
+                name.start,
+            )
+        self.advance()  # (
+        arg = self.tok
+        if arg.kind is not TokenKind.STRING:
+            raise self.fail("share() takes one product id in quotes, as in share('court_express')")
+        self.advance()
+        if self.tok.kind is not TokenKind.RPAREN:
+            raise self.fail("share() takes exactly one product id; expected ')'")
+        close = self.advance()
+        return _Share(arg.text, name.start, close.end, arg.start)
+
+    def _column(self, offset: int) -> int:
+        return offset - (self.text.rfind("\n", 0, offset) + 1) + 1
+
+
+# ---------------------------------------------------------------- typing
+
+
+@attrs.frozen
+class _Pending:
+    """A constant sub-expression of numbers, ``+``, ``-`` and unary minus, not yet typed."""
+
+    raw: _Raw
+
+    @property
+    def integral(self) -> bool:
+        return _integral(self.raw)
+
+
+def _integral(raw: _Raw) -> bool:
+    if isinstance(raw, _Num):
+        return raw.value == raw.value.to_integral_value()
+    if isinstance(raw, _Unary):
+        return _integral(raw.operand)
+    assert isinstance(raw, _Binary)
+    return _integral(raw.left) and _integral(raw.right)
+
+
+_Typed = Expr | _Pending
+
+_TYPE_WORDS = {
+    ValueType.MONEY: "money",
+    ValueType.COUNT: "a count",
+    ValueType.RATIO: "a ratio",
+    ValueType.BOOLEAN: "a condition (true or false)",
+}
+
+
+class _Checker:
+    def __init__(
+        self, text: str, metrics: Mapping[str, ValueType], catalog: ProductCatalog
+    ) -> None:
+        self.text = text
+        self.metrics = metrics
+        self.catalog = catalog
+
+    def fail(self, message: str, offset: int) -> RuleSyntaxError:
+        return RuleSyntaxError(message, text=self.text, offset=offset)
+
+    def snippet(self, raw: _Raw) -> str:
+        return " ".join(self.text[raw.start : raw.end].split())
+
+    def describe(self, raw: _Raw, typed: _Typed) -> str:
+        kind = "a number" if isinstance(typed, _Pending) else _TYPE_WORDS[typed.type]
+        return f"{self.snippet(raw)!r} is {kind}"
+
+    # -- entry
+
+    def condition(self, raw: _Raw) -> Expr:
+        typed = self.check(raw)
+        if isinstance(typed, _Pending) or typed.type is not ValueType.BOOLEAN:
+            raise self.fail(
+                f"a condition must be true or false, but {self.describe(raw, typed)}; "
+                "compare it, as in 't12m_revenue >= 1_000_000'",
+                raw.start,
+            )
+        return typed
+
+    # -- typing of each node
+
+    def check(self, raw: _Raw) -> _Typed:
+        if isinstance(raw, _Num):
+            return _Pending(raw)
+        if isinstance(raw, _Bool):
+            return Literal(raw.value, ValueType.BOOLEAN, span=(raw.start, raw.end))
+        if isinstance(raw, _Name):
+            return self.name(raw)
+        if isinstance(raw, _Share):
+            if raw.product_id not in self.catalog:
+                close = difflib.get_close_matches(raw.product_id, list(self.catalog), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise self.fail(
+                    f"unknown product {raw.product_id!r} in share(){hint}", raw.arg_start
+                )
+            return ShareRef(raw.product_id, span=(raw.start, raw.end))
+        if isinstance(raw, _Unary):
+            if raw.op == "not":
+                return Not(self.boolean(raw.operand, "not"), span=(raw.start, raw.end))
+            operand = self.check(raw.operand)
+            if isinstance(operand, _Pending):
+                return _Pending(raw)
+            self.number(raw.operand, operand, "-")
+            return Neg(operand, span=(raw.start, raw.end))
+        if raw.op in ("and", "or"):
+            left = self.boolean(raw.left, raw.op)
+            right = self.boolean(raw.right, raw.op)
+            node = And if raw.op == "and" else Or
+            return node(left, right, span=(raw.start, raw.end))
+        if raw.op in ("+", "-", "*", "/"):
+            return self.arith(raw)
+        return self.compare(raw)
+
+    def name(self, raw: _Name) -> Expr:
+        if raw.name in self.metrics:
+            return MetricRef(raw.name, self.metrics[raw.name], span=(raw.start, raw.end))
+        if raw.name == "share":
+            raise self.fail("share needs a product id: share('court_express')", raw.start)
+        close = difflib.get_close_matches(raw.name, list(self.metrics), n=1)
+        if not close:
+            lowered = {m.lower(): m for m in self.metrics}
+            close = [lowered[raw.name.lower()]] if raw.name.lower() in lowered else []
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise self.fail(f"unknown metric {raw.name!r}{hint}", raw.start)
+
+    def boolean(self, raw: _Raw, op: str) -> Expr:
+        typed = self.check(raw)
+        if isinstance(typed, _Pending) or typed.type is not ValueType.BOOLEAN:
+            raise self.fail(
+                f"{op!r} needs conditions (true or false), but {self.describe(raw, typed)}",
+                raw.start,
+            )
+        return typed
+
+    def number(self, raw: _Raw, typed: Expr, op: str) -> None:
+        if typed.type is ValueType.BOOLEAN:
+            raise self.fail(f"{op!r} needs numbers, but {self.describe(raw, typed)}", raw.start)
+
+    def arith(self, raw: _Binary) -> _Typed:
+        left, right = self.check(raw.left), self.check(raw.right)
+        span = (raw.start, raw.end)
+        for side, typed in ((raw.left, left), (raw.right, right)):
+            if not isinstance(typed, _Pending):
+                self.number(side, typed, raw.op)
+        if raw.op in "*/":
+            lt = self.resolve(left, ValueType.RATIO)
+            rt = self.resolve(right, ValueType.RATIO)
+            return Arith(raw.op, lt, rt, ValueType.RATIO, span=span)
+        if isinstance(left, _Pending) and isinstance(right, _Pending):
+            return _Pending(raw)
+        kind = self.common(raw, left, right, "add" if raw.op == "+" else "subtract")
+        return Arith(raw.op, self.resolve(left, kind), self.resolve(right, kind), kind, span=span)
+
+    def compare(self, raw: _Binary) -> Expr:
+        left, right = self.check(raw.left), self.check(raw.right)
+        for side, typed in ((raw.left, left), (raw.right, right)):
+            if not isinstance(typed, _Pending) and typed.type is ValueType.BOOLEAN:
+                raise self.fail(
+                    f"cannot compare with {raw.op!r}: {self.describe(side, typed)}", side.start
+                )
+        if isinstance(left, _Pending) and isinstance(right, _Pending):
+            domain = ValueType.COUNT if left.integral and right.integral else ValueType.RATIO
+        else:
+            domain = self.common(raw, left, right, "compare")
+        return Compare(
+            raw.op,
+            self.resolve(left, domain),
+            self.resolve(right, domain),
+            domain,
+            span=(raw.start, raw.end),
+        )
+
+    def common(self, raw: _Binary, left: _Typed, right: _Typed, verb: str) -> ValueType:
+        """The type two operands are combined in (``+``, ``-`` or a comparison)."""
+        if isinstance(left, _Pending) or isinstance(right, _Pending):
+            pending, typed = (left, right) if isinstance(left, _Pending) else (right, left)
+            assert isinstance(pending, _Pending)
+            assert not isinstance(typed, _Pending)
+            if typed.type is ValueType.COUNT and not pending.integral:
+                return ValueType.RATIO
+            return typed.type
+        lt, rt = left.type, right.type
+        if lt is rt:
+            return lt
+        if ValueType.RATIO in (lt, rt):
+            return ValueType.RATIO
+        raise self.fail(
+            f"cannot {verb} money and a count ({self.snippet(raw.left)!r} is "
+            f"{_TYPE_WORDS[lt]}, {self.snippet(raw.right)!r} is {_TYPE_WORDS[rt]}); "
+            "divide to get a ratio, as in t12m_revenue / active_months",
+            raw.op_start,
+        )
+
+    def resolve(self, typed: _Typed, kind: ValueType) -> Expr:
+        """Give a pending constant the type ``kind``; typed nodes pass through."""
+        if not isinstance(typed, _Pending):
+            return typed
+        return self.constant(typed.raw, kind)
+
+    def constant(self, raw: _Raw, kind: ValueType) -> Expr:
+        span = (raw.start, raw.end)
+        if isinstance(raw, _Num):
+            return Literal(self.literal_value(raw, kind), kind, span=span)
+        if isinstance(raw, _Unary):
+            operand = self.constant(raw.operand, kind)
+            if isinstance(operand, Literal):
+                return Literal(-operand.value, kind, span=span)
+            return Neg(operand, span=span)
+        assert isinstance(raw, _Binary)
+        return Arith(
+            raw.op, self.constant(raw.left, kind), self.constant(raw.right, kind), kind, span=span
+        )
+
+    def literal_value(self, raw: _Num, kind: ValueType) -> int | float:
+        if kind is ValueType.RATIO:
+            value = float(raw.text.replace("_", ""))
+            if value in (float("inf"), float("-inf")):
+                raise self.fail(f"number {raw.text} is too large", raw.start)
+            return value
+        if kind is ValueType.MONEY:
+            fen = raw.value * 100
+            if fen != fen.to_integral_value():
+                raise self.fail(
+                    f"money literal {raw.text} has digits below the fen (0.01 yuan); "
+                    "money in conditions is in yuan",
+                    raw.start,
+                )
+            whole = int(fen)
+        else:
+            whole = int(raw.value)
+        if abs(whole) >= LITERAL_LIMIT:
+            raise self.fail(f"number {raw.text} is too large", raw.start)
+        return whole
+
+
+def parse_condition(
+    text: str,
+    *,
+    metrics: Mapping[str, ValueType] | None = None,
+    catalog: ProductCatalog | None = None,
+    rule: str | None = None,
+    source: str | None = None,
+) -> Expr:
+    """Parse and type-check a rule condition.
+
+    Args:
+        text: The condition, e.g. ``"t12m_revenue >= 1_000_000 and active_months >= 10"``.
+        metrics: Metric names and their types (default: :func:`default_registry`).
+        catalog: Products ``share()`` may name (default: the shipped catalogue).
+        rule: The rule's name, for error messages.
+        source: Where the rule came from (a file name), for error messages.
+
+    Returns:
+        The typed condition; its ``type`` is ``BOOLEAN``.
+
+    Raises:
+        RuleSyntaxError: bad syntax, an unknown metric or product, a type
+            mismatch, or a money literal with digits below the fen; the message
+            names the rule, the source and the line and column in ``text``.
+
+    Example:
+        >>> c = parse_condition("t12m_revenue >= 1_000_000")
+        >>> c.right
+        Literal(value=100000000, type=<ValueType.MONEY: 'money'>)
+    """
+    metrics = default_registry() if metrics is None else metrics
+    catalog = default_catalog() if catalog is None else catalog
+    try:
+        raw = _Parser(text).parse()
+        return _Checker(text, metrics, catalog).condition(raw)
+    except RuleSyntaxError as exc:
+        raise exc.located(rule=rule, source=source) from None
+    except RecursionError:
+        raise RuleSyntaxError(
+            "condition is nested too deeply", text=text, offset=0, rule=rule, source=source
+        ) from None

@@ -1,0 +1,611 @@
+"""Policies and rules: building them in Python, loading them from TOML and saving them back."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+
+from keyaccount.domain import Period, ProductCatalog, Segment, Tier, default_catalog
+from keyaccount.exceptions import (
+    PolicyError,
+    PolicyValidationError,
+    RuleSyntaxError,
+    UnknownLabelError,
+)
+from keyaccount.rules._ast import Expr, MetricRef, ValueType, format_condition, references
+from keyaccount.rules._parser import parse_condition
+from keyaccount.rules._registry import MetricRegistry, default_registry
+
+if TYPE_CHECKING:
+    from keyaccount.portfolio import MetricsTable, Portfolio
+    from keyaccount.rules._backtest import Backtest
+    from keyaccount.rules._evaluation import Evaluation
+    from keyaccount.rules._validate import Finding
+
+__all__ = ["UNASSIGNED", "Policy", "Rule"]
+
+UNASSIGNED = "UNASSIGNED"
+"""How ``from_segment`` names customers not yet assigned to a segment (also ``未分配``)."""
+_UNASSIGNED_WORDS = {"UNASSIGNED", "NONE", "未分配", "无行业"}
+
+_POLICY_KEYS = ("name", "description", "min_months_in_tier")
+_RULE_KEYS = ("name", "description", "from", "from_segment", "to", "to_segment", "when")
+
+Engine = Literal["columnar", "reference"]
+
+
+def _where(source: str | None, rule: str | None) -> str:
+    parts = [source] if source else []
+    if rule is not None:
+        parts.append(f"rule {rule!r}")
+    return ": ".join(parts) + ": " if parts else ""
+
+
+def _unknown(where: str, exc: UnknownLabelError, key: str, extra: str = "") -> PolicyError:
+    choices = ", ".join((*exc.choices, extra) if extra else exc.choices)
+    return PolicyError(
+        f"{where}unknown {exc.kind} {exc.value!r} in '{key}'; expected one of {choices}"
+    )
+
+
+def _as_list(value: object, key: str, where: str) -> list[Any]:
+    if isinstance(value, str | Tier | Segment) or value is None:
+        return [value]
+    if isinstance(value, Iterable) and not isinstance(value, Mapping):
+        items = list(value)
+        if not items:
+            raise PolicyError(
+                f"{where}'{key}' is empty, so the rule matches no customer; omit it to match any"
+            )
+        return items
+    raise PolicyError(f"{where}'{key}' must be a name or a list of names, got {value!r}")
+
+
+def _tiers(value: object, key: str, where: str) -> tuple[Tier, ...]:
+    out: list[Tier] = []
+    for item in _as_list(value, key, where):
+        try:
+            tier = Tier.parse(item)
+        except UnknownLabelError as exc:
+            raise _unknown(where, exc, key) from None
+        if tier not in out:
+            out.append(tier)
+    return tuple(out)
+
+
+def _segment(value: object, key: str, where: str, *, allow_unassigned: bool) -> Segment | None:
+    if value is None or (isinstance(value, str) and value.strip().upper() in _UNASSIGNED_WORDS):
+        if allow_unassigned:
+            return None
+        raise PolicyError(f"{where}'{key}' must name a segment, got {value!r}")
+    try:
+        return Segment.parse(value)  # type: ignore[arg-type]
+    except UnknownLabelError as exc:
+        raise _unknown(where, exc, key, UNASSIGNED if allow_unassigned else "") from None
+
+
+def _segments(value: object, key: str, where: str) -> tuple[Segment | None, ...]:
+    out: list[Segment | None] = []
+    for item in _as_list(value, key, where):
+        seg = _segment(item, key, where, allow_unassigned=True)
+        if seg not in out:
+            out.append(seg)
+    return tuple(out)
+
+
+@attrs.frozen(init=False)
+class Rule:
+    """One rule: which customers it considers, its condition, and where it moves them.
+
+    A rule is a *tier rule* (``to``) or a *segment rule* (``to_segment``),
+    never both. Tier rules and segment rules form two separate first-match
+    chains (see :class:`Policy`).
+
+    Args:
+        name: Unique within the policy; cited in transitions and tier history.
+        when: The condition, as text (parsed with ``metrics`` and ``catalog``) or
+            a typed AST from :func:`~keyaccount.rules.parse_condition`.
+        to: Target tier (name or Chinese label) of a tier rule.
+        to_segment: Target segment of a segment rule.
+        from_tiers: Tiers the rule considers (``None``: any).
+        from_segments: Segments the rule considers; ``None`` in the list (or
+            ``"UNASSIGNED"``) means customers without a segment; ``None``
+            instead of a list means any.
+        description: Free text for people.
+        metrics: Known metrics (default: :func:`~keyaccount.rules.default_registry`).
+        catalog: Products ``share()`` may name (default: the shipped catalogue).
+        source: Where the rule came from, for error messages.
+
+    Raises:
+        RuleSyntaxError: a bad condition (the message names the rule and position).
+        PolicyError: an unknown tier or segment, or neither or both targets.
+
+    Example:
+        >>> r = Rule("promote-key", "t12m_revenue >= 1_000_000", to="重点客户",
+        ...          from_tiers=["ACTIVE"])
+        >>> r.kind, r.to, r.when
+        ('tier', <Tier.KEY: 2>, 't12m_revenue >= 1_000_000')
+    """
+
+    name: str
+    condition: Expr
+    to: Tier | None
+    to_segment: Segment | None
+    from_tiers: tuple[Tier, ...] | None
+    from_segments: tuple[Segment | None, ...] | None
+    description: str
+    when: str = attrs.field(eq=False)
+
+    def __init__(
+        self,
+        name: str,
+        when: str | Expr,
+        *,
+        to: Tier | str | None = None,
+        to_segment: Segment | str | None = None,
+        from_tiers: Iterable[Tier | str] | Tier | str | None = None,
+        from_segments: Iterable[Segment | str | None] | Segment | str | None = None,
+        description: str = "",
+        metrics: MetricRegistry | None = None,
+        catalog: ProductCatalog | None = None,
+        source: str | None = None,
+    ) -> None:
+        if not isinstance(name, str) or not name.strip():
+            raise PolicyError(f"{_where(source, None)}a rule needs a name, got {name!r}")
+        where = _where(source, name)
+        if isinstance(when, str):
+            condition = parse_condition(
+                when,
+                metrics=default_registry() if metrics is None else metrics,
+                catalog=catalog,
+                rule=name,
+                source=source,
+            )
+            text = when.strip()
+        else:
+            condition = when
+            if condition.type is not ValueType.BOOLEAN:
+                raise PolicyError(f"{where}condition must be boolean, got {condition.type.value}")
+            text = format_condition(condition)
+        if (to is None) == (to_segment is None):
+            raise PolicyError(
+                f"{where}a rule needs exactly one of 'to' (a tier) and 'to_segment' (a segment)"
+            )
+        target: Tier | None = None
+        if to is not None:
+            try:
+                target = Tier.parse(to)
+            except UnknownLabelError as exc:
+                raise _unknown(where, exc, "to") from None
+        seg_target = (
+            None
+            if to_segment is None
+            else _segment(to_segment, "to_segment", where, allow_unassigned=False)
+        )
+        self.__attrs_init__(
+            name.strip(),
+            condition,
+            target,
+            seg_target,
+            None if from_tiers is None else _tiers(from_tiers, "from", where),
+            None if from_segments is None else _segments(from_segments, "from_segment", where),
+            str(description),
+            text,
+        )
+
+    @property
+    def kind(self) -> Literal["tier", "segment"]:
+        """``"tier"`` for a rule with ``to``, ``"segment"`` for one with ``to_segment``."""
+        return "tier" if self.to is not None else "segment"
+
+    def matches(self, tier: Tier, segment: Segment | None) -> bool:
+        """Whether a customer with ``tier`` and ``segment`` passes the ``from`` filters."""
+        return (self.from_tiers is None or tier in self.from_tiers) and (
+            self.from_segments is None or segment in self.from_segments
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The rule as plain data, the shape of a ``[[rule]]`` table in a policy file."""
+        out: dict[str, Any] = {"name": self.name}
+        if self.description:
+            out["description"] = self.description
+        if self.from_tiers is not None:
+            out["from"] = [t.name for t in self.from_tiers]
+        if self.from_segments is not None:
+            out["from_segment"] = [UNASSIGNED if s is None else s.name for s in self.from_segments]
+        if self.to is not None:
+            out["to"] = self.to.name
+        if self.to_segment is not None:
+            out["to_segment"] = self.to_segment.name
+        out["when"] = self.when
+        return out
+
+
+@attrs.frozen(init=False)
+class Policy:
+    """A named, ordered list of rules, evaluated every month.
+
+    Semantics (``docs/rules.md`` states them in full): tier rules and
+    segment rules are two separate first-match chains, each tried in order;
+    the first rule whose ``from`` filters match the customer's current tier
+    and segment and whose condition is *true* (SQL three-valued logic: a
+    comparison with an absent value is unknown) decides. A decision whose
+    target is the current value is a stay (no transition). A tier demotion is
+    held, and reported as held, while ``months_in_tier < min_months_in_tier``.
+
+    Args:
+        name: The policy's name.
+        rules: The rules in order.
+        min_months_in_tier: Hysteresis: no demotion sooner than this many months
+            after the customer's last tier change.
+        description: Free text.
+        metrics: The metrics the rules may name, including user metrics the
+            evaluators compute (default: :func:`~keyaccount.rules.default_registry`).
+        catalog: Products ``share()`` may name (default: the shipped catalogue).
+        source: Where the policy came from (a file name), for messages.
+
+    Raises:
+        PolicyError: duplicate rule names or a bad ``min_months_in_tier``.
+
+    Example:
+        >>> p = Policy("tiering", [Rule("promote", "active_months >= 10", to="KEY")])
+        >>> [r.name for r in p.tier_rules]
+        ['promote']
+    """
+
+    name: str
+    rules: tuple[Rule, ...]
+    min_months_in_tier: int
+    description: str
+    metrics: MetricRegistry = attrs.field(eq=False, repr=False)
+    catalog: ProductCatalog = attrs.field(eq=False, repr=False)
+    source: str | None = attrs.field(eq=False, repr=False)
+
+    def __init__(
+        self,
+        name: str,
+        rules: Iterable[Rule] = (),
+        *,
+        min_months_in_tier: int = 0,
+        description: str = "",
+        metrics: MetricRegistry | None = None,
+        catalog: ProductCatalog | None = None,
+        source: str | None = None,
+    ) -> None:
+        where = _where(source, None)
+        if not isinstance(name, str) or not name.strip():
+            raise PolicyError(f"{where}a policy needs a name, got {name!r}")
+        if (
+            not isinstance(min_months_in_tier, int)
+            or isinstance(min_months_in_tier, bool)
+            or min_months_in_tier < 0
+        ):
+            raise PolicyError(
+                f"{where}min_months_in_tier must be a whole number of months >= 0, "
+                f"got {min_months_in_tier!r}"
+            )
+        rules = tuple(rules)
+        registry = default_registry() if metrics is None else metrics
+        seen: set[str] = set()
+        for rule in rules:
+            if not isinstance(rule, Rule):
+                raise PolicyError(f"{where}not a Rule: {rule!r}")
+            if rule.name in seen:
+                raise PolicyError(f"{where}rule name {rule.name!r} is used twice")
+            seen.add(rule.name)
+            for ref in references(rule.condition):
+                if isinstance(ref, MetricRef) and registry.get(ref.name) is not ref.type:
+                    raise PolicyError(
+                        f"{where}rule {rule.name!r} uses the metric {ref.name!r}, which the "
+                        "policy's metrics do not know (pass metrics= with its registry)"
+                    )
+        self.__attrs_init__(
+            name.strip(),
+            rules,
+            min_months_in_tier,
+            str(description),
+            registry,
+            default_catalog() if catalog is None else catalog,
+            source,
+        )
+
+    @property
+    def tier_rules(self) -> tuple[Rule, ...]:
+        """The tier rules (with ``to``), in order: the tier chain."""
+        return tuple(r for r in self.rules if r.kind == "tier")
+
+    @property
+    def segment_rules(self) -> tuple[Rule, ...]:
+        """The segment rules (with ``to_segment``), in order: the segment chain."""
+        return tuple(r for r in self.rules if r.kind == "segment")
+
+    def rule(self, name: str) -> Rule:
+        """The rule called ``name``.
+
+        Raises:
+            PolicyError: no such rule.
+        """
+        for r in self.rules:
+            if r.name == name:
+                return r
+        raise PolicyError(f"{_where(self.source, None)}policy {self.name!r} has no rule {name!r}")
+
+    # ------------------------------------------------------------------ evaluation
+
+    def evaluate(
+        self,
+        data: Portfolio | MetricsTable,
+        as_of: Period | str | None = None,
+        *,
+        engine: Engine = "columnar",
+        rollup: bool = False,
+    ) -> Evaluation:
+        """Evaluate the policy as of a month.
+
+        Args:
+            data: A portfolio (its metrics are computed as of ``as_of``) or a
+                metrics table already computed.
+            as_of: The as-of month; needed for a portfolio, optional for a table.
+            engine: ``"columnar"`` (numpy, the default) or ``"reference"``
+                (plain Python, one customer at a time: the specification).
+            rollup: Compute a portfolio's metrics with group roll-ups.
+
+        Returns:
+            The :class:`~keyaccount.rules.Evaluation`.
+
+        Raises:
+            PolicyError: no ``as_of`` for a portfolio, an ``as_of`` that differs
+                from the table's, or an unknown engine.
+        """
+        from keyaccount.portfolio import MetricsTable
+        from keyaccount.rules._columnar import evaluate_columnar
+        from keyaccount.rules._reference import evaluate_reference, facts_from_table
+
+        portfolio: Portfolio | None = None
+        if isinstance(data, MetricsTable):
+            table = data
+            if as_of is not None and Period.parse(as_of) != table.as_of:
+                raise PolicyError(
+                    f"as_of {as_of} differs from the metrics table's as-of month {table.as_of}"
+                )
+        else:
+            if as_of is None:
+                raise PolicyError("evaluating a portfolio needs the as-of month (as_of)")
+            portfolio = data
+            table = data.metrics(as_of, rollup=rollup)
+        if engine == "columnar":
+            return evaluate_columnar(self, table, portfolio)
+        if engine == "reference":
+            facts = facts_from_table(table, self, portfolio)
+            return evaluate_reference(self, facts, table.as_of)
+        raise PolicyError(f"unknown engine {engine!r}; expected 'columnar' or 'reference'")
+
+    def validate(self) -> list[Finding]:
+        """Findings about the policy: unreachable tiers, shadowed rules, flip-flops.
+
+        See :func:`~keyaccount.rules.validate`.
+        """
+        from keyaccount.rules._validate import validate
+
+        return validate(self)
+
+    def backtest(
+        self,
+        portfolio: Portfolio,
+        start: Period | str,
+        end: Period | str,
+        *,
+        initial_tier: Tier | str | None = None,
+    ) -> Backtest:
+        """Run the policy month by month; see :func:`~keyaccount.rules.backtest`."""
+        from keyaccount.rules._backtest import backtest
+
+        return backtest(self, portfolio, start, end, initial_tier=initial_tier)
+
+    # ------------------------------------------------------------------ files
+
+    def to_dict(self) -> dict[str, Any]:
+        """The policy as plain data, the shape of a policy file."""
+        head: dict[str, Any] = {"name": self.name}
+        if self.description:
+            head["description"] = self.description
+        head["min_months_in_tier"] = self.min_months_in_tier
+        return {"policy": head, "rule": [r.to_dict() for r in self.rules]}
+
+    def to_toml(self) -> str:
+        """The policy as TOML text; :meth:`from_toml` reads it back to an equal policy."""
+        lines = ["[policy]"]
+        lines += [f"{k} = {_toml_value(v)}" for k, v in self.to_dict()["policy"].items()]
+        for rule in self.rules:
+            lines += ["", "[[rule]]"]
+            lines += [f"{k} = {_toml_value(v)}" for k, v in rule.to_dict().items()]
+        return "\n".join(lines) + "\n"
+
+    def save(self, path: str | Path) -> None:
+        """Write :meth:`to_toml` to ``path`` (UTF-8)."""
+        Path(path).write_text(self.to_toml(), encoding="utf-8")
+
+    @classmethod
+    def from_dict(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        source: str | None = None,
+        metrics: MetricRegistry | None = None,
+        catalog: ProductCatalog | None = None,
+    ) -> Policy:
+        """Build a policy from plain data shaped like a policy file.
+
+        Every rule is checked; all problems are raised together.
+
+        Raises:
+            RuleSyntaxError, PolicyError: one problem.
+            PolicyValidationError: several problems, each one of the above.
+        """
+        where = _where(source, None)
+        problems: list[Exception] = []
+        unknown = sorted(set(data) - {"policy", "rule"})
+        if unknown:
+            problems.append(
+                PolicyError(
+                    f"{where}unknown top-level key {unknown[0]!r}; "
+                    "expected [policy] and [[rule]] tables"
+                )
+            )
+        head = data.get("policy", {})
+        if not isinstance(head, Mapping):
+            raise PolicyError(f"{where}'policy' must be a table")
+        for key in sorted(set(head) - set(_POLICY_KEYS)):
+            problems.append(
+                PolicyError(
+                    f"{where}unknown key {key!r} in [policy]; expected one of "
+                    f"{', '.join(_POLICY_KEYS)}"
+                )
+            )
+        raw_rules = data.get("rule", [])
+        if not isinstance(raw_rules, list):
+            raise PolicyError(f"{where}'rule' must be an array of tables ([[rule]])")
+        rules: list[Rule] = []
+        for number, raw in enumerate(raw_rules, start=1):
+            try:
+                rules.append(_rule_from_dict(raw, number, source, metrics, catalog))
+            except (RuleSyntaxError, PolicyError) as exc:
+                problems.append(exc)
+        default_name = Path(source).stem if source else "policy"
+        policy: Policy | None = None
+        try:
+            policy = cls(
+                head.get("name", default_name),
+                rules,
+                min_months_in_tier=head.get("min_months_in_tier", 0),
+                description=head.get("description", ""),
+                metrics=metrics,
+                catalog=catalog,
+                source=source,
+            )
+        except PolicyError as exc:
+            problems.append(exc)
+        if len(problems) == 1:
+            raise problems[0]
+        if problems:
+            raise PolicyValidationError(f"{where}{len(problems)} problems in policy", problems)
+        assert policy is not None
+        return policy
+
+    @classmethod
+    def from_toml(
+        cls,
+        text: str,
+        *,
+        source: str | None = None,
+        metrics: MetricRegistry | None = None,
+        catalog: ProductCatalog | None = None,
+    ) -> Policy:
+        """Parse a policy from TOML text (see ``examples/policy.toml``).
+
+        Raises:
+            PolicyError: the text is not valid TOML, or a policy-level problem.
+            RuleSyntaxError: a bad condition.
+            PolicyValidationError: several problems at once.
+        """
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise PolicyError(f"{_where(source, None)}not valid TOML: {exc}") from None
+        return cls.from_dict(data, source=source, metrics=metrics, catalog=catalog)
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        *,
+        metrics: MetricRegistry | None = None,
+        catalog: ProductCatalog | None = None,
+    ) -> Policy:
+        """Read a policy file; errors name the file.
+
+        Raises:
+            PolicyError: the file cannot be read, or see :meth:`from_toml`.
+        """
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PolicyError(f"cannot read policy file {str(path)!r}: {exc}") from None
+        return cls.from_toml(text, source=str(path), metrics=metrics, catalog=catalog)
+
+
+def _rule_from_dict(
+    raw: object,
+    number: int,
+    source: str | None,
+    metrics: MetricRegistry | None,
+    catalog: ProductCatalog | None,
+) -> Rule:
+    where = _where(source, None)
+    if not isinstance(raw, Mapping):
+        raise PolicyError(f"{where}rule #{number} must be a table")
+    name = raw.get("name")
+    label = name if isinstance(name, str) and name.strip() else f"#{number}"
+    rwhere = f"{where}rule {label!r}: " if label != f"#{number}" else f"{where}rule {label}: "
+    unknown = sorted(set(raw) - set(_RULE_KEYS))
+    if unknown:
+        raise PolicyError(
+            f"{rwhere}unknown key {unknown[0]!r}; expected one of {', '.join(_RULE_KEYS)}"
+        )
+    if label == f"#{number}":
+        raise PolicyError(f"{rwhere}missing 'name'")
+    if "when" not in raw:
+        raise PolicyError(f"{rwhere}missing 'when' (the condition)")
+    when = raw["when"]
+    if not isinstance(when, str):
+        raise PolicyError(f"{rwhere}'when' must be text, got {when!r}")
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise PolicyError(f"{rwhere}'description' must be text")
+    return Rule(
+        str(name),
+        when,
+        to=raw.get("to"),
+        to_segment=raw.get("to_segment"),
+        from_tiers=raw.get("from"),
+        from_segments=raw.get("from_segment"),
+        description=description,
+        metrics=metrics,
+        catalog=catalog,
+        source=source,
+    )
+
+
+def _toml_string(text: str) -> str:
+    out = ['"']
+    for ch in text:
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return _toml_string(value)
+    if isinstance(value, Sequence):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} as TOML")
