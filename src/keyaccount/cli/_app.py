@@ -35,7 +35,10 @@ __all__ = [
 ]
 
 SUBCOMMANDS: Mapping[str, str] = {
+    "backtest": "keyaccount.cli._rules_commands:backtest_command",
     "demo": "keyaccount.cli._demo:demo",
+    "evaluate": "keyaccount.cli._rules_commands:evaluate",
+    "rules": "keyaccount.cli._rules_commands:rules",
 }
 """Subcommand name to ``"module:attribute"`` of its click command, imported on first use."""
 

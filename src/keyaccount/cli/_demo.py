@@ -38,6 +38,7 @@ def print_report(
     as_of: Period | None = None,
     top: int = 10,
     lang: str = "en",
+    policy: bool = True,
 ) -> None:
     """Print the portfolio report (see :func:`keyaccount.cli._render.portfolio_report`).
 
@@ -47,6 +48,7 @@ def print_report(
         as_of: The as-of month; default :func:`report_month`.
         top: How many customers and group accounts to list.
         lang: ``"en"`` or ``"zh"``.
+        policy: Also show what the default policy would change as of that month.
     """
     month = as_of if as_of is not None else report_month(portfolio)
     if month is None:
@@ -54,6 +56,13 @@ def print_report(
         return
     for part in portfolio_report(portfolio, month, top=top, lang=lang):
         console.print(part)
+        console.print()
+    if policy:
+        from keyaccount.cli._render_policy import evaluation_report
+        from keyaccount.rules import default_policy
+
+        evaluation = default_policy().evaluate(portfolio, month)
+        console.print(evaluation_report(portfolio, evaluation, examples=top, lang=lang))
         console.print()
 
 

@@ -1,0 +1,253 @@
+"""``keyaccount recommend`` and ``keyaccount whitespace``: cross-sell from the command line.
+
+Both read a portfolio from ``--db URL`` (a store: a SQLite path or a database
+URL) or ``--demo`` (the generated demo portfolio). Register them in the command table as
+``"recommend": "keyaccount.cli._crosssell_commands:recommend"`` and
+``"whitespace": "keyaccount.cli._crosssell_commands:whitespace"``.
+:func:`print_recommendations` prints the recommendations of a few customers
+(for ``keyaccount demo``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+from rich.table import Table
+
+from keyaccount.cli._app import PERIOD, lang_option
+from keyaccount.cli._render import make_console
+from keyaccount.domain import format_yuan
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from keyaccount.crosssell import CrossSellModel
+    from keyaccount.domain import Period
+    from keyaccount.portfolio import Portfolio
+
+__all__ = ["print_recommendations", "recommend", "whitespace"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _source_options(function: F) -> F:
+    """Add ``--db URL`` and ``--demo``: where the portfolio comes from."""
+    function = click.option(
+        "--demo",
+        "use_demo",
+        is_flag=True,
+        help="Use the generated demo portfolio.",
+    )(function)
+    return click.option(
+        "--db",
+        "db",
+        metavar="URL",
+        default=None,
+        help="Read the portfolio from this store (a SQLite path or a database URL).",
+    )(function)
+
+
+def _load(options: dict[str, Any]) -> Portfolio:
+    db = options.get("db")
+    use_demo = bool(options.get("use_demo"))
+    if (db is None) == (not use_demo):
+        raise click.UsageError("give exactly one portfolio source: --db URL or --demo")
+    if use_demo:
+        from keyaccount.demo import generate  # imported when the command runs
+
+        return generate()
+    from keyaccount.store import Store  # imported when the command runs
+
+    with Store(db) as store:
+        return store.load()
+
+
+def _parse_boosts(values: Sequence[str]) -> dict[str, float]:
+    boosts: dict[str, float] = {}
+    for text in values:
+        product, sep, factor = text.partition("=")
+        try:
+            boosts[product.strip()] = float(factor)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise click.BadParameter(
+                f"{text!r} is not PRODUCT=FACTOR (for example custom_route=1.5)",
+                param_hint="--boost",
+            )
+    return boosts
+
+
+def print_recommendations(
+    console: Console,
+    model: CrossSellModel,
+    customer_ids: Sequence[str],
+    *,
+    k: int = 5,
+    lang: str = "en",
+    **options: Any,
+) -> None:
+    """Print the top ``k`` products of each customer, with their reasons.
+
+    Args:
+        console: Where to print.
+        model: A fitted model.
+        customer_ids: The customers.
+        k: Products per customer.
+        lang: ``"en"`` or ``"zh"``.
+        **options: Exclusions and boosts, as :meth:`CrossSellModel.recommend` takes.
+    """
+    zh = lang == "zh"
+    for cid in customer_ids:
+        recs = model.recommend(cid, k, **options)
+        owned = ", ".join(model.basket.products_of(cid)) or ("（无）" if zh else "(none)")
+        head = f"{cid}：在用 {owned}" if zh else f"{cid}: buys {owned}"
+        console.print(head, markup=False, highlight=False, soft_wrap=True)
+        if not recs:
+            console.print("  没有可推荐的产品" if zh else "  nothing to recommend", markup=False)
+        for rec in recs:
+            name = rec.product_name_zh if zh else rec.product_name
+            console.print(
+                f"  {rec.rank}. {name} ({rec.product_id}) {rec.score:.4f}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+            for reason in rec.reasons(lang):
+                console.print(f"     - {reason}", markup=False, highlight=False, soft_wrap=True)
+
+
+@click.command()
+@click.argument("customer_id")
+@click.option(
+    "--k",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="How many products to recommend.",
+)
+@click.option(
+    "--as-of", type=PERIOD, default=None, help="As-of month [default: last with revenue]."
+)
+@click.option("--exclude", multiple=True, metavar="PRODUCT", help="Never recommend this product.")
+@click.option(
+    "--boost", multiple=True, metavar="PRODUCT=FACTOR", help="Multiply a product's score."
+)
+@_source_options
+@lang_option
+def recommend(
+    customer_id: str,
+    k: int,
+    as_of: Period | None,
+    exclude: tuple[str, ...],
+    boost: tuple[str, ...],
+    lang: str,
+    **source: Any,
+) -> None:
+    """Recommend products CUSTOMER_ID does not buy yet, with the reasons for each.
+
+    Each reason cites its figures: the share of segment-and-tier peers that
+    buy the product, the co-purchase rule from a product the customer buys,
+    the parent and sibling accounts that buy it, and the graph proximity.
+    """
+    from keyaccount.crosssell import CrossSellModel  # imported when the command runs
+
+    portfolio = _load(source)
+    model = CrossSellModel.fit(portfolio, as_of)
+    print_recommendations(
+        make_console(),
+        model,
+        [customer_id],
+        k=k,
+        lang=lang.lower(),
+        exclude=exclude,
+        boost=_parse_boosts(boost),
+    )
+
+
+@click.command()
+@click.option(
+    "--by",
+    type=click.Choice(["segment", "tier"]),
+    default="segment",
+    show_default=True,
+    help="Rows of the penetration matrix.",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0.0, 1.0, max_open=True),
+    default=0.0,
+    show_default=True,
+    help="A cell counts when its penetration is at most this.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="How many cells to list.",
+)
+@click.option(
+    "--all-products",
+    is_flag=True,
+    help="Also list products that serve other segments than the row's.",
+)
+@click.option(
+    "--as-of", type=PERIOD, default=None, help="As-of month [default: last with revenue]."
+)
+@_source_options
+@lang_option
+def whitespace(
+    by: str,
+    threshold: float,
+    top: int,
+    all_products: bool,
+    as_of: Period | None,
+    lang: str,
+    **source: Any,
+) -> None:
+    """List whitespace: segment (or tier) x product cells nobody (or few) buy, by revenue.
+
+    Each cell's estimate is what its customers would pay if they bought at
+    the median of their peers that buy the product (see the crosssell docs).
+    """
+    from keyaccount.crosssell import whitespace as find_whitespace  # imported when run
+
+    lang = lang.lower()
+    table = find_whitespace(
+        _load(source),
+        as_of,
+        by=by,  # type: ignore[arg-type]
+        threshold=threshold,
+        relevant_only=not all_products,
+    )
+    zh = lang == "zh"
+    out = Table(
+        title=("空白市场" if zh else "Whitespace")
+        + f" ({table.penetration.as_of}, {len(table)} {'个单元' if zh else 'cells'})"
+    )
+    for header in (
+        ("行业" if by == "segment" else "层级") if zh else by,
+        "产品" if zh else "product",
+        "客户" if zh else "customers",
+        "渗透率" if zh else "penetration",
+        "预估收入（元）" if zh else "estimate (yuan)",
+    ):
+        out.add_column(header)
+    unassigned = "未分配" if zh else "UNASSIGNED"
+    for cell in list(table)[:top]:
+        out.add_row(
+            cell.group.label(lang) if cell.group is not None else unassigned,
+            cell.product_id,
+            str(len(cell.candidate_ids)),
+            f"{100 * cell.penetration:.1f}%",
+            format_yuan(cell.estimated_revenue_fen),
+        )
+    console = make_console()
+    console.print(out)
+    total = format_yuan(table.total_estimated_revenue_fen)
+    console.print(
+        f"预估收入合计：{total} 元" if zh else f"Total estimate: {total} yuan", markup=False
+    )

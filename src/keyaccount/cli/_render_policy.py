@@ -1,0 +1,150 @@
+"""Terminal rendering of a policy evaluation: moves by rule and example transitions."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from keyaccount.domain import Segment, Tier
+
+if TYPE_CHECKING:
+    from keyaccount.portfolio import Portfolio
+    from keyaccount.rules import Evaluation, Transition
+
+__all__ = ["evaluation_report"]
+
+_LABELS = {
+    "en": {
+        "title": "Policy {policy!r} as of {as_of}: {tier} tier and {segment} segment "
+        "transitions, {held} demotions held",
+        "moves": "Transitions by rule",
+        "rule": "Rule",
+        "from": "From",
+        "to": "To",
+        "count": "Customers",
+        "examples": "Examples, with the values that made the rule fire",
+        "customer": "Customer",
+        "why": "Why",
+        "none": "none",
+        "unassigned": "UNASSIGNED",
+    },
+    "zh": {
+        "title": "规则 {policy!r}（截至{as_of}）：层级调整{tier}个，行业调整{segment}个，"
+        "暂缓降级{held}个",
+        "moves": "按规则统计的调整",
+        "rule": "规则",
+        "from": "原",
+        "to": "新",
+        "count": "客户数",
+        "examples": "示例及触发规则的指标值",
+        "customer": "客户",
+        "why": "原因",
+        "none": "无",
+        "unassigned": "未分配",
+    },
+}
+
+
+def _label(value: Tier | Segment | None, lang: str) -> str:
+    if value is None:
+        return _LABELS[lang]["unassigned"]
+    return value.label(lang)
+
+
+def _why(transition: Transition) -> str:
+    parts = []
+    for name, value in transition.explanation:
+        if isinstance(value, float):
+            parts.append(f"{name}={value:.3g}")
+        elif isinstance(value, Decimal):
+            parts.append(f"{name}={value:,}")
+        else:
+            parts.append(f"{name}={value}")
+    return ", ".join(parts)
+
+
+def _table(title: str) -> Table:
+    return Table(
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        box=box.SIMPLE,
+        show_edge=False,
+        collapse_padding=True,
+        pad_edge=False,
+    )
+
+
+def evaluation_report(
+    portfolio: Portfolio, evaluation: Evaluation, *, examples: int = 8, lang: str = "en"
+) -> RenderableType:
+    """The evaluation's headline, its moves by rule and a few explained transitions.
+
+    Args:
+        portfolio: The portfolio evaluated (for customer names).
+        evaluation: The policy evaluation.
+        examples: How many transitions to list with their explanations.
+        lang: ``"en"`` or ``"zh"``.
+    """
+    text = _LABELS[lang]
+    counts = evaluation.counts
+    title = Text(
+        text["title"].format(
+            policy=evaluation.policy.name,
+            as_of=evaluation.as_of,
+            tier=f"{counts.tier_moves:,}",
+            segment=f"{counts.segment_moves:,}",
+            held=f"{counts.held:,}",
+        ),
+        style="bold",
+    )
+    moves: dict[tuple[str, str, str], int] = {}
+    for t in evaluation.transitions:
+        key = (t.rule, _label(t.before, lang), _label(t.after, lang))
+        moves[key] = moves.get(key, 0) + 1
+    by_rule = _table(text["moves"])
+    for column in ("rule", "from", "to"):
+        by_rule.add_column(text[column], overflow="ellipsis")
+    by_rule.add_column(text["count"], justify="right", no_wrap=True)
+    for (rule, before, after), count in sorted(moves.items(), key=lambda kv: (-kv[1], kv[0])):
+        by_rule.add_row(rule, before, after, f"{count:,}")
+    if not moves:
+        by_rule.add_row(text["none"], "", "", "0")
+    shown = _table(text["examples"])
+    shown.add_column(text["customer"], no_wrap=True)
+    shown.add_column("", no_wrap=True)
+    shown.add_column(text["rule"], overflow="ellipsis")
+    shown.add_column(f"{text['from']} → {text['to']}", overflow="ellipsis")
+    shown.add_column(text["why"], overflow="fold")
+    picked = _pick_examples(evaluation.transitions, examples)
+    for t in picked:
+        name = Text(portfolio.customer(t.customer_id).name)
+        name.truncate(16, overflow="ellipsis")
+        shown.add_row(
+            t.customer_id,
+            name,
+            t.rule,
+            f"{_label(t.before, lang)} → {_label(t.after, lang)}",
+            _why(t),
+        )
+    return Group(title, by_rule, shown) if picked else Group(title, by_rule)
+
+
+def _pick_examples(transitions: tuple[Transition, ...], n: int) -> list[Transition]:
+    """Up to ``n`` transitions, taking one rule at a time in turn so every rule shows."""
+    by_rule: dict[str, list[Transition]] = {}
+    for t in transitions:
+        by_rule.setdefault(t.rule, []).append(t)
+    picked: list[Transition] = []
+    depth = 0
+    while len(picked) < n and any(len(v) > depth for v in by_rule.values()):
+        for items in by_rule.values():
+            if len(items) > depth and len(picked) < n:
+                picked.append(items[depth])
+        depth += 1
+    return picked

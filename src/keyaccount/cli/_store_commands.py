@@ -1,0 +1,213 @@
+"""``keyaccount import`` and ``keyaccount export``, and ``--db`` for ``keyaccount demo``.
+
+Register the commands in the command table as
+``"import": "keyaccount.cli._store_commands:import_command"`` and
+``"export": "keyaccount.cli._store_commands:export_command"``. For
+``keyaccount demo --db PATH``, decorate the demo command with
+:func:`demo_db_options` and call :func:`write_demo_db` with the generated
+portfolio and the two option values.
+
+``--db`` takes a SQLite file path or a database URL (``sqlite:///x.db``,
+``postgresql+psycopg://user@host/db``); the default is ``keyaccount.db`` in
+the current directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from keyaccount.exceptions import CsvImportError
+
+if TYPE_CHECKING:
+    from keyaccount.portfolio import Portfolio
+    from keyaccount.store import ImportReport
+
+__all__ = [
+    "DEFAULT_DB",
+    "SHOWN_ROWS",
+    "db_option",
+    "demo_db_options",
+    "export_command",
+    "import_command",
+    "write_demo_db",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_DB = "keyaccount.db"
+"""The store the commands open when ``--db`` is not given."""
+
+SHOWN_ROWS = 20
+"""How many bad rows ``keyaccount import`` prints before its one-line error."""
+
+
+def db_option(function: F) -> F:
+    """Add ``--db URL`` (the store: a SQLite path or a database URL) to a command."""
+    return click.option(
+        "--db",
+        "db",
+        metavar="URL",
+        default=DEFAULT_DB,
+        show_default=True,
+        help="The store: a SQLite file path or a database URL (postgresql+psycopg://...).",
+    )(function)
+
+
+def _file(exists: bool) -> click.Path:
+    return click.Path(exists=exists, dir_okay=False, writable=not exists)
+
+
+def _progress_option(function: F) -> F:
+    return click.option(
+        "--progress/--no-progress",
+        default=None,
+        help="Show progress bars [default: when writing to a terminal].",
+    )(function)
+
+
+def _print_report(report: ImportReport) -> None:
+    click.echo(f"imported {report.customers:,} customers and {report.revenue_rows:,} revenue rows")
+    if report.reject_files:
+        click.echo(f"rejected {report.rejected:,} rows, listed in:")
+        for path in report.reject_files:
+            click.echo(f"  {path}")
+
+
+@click.command("import")
+@db_option
+@click.option("--customers", type=_file(True), default=None, help="A customers CSV file.")
+@click.option("--revenue", type=_file(True), default=None, help="A monthly revenue CSV file.")
+@click.option(
+    "--transactions",
+    type=_file(True),
+    default=None,
+    help="A raw transactions CSV file (summed to monthly revenue).",
+)
+@click.option(
+    "--reject-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Import the good rows and write every bad row, with its reason, to "
+    "DIR/<file name>.rejects.csv [default: any bad row fails the import].",
+)
+@_progress_option
+def import_command(
+    db: str,
+    customers: str | None,
+    revenue: str | None,
+    transactions: str | None,
+    reject_dir: str | None,
+    progress: bool | None,
+) -> None:
+    """Import CSV files into a store, in one transaction.
+
+    Customers come first, so the revenue files may name them. Formats
+    (docs/import-export.md): customers
+    customer_id,name,segment,sub_segment,tier,parent_id,province,first_period;
+    revenue customer_id,period,product_id,revenue,volume; transactions
+    customer_id,date,amount[,product_id]. Segment and tier take the English
+    name or the Chinese label. Without --reject-dir, a bad row anywhere
+    fails the import and nothing is written.
+    """
+    if customers is None and revenue is None and transactions is None:
+        raise click.UsageError("give at least one of --customers, --revenue, --transactions")
+    from keyaccount.store import Store  # imported when the command runs
+
+    with Store(db) as store:
+        try:
+            report = store.import_csv(
+                customers, revenue, transactions, reject_dir=reject_dir, progress=progress
+            )
+        except CsvImportError as exc:
+            for row in exc.exceptions[:SHOWN_ROWS]:
+                click.echo(f"  {row}", err=True)
+            more = exc.total - min(len(exc.exceptions), SHOWN_ROWS)
+            if more > 0:
+                click.echo(f"  ... and {more:,} more", err=True)
+            raise click.ClickException(
+                f"{exc.total:,} bad {'row' if exc.total == 1 else 'rows'} in {exc.path}; "
+                "nothing was imported (use --reject-dir to import the good rows)"
+            ) from None
+    _print_report(report)
+
+
+@click.command("export")
+@db_option
+@click.option("--customers", type=_file(False), default=None, help="Write customers here.")
+@click.option("--revenue", type=_file(False), default=None, help="Write revenue here.")
+@click.option(
+    "--lang",
+    type=click.Choice(("en", "zh"), case_sensitive=False),
+    default="en",
+    show_default=True,
+    help="Segment, sub-segment and tier as English names or Chinese labels (中文).",
+)
+@_progress_option
+def export_command(
+    db: str, customers: str | None, revenue: str | None, lang: str, progress: bool | None
+) -> None:
+    """Export a store's customers and revenue as CSV files that `keyaccount import` reads back."""
+    if customers is None and revenue is None:
+        raise click.UsageError("give --customers and/or --revenue")
+    from keyaccount.store import Store  # imported when the command runs
+
+    with Store(db) as store:
+        report = store.export_csv(
+            customers,
+            revenue,
+            lang="zh" if lang.lower() == "zh" else "en",
+            progress=progress,
+        )
+    click.echo(f"exported {report.customers:,} customers and {report.revenue_rows:,} revenue rows")
+
+
+def demo_db_options(function: F) -> F:
+    """Add ``--db PATH`` and ``--replace-db`` to the demo command (see :func:`write_demo_db`)."""
+    function = click.option(
+        "--replace-db",
+        is_flag=True,
+        help="With --db: replace what the store already holds.",
+    )(function)
+    return click.option(
+        "--db",
+        "db",
+        metavar="PATH",
+        default=None,
+        help="Also write the demo portfolio into this store (a SQLite file path or a "
+        "database URL), which `keyaccount.Store` can reopen.",
+    )(function)
+
+
+def write_demo_db(portfolio: Portfolio, db: str | None, replace_db: bool = False) -> None:
+    """Save the demo portfolio into the store ``db`` (nothing when ``db`` is ``None``).
+
+    Args:
+        portfolio: The generated portfolio.
+        db: The value of ``--db``.
+        replace_db: The value of ``--replace-db``: replace what the store holds.
+
+    Raises:
+        click.ClickException: the store already holds a portfolio and
+            ``replace_db`` is false (nothing is written).
+    """
+    if db is None:
+        return
+    from keyaccount.exceptions import StoreNotEmptyError
+    from keyaccount.store import Store
+
+    with Store(db) as store:
+        try:
+            store.save(portfolio, replace=replace_db)
+        except StoreNotEmptyError:
+            raise click.ClickException(
+                f"{db} already holds a portfolio; pass --replace-db to replace it"
+            ) from None
+        url = store.url
+    click.echo(
+        f"saved {len(portfolio):,} customers and {len(portfolio.revenue_columns):,} revenue "
+        f"records to {url}",
+        err=True,
+    )
