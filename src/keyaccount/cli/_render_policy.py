@@ -10,9 +10,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from keyaccount.domain import Segment, Tier
-
 if TYPE_CHECKING:
+    from keyaccount.domain import Segment, Tier
     from keyaccount.portfolio import Portfolio
     from keyaccount.rules import Evaluation, Transition
 
