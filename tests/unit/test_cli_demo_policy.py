@@ -38,3 +38,21 @@ def test_demo_policy_section_in_chinese() -> None:
     section = result.output[result.output.index("规则 'default'") :]
     assert "按规则统计的调整" in section
     assert "ACTIVE" not in section
+
+
+def test_demo_shows_recommendations_for_notable_customers() -> None:
+    """The demo report ends with recommendations for notable customers, none already bought."""
+    from keyaccount.crosssell import CrossSellModel
+    from keyaccount.demo import NOTABLE_CUSTOMERS
+
+    result = CliRunner().invoke(cli, ["demo", "--customers", "400", "--months", "24"])
+    assert result.exit_code == 0, result.output
+    section = result.output[result.output.index("Cross-sell recommendations") :]
+    portfolio = generate(customers=400, months=24)
+    span = portfolio.period_span
+    assert span is not None
+    model = CrossSellModel.fit(portfolio, span[1])
+    court = NOTABLE_CUSTOMERS["广东省高级人民法院"]
+    assert f"{court}: buys" in section
+    first = model.recommend(court, 3)[0]
+    assert f"1. {first.product_name} ({first.product_id})" in section

@@ -38,7 +38,9 @@ SUBCOMMANDS: Mapping[str, str] = {
     "backtest": "keyaccount.cli._rules_commands:backtest_command",
     "demo": "keyaccount.cli._demo:demo",
     "evaluate": "keyaccount.cli._rules_commands:evaluate",
+    "recommend": "keyaccount.cli._crosssell_commands:recommend",
     "rules": "keyaccount.cli._rules_commands:rules",
+    "whitespace": "keyaccount.cli._crosssell_commands:whitespace",
 }
 """Subcommand name to ``"module:attribute"`` of its click command, imported on first use."""
 

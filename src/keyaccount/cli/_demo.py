@@ -39,6 +39,7 @@ def print_report(
     top: int = 10,
     lang: str = "en",
     policy: bool = True,
+    recommendations: bool = True,
 ) -> None:
     """Print the portfolio report (see :func:`keyaccount.cli._render.portfolio_report`).
 
@@ -49,6 +50,9 @@ def print_report(
         top: How many customers and group accounts to list.
         lang: ``"en"`` or ``"zh"``.
         policy: Also show what the default policy would change as of that month.
+        recommendations: Also show cross-sell recommendations for a few notable
+            demo customers (those of :data:`keyaccount.demo.NOTABLE_CUSTOMERS`
+            that the portfolio holds).
     """
     month = as_of if as_of is not None else report_month(portfolio)
     if month is None:
@@ -64,6 +68,30 @@ def print_report(
         evaluation = default_policy().evaluate(portfolio, month)
         console.print(evaluation_report(portfolio, evaluation, examples=top, lang=lang))
         console.print()
+    if recommendations:
+        _print_demo_recommendations(console, portfolio, month, lang)
+
+
+DEMO_RECOMMENDED = ("当当网", "中国人寿", "广东省高级人民法院", "耐克")
+"""Notable demo customers whose recommendations the demo report shows."""
+
+
+def _print_demo_recommendations(
+    console: Console, portfolio: Portfolio, month: Period, lang: str
+) -> None:
+    from keyaccount.cli._crosssell_commands import print_recommendations
+    from keyaccount.crosssell import CrossSellModel
+    from keyaccount.demo import NOTABLE_CUSTOMERS
+
+    ids = [NOTABLE_CUSTOMERS[name] for name in DEMO_RECOMMENDED]
+    ids = [cid for cid in ids if cid in portfolio]
+    if not ids:
+        return
+    title = "交叉销售推荐（重点客户示例）" if lang == "zh" else "Cross-sell recommendations"
+    console.print(f"[bold]{title}[/bold]")
+    model = CrossSellModel.fit(portfolio, month)
+    print_recommendations(console, model, ids, k=3, lang=lang)
+    console.print()
 
 
 @click.command()
