@@ -1,0 +1,62 @@
+"""CSV import and export: customers, monthly revenue and raw transactions.
+
+Three formats, described column by column in ``docs/import-export.md``:
+
+- customers: ``customer_id,name,segment,sub_segment,tier,parent_id,province,
+  first_period[,tier_since]``, read whole by :func:`read_customers_csv`;
+- revenue: ``customer_id,period,product_id,revenue,volume``, streamed in
+  batches of columns by :func:`iter_revenue_csv`;
+- raw transactions: ``customer_id,date,amount[,product_id]``, summed to
+  monthly revenue by :func:`iter_transactions_csv`.
+
+Readers return validated columns (numpy arrays), never one object per row;
+revenue files are parsed a block of bytes at a time with array operations.
+A bad row is named by file, line, column, value and reason: by default the
+reader reads the whole file and raises
+:class:`~keyaccount.exceptions.CsvImportError` listing them all; with
+``errors=ErrorPolicy.reject(path)`` it goes on with the good rows and writes
+the bad ones to a reject file. :func:`read_portfolio_csv` and
+:func:`write_portfolio_csv` move a whole :class:`~keyaccount.Portfolio`.
+
+Example:
+    >>> import pathlib, tempfile
+    >>> from keyaccount import Customer, Portfolio, RevenueRecord
+    >>> from keyaccount.io import read_portfolio_csv, write_portfolio_csv
+    >>> pf = Portfolio([Customer("C1", "某中院, 民一庭", "2022-01", segment="司法")],
+    ...                [RevenueRecord("C1", "court_express", "2022-05", "-880.50")])
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> write_portfolio_csv(pf, d / "customers.csv", d / "revenue.csv")
+    >>> back = read_portfolio_csv(d / "customers.csv", d / "revenue.csv")
+    >>> back.customer("C1") == pf.customer("C1"), list(back.revenue_records())[0].revenue
+    (True, Decimal('-880.50'))
+"""
+
+from __future__ import annotations
+
+from keyaccount.io._customers import CustomerRows, read_customers_csv
+from keyaccount.io._formats import CUSTOMER_COLUMNS, REVENUE_COLUMNS, TRANSACTION_COLUMNS
+from keyaccount.io._portfolio import read_portfolio_csv, write_portfolio_csv
+from keyaccount.io._problems import REJECT_COLUMNS, ErrorPolicy, ProgressCallback
+from keyaccount.io._revenue import iter_revenue_csv, iter_transactions_csv
+from keyaccount.io._rows import ReadStats, RevenueBatches, RevenueRows
+from keyaccount.io._write import write_customers_csv, write_revenue_csv
+
+__all__ = [
+    "CUSTOMER_COLUMNS",
+    "REJECT_COLUMNS",
+    "REVENUE_COLUMNS",
+    "TRANSACTION_COLUMNS",
+    "CustomerRows",
+    "ErrorPolicy",
+    "ProgressCallback",
+    "ReadStats",
+    "RevenueBatches",
+    "RevenueRows",
+    "iter_revenue_csv",
+    "iter_transactions_csv",
+    "read_customers_csv",
+    "read_portfolio_csv",
+    "write_customers_csv",
+    "write_portfolio_csv",
+    "write_revenue_csv",
+]

@@ -1,0 +1,448 @@
+"""The reference parsers: one field, one row at a time, in plain Python.
+
+These functions are the specification of what the three CSV formats accept
+(``docs/import-export.md`` describes the same rules in prose). The
+vectorised block parser in :mod:`keyaccount.io._fast` must give the same
+values and refuse the same rows; it hands every row it refuses to these
+functions, which say why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from typing import TYPE_CHECKING
+
+import attrs
+
+from keyaccount.domain import DEFAULT_PRODUCT_ID, ProductCatalog, Segment, SubSegment, Tier
+from keyaccount.exceptions import UnknownLabelError
+from keyaccount.io._lines import Malformed
+from keyaccount.io._problems import Problem
+from keyaccount.portfolio._columns import NO_CODE, SEGMENTS, SUB_SEGMENTS
+
+if TYPE_CHECKING:
+    from collections.abc import Container, Sequence
+
+    from keyaccount.io._formats import Header
+
+__all__ = [
+    "EMPTY",
+    "MAX_FEN_DIGITS",
+    "MAX_VOLUME_DIGITS",
+    "MIN_YEAR",
+    "CustomerSpec",
+    "FieldError",
+    "RevenueSpec",
+    "TransactionSpec",
+    "customer_id",
+    "customer_row",
+    "date_ordinal",
+    "money_fen",
+    "period_ordinal",
+    "revenue_row",
+    "transaction_row",
+    "volume",
+]
+
+EMPTY = "required value is empty"
+MIN_YEAR = 1900
+MAX_FEN_DIGITS = 15
+"""At most this many digits before the decimal point of an amount of yuan."""
+MAX_VOLUME_DIGITS = 18
+"""At most this many digits in a volume."""
+
+_PERIOD = re.compile(r"([0-9]{4})-([0-9]{2})")
+_MONEY = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?")
+_EXPONENT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
+_NON_FINITE = frozenset({"nan", "snan", "qnan", "inf", "infinity"})
+_WHOLE = re.compile(r"[0-9]+")
+_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[T ]([0-9]{2}):([0-9]{2}):([0-9]{2}))?")
+
+
+class FieldError(Exception):
+    """A field that breaks its column's rule; ``reason`` says which."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _check_utf8(text: str) -> None:
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise FieldError("not valid UTF-8 text") from None
+
+
+# ----------------------------------------------------------------------------- fields
+
+
+def customer_id(text: str) -> str:
+    """A customer id: not empty, no spaces around it."""
+    if text == "":
+        raise FieldError(EMPTY)
+    if text != text.strip():
+        raise FieldError("customer id has spaces around it")
+    return text
+
+
+def period_ordinal(text: str) -> int:
+    """A month written ``YYYY-MM`` as its :attr:`Period.ordinal`."""
+    if text == "":
+        raise FieldError(EMPTY)
+    match = _PERIOD.fullmatch(text)
+    if match is None:
+        raise FieldError("not a period; expected YYYY-MM such as 2022-07")
+    year, month = int(match.group(1)), int(match.group(2))
+    if not 1 <= month <= 12:
+        raise FieldError(f"month {match.group(2)} is not in 01..12")
+    if year < MIN_YEAR:
+        raise FieldError(f"year {match.group(1)} is before {MIN_YEAR}")
+    return year * 12 + month - 1
+
+
+def money_fen(text: str) -> int:
+    """An amount of yuan with at most two decimals, such as ``-1234.5``, in fen."""
+    if text == "":
+        raise FieldError(EMPTY)
+    match = _MONEY.fullmatch(text)
+    if match is None:
+        if text.strip().lstrip("+-").lower() in _NON_FINITE:
+            raise FieldError("not a finite amount of money")
+        if _EXPONENT.fullmatch(text.strip()):
+            raise FieldError(
+                "exponent notation is not accepted; write plain yuan such as 100000.00"
+            )
+        raise FieldError("not an amount of yuan; expected digits with at most two decimals")
+    sign, whole, decimals = match.groups()
+    if decimals is not None and len(decimals) > 2:
+        raise FieldError("digits below the fen; at most two decimals (0.01 yuan)")
+    if len(whole) > MAX_FEN_DIGITS:
+        raise FieldError(f"too large; at most {MAX_FEN_DIGITS} digits before the decimal point")
+    fen = int(whole) * 100 + (int(decimals.ljust(2, "0")) if decimals else 0)
+    return -fen if sign else fen
+
+
+def volume(text: str) -> int:
+    """A whole number of parcels ``>= 0``; empty means 0."""
+    if text == "":
+        return 0
+    if _WHOLE.fullmatch(text):
+        if len(text) > MAX_VOLUME_DIGITS:
+            raise FieldError(f"volume too large; at most {MAX_VOLUME_DIGITS} digits")
+        return int(text)
+    if _NUMBER.fullmatch(text):
+        if text.startswith("-"):
+            raise FieldError("negative volume; volume is a whole number of parcels >= 0")
+        if "." in text:
+            raise FieldError("fractional volume; volume is a whole number of parcels")
+    raise FieldError("volume is not a whole number of parcels")
+
+
+def date_ordinal(text: str) -> int:
+    """A date ``YYYY-MM-DD`` (optionally with a time ``HH:MM:SS``) as its month's ordinal."""
+    if text == "":
+        raise FieldError(EMPTY)
+    match = _DATE.fullmatch(text)
+    if match is None:
+        raise FieldError(
+            "not a date; expected YYYY-MM-DD, optionally with a time HH:MM:SS after T or a space"
+        )
+    year, month, day = (int(match.group(i)) for i in (1, 2, 3))
+    try:
+        dt.date(year, month, day)
+    except ValueError:
+        raise FieldError(f"{text[:10]} is not a calendar date") from None
+    if match.group(4) is not None:
+        hour, minute, second = (int(match.group(i)) for i in (4, 5, 6))
+        if hour > 23 or minute > 59 or second > 59:
+            raise FieldError(f"{text[11:]} is not a time of day")
+    if year < MIN_YEAR:
+        raise FieldError(f"year {year:04d} is before {MIN_YEAR}")
+    return year * 12 + month - 1
+
+
+def product_position(text: str, products: dict[str, int], default: int | None) -> int:
+    """The catalogue position of a product id; empty means ``standard_express``."""
+    if text == "":
+        if default is None:
+            raise FieldError(f"no product given and the catalogue has no {DEFAULT_PRODUCT_ID}")
+        return default
+    position = products.get(text)
+    if position is None:
+        raise FieldError(f"unknown product {text!r}")
+    return position
+
+
+def _choices(kind: type[Segment] | type[SubSegment] | type[Tier]) -> str:
+    return ", ".join(f"{m.name} ({m.label_zh})" for m in kind)
+
+
+@functools.lru_cache(maxsize=4096)
+def segment_code(text: str) -> int:
+    """The code of a segment name or label; empty means none (``-1``)."""
+    if text == "":
+        return NO_CODE
+    try:
+        return SEGMENTS.index(Segment.parse(text))
+    except UnknownLabelError:
+        raise FieldError(f"unknown segment {text!r}; expected one of {_choices(Segment)}") from None
+
+
+@functools.lru_cache(maxsize=4096)
+def sub_segment_code(text: str) -> int:
+    """The code of a sub-segment name or label; empty means none (``-1``)."""
+    if text == "":
+        return NO_CODE
+    try:
+        return SUB_SEGMENTS.index(SubSegment.parse(text))
+    except UnknownLabelError:
+        raise FieldError(
+            f"unknown sub-segment {text!r}; expected one of {_choices(SubSegment)}"
+        ) from None
+
+
+@functools.lru_cache(maxsize=4096)
+def tier_rank(text: str) -> int:
+    """The rank of a tier name, label or alias; empty means ``ACTIVE``."""
+    if text == "":
+        return Tier.ACTIVE.rank
+    try:
+        return Tier.parse(text).rank
+    except UnknownLabelError:
+        raise FieldError(f"unknown tier {text!r}; expected one of {_choices(Tier)}") from None
+
+
+# ----------------------------------------------------------------------------- rows
+
+
+def _shape_problem(line: int, fields: list[str] | Malformed, width: int) -> Problem | None:
+    if isinstance(fields, Malformed):
+        return Problem(line, None, fields.text, f"not valid CSV: {fields.message}")
+    if len(fields) != width:
+        return Problem(
+            line,
+            None,
+            ",".join(fields),
+            f"expected {width} fields, found {len(fields)}",
+            tuple(fields),
+        )
+    return None
+
+
+def _field(fields: Sequence[str], position: int) -> str:
+    return fields[position] if position >= 0 else ""
+
+
+@attrs.frozen
+class RevenueSpec:
+    """What a revenue row is checked against.
+
+    Attributes:
+        header: The file's header.
+        products: Catalogue position of every product id.
+        default_product: Position of ``standard_express``, ``None`` if absent.
+        known_customers: When given, customer ids must be in it.
+    """
+
+    header: Header
+    products: dict[str, int]
+    default_product: int | None
+    known_customers: Container[str] | None = None
+
+    @classmethod
+    def build(
+        cls, header: Header, catalog: ProductCatalog, known: Container[str] | None
+    ) -> RevenueSpec:
+        """The spec for ``header`` and ``catalog``."""
+        products = {pid: i for i, pid in enumerate(catalog)}
+        return cls(header, products, products.get(DEFAULT_PRODUCT_ID), known)
+
+
+def _customer_ref(text: str, known: Container[str] | None) -> str:
+    cid = customer_id(text)
+    if known is not None and cid not in known:
+        raise FieldError(f"unknown customer {cid!r}")
+    return cid
+
+
+def revenue_row(
+    line: int, fields: list[str] | Malformed, spec: RevenueSpec
+) -> tuple[str, int, int, int, int] | Problem:
+    """One revenue row as ``(customer_id, product, period, fen, volume)``, or its problem.
+
+    Columns are checked in the format's order; the first bad one is reported.
+    """
+    shape = _shape_problem(line, fields, spec.header.width)
+    if shape is not None:
+        return shape
+    assert not isinstance(fields, Malformed)
+    index = spec.header.index
+    column = "customer_id"
+    text = ""
+    try:
+        text = fields[index[column]]
+        _check_utf8(text)
+        cid = _customer_ref(text, spec.known_customers)
+        column = "period"
+        text = fields[index[column]]
+        _check_utf8(text)
+        period = period_ordinal(text)
+        column = "product_id"
+        text = fields[index[column]]
+        _check_utf8(text)
+        product = product_position(text, spec.products, spec.default_product)
+        column = "revenue"
+        text = fields[index[column]]
+        _check_utf8(text)
+        fen = money_fen(text)
+        column = "volume"
+        text = fields[index[column]]
+        _check_utf8(text)
+        parcels = volume(text)
+    except FieldError as exc:
+        return Problem(line, column, text, exc.reason, tuple(fields))
+    return cid, product, period, fen, parcels
+
+
+@attrs.frozen
+class TransactionSpec:
+    """What a transaction row is checked against (see :class:`RevenueSpec`)."""
+
+    header: Header
+    products: dict[str, int]
+    default_product: int | None
+    known_customers: Container[str] | None = None
+
+    @classmethod
+    def build(
+        cls, header: Header, catalog: ProductCatalog, known: Container[str] | None
+    ) -> TransactionSpec:
+        """The spec for ``header`` and ``catalog``."""
+        products = {pid: i for i, pid in enumerate(catalog)}
+        return cls(header, products, products.get(DEFAULT_PRODUCT_ID), known)
+
+
+def transaction_row(
+    line: int, fields: list[str] | Malformed, spec: TransactionSpec
+) -> tuple[str, int, int, int] | Problem:
+    """One transaction as ``(customer_id, product, period, fen)``, or its problem."""
+    shape = _shape_problem(line, fields, spec.header.width)
+    if shape is not None:
+        return shape
+    assert not isinstance(fields, Malformed)
+    index = spec.header.index
+    column = "customer_id"
+    text = ""
+    try:
+        text = fields[index[column]]
+        _check_utf8(text)
+        cid = _customer_ref(text, spec.known_customers)
+        column = "date"
+        text = fields[index[column]]
+        _check_utf8(text)
+        period = date_ordinal(text)
+        column = "amount"
+        text = fields[index[column]]
+        _check_utf8(text)
+        fen = money_fen(text)
+        column = "product_id"
+        text = _field(fields, spec.header.position(column))
+        _check_utf8(text)
+        product = product_position(text, spec.products, spec.default_product)
+    except FieldError as exc:
+        return Problem(line, column, text, exc.reason, tuple(fields))
+    return cid, product, period, fen
+
+
+@attrs.frozen
+class CustomerSpec:
+    """What a customer row is checked against."""
+
+    header: Header
+
+
+CustomerValues = tuple[str, str, int, int, int, str | None, str | None, int, int]
+"""``(id, name, segment, sub_segment, tier, parent_id, province, first_period, tier_since)``."""
+
+
+def _optional_text(text: str) -> str | None:
+    stripped = text.strip()
+    return stripped or None
+
+
+def customer_row(
+    line: int, fields: list[str] | Malformed, spec: CustomerSpec
+) -> CustomerValues | Problem:
+    """One customer row's values (codes and ordinals), or its problem.
+
+    Checks the row on its own: duplicates, parent links and cycles are
+    checked across rows by the reader.
+    """
+    shape = _shape_problem(line, fields, spec.header.width)
+    if shape is not None:
+        return shape
+    assert not isinstance(fields, Malformed)
+    index = spec.header.index
+    column = "customer_id"
+    text = ""
+    try:
+        text = fields[index[column]]
+        _check_utf8(text)
+        cid = customer_id(text)
+        column = "name"
+        text = fields[index[column]]
+        _check_utf8(text)
+        name = text
+        column = "segment"
+        text = fields[index[column]]
+        _check_utf8(text)
+        segment = segment_code(text)
+        column = "sub_segment"
+        text = fields[index[column]]
+        _check_utf8(text)
+        sub_segment = sub_segment_code(text)
+        if sub_segment != NO_CODE:
+            owner = SUB_SEGMENTS[sub_segment].segment
+            if segment == NO_CODE or SEGMENTS[segment] is not owner:
+                given = (
+                    "a customer without a segment"
+                    if segment == NO_CODE
+                    else (f"segment {SEGMENTS[segment].name}")
+                )
+                raise FieldError(
+                    f"sub-segment {SUB_SEGMENTS[sub_segment].name} belongs to segment "
+                    f"{owner.name}, not to {given}"
+                )
+        column = "tier"
+        text = fields[index[column]]
+        _check_utf8(text)
+        tier = tier_rank(text)
+        column = "parent_id"
+        text = fields[index[column]]
+        _check_utf8(text)
+        parent = _optional_text(text)
+        if parent == cid:
+            raise FieldError("a customer cannot be its own parent")
+        column = "province"
+        text = fields[index[column]]
+        _check_utf8(text)
+        province = _optional_text(text)
+        column = "first_period"
+        text = fields[index[column]]
+        _check_utf8(text)
+        first = period_ordinal(text)
+        column = "tier_since"
+        text = _field(fields, spec.header.position(column))
+        _check_utf8(text)
+        since = NO_CODE if text == "" else period_ordinal(text)
+        if since != NO_CODE and since < first:
+            first_text = fields[index["first_period"]]
+            raise FieldError(f"tier_since {text} is before first_period {first_text}")
+    except FieldError as exc:
+        return Problem(line, column, text, exc.reason, tuple(fields))
+    return cid, name, segment, sub_segment, tier, parent, province, first, since

@@ -1,0 +1,229 @@
+r"""Opening CSV files, splitting them into blocks of whole lines, and CSV records.
+
+Line numbers count ``\n`` characters: line 1 is the header, and a record
+whose quoted field holds a line break is numbered by the line it starts on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import gc
+import io
+import os
+from typing import IO, TYPE_CHECKING, NamedTuple
+
+import numpy as np
+
+from keyaccount.exceptions import CsvFileNotFoundError
+from keyaccount.io._formats import CsvFormat, Header, parse_header
+from keyaccount.io._problems import ErrorPolicy, ProblemSink
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+__all__ = [
+    "BOM",
+    "CsvSource",
+    "Malformed",
+    "block_records",
+    "csv_records",
+    "decode",
+    "gc_paused",
+    "open_csv",
+    "read_blocks",
+]
+
+BOM = b"\xef\xbb\xbf"
+
+
+def decode(raw: bytes) -> str:
+    """UTF-8 text; bytes that are not UTF-8 become lone surrogates (refused later)."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for a bulk step that makes no reference cycles.
+
+    Parsing a block makes hundreds of thousands of short-lived lists (one per
+    CSV record); with the collector running, its passes over them cost more
+    than the parsing. The previous state is restored on exit.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+class Malformed(NamedTuple):
+    """Lines the ``csv`` module cannot read as a record, and its message."""
+
+    text: str
+    message: str
+
+
+def csv_records(
+    lines: Iterable[bytes], first_line: int
+) -> Iterator[tuple[int, list[str] | Malformed]]:
+    r"""The CSV records of ``lines`` with the number of the line each starts on.
+
+    Blank lines are skipped. A record the ``csv`` module cannot read is given
+    as :class:`Malformed` instead of a list of fields.
+
+    Args:
+        lines: Raw lines, split at ``\n``.
+        first_line: The number of the first of ``lines``.
+    """
+    seen: list[str] = []
+
+    def feed() -> Iterator[str]:
+        for raw in lines:
+            text = decode(raw)
+            seen.append(text)
+            yield text
+
+    reader = csv.reader(feed())
+    while True:
+        start = first_line + reader.line_num
+        seen.clear()
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield start, Malformed("".join(seen).rstrip("\r\n"), str(exc))
+            continue
+        if fields:
+            yield start, fields
+
+
+def block_records(data: bytes, first_line: int) -> tuple[list[int], list[list[str] | Malformed]]:
+    r"""The CSV records of a block of whole lines, as :func:`csv_records` gives them.
+
+    The same records and line numbers, made faster: the block is decoded at
+    once and read by one ``csv.reader`` loop.
+
+    Returns:
+        The line each record starts on, and its fields (or :class:`Malformed`).
+    """
+    text = decode(data)
+    reader = csv.reader(io.StringIO(text, newline="\n"))
+    starts: list[int] = []
+    records: list[list[str] | Malformed] = []
+    add_start = starts.append
+    add_record = records.append
+    done = 0
+    while True:
+        try:
+            for fields in reader:
+                if fields:
+                    add_start(first_line + done)
+                    add_record(fields)
+                done = reader.line_num
+            return starts, records
+        except csv.Error as exc:
+            lines = text.split("\n")[done : reader.line_num]
+            add_start(first_line + done)
+            add_record(Malformed("\n".join(lines).rstrip("\r\n"), str(exc)))
+            done = reader.line_num
+
+
+def _quote_safe_cut(data: bytes, cut: int) -> int:
+    """The end of the last line in ``data[:cut]`` not inside a quoted field (0: none)."""
+    buf = np.frombuffer(data, dtype=np.uint8, count=cut)
+    quotes = np.flatnonzero(buf == ord('"'))
+    newlines = np.flatnonzero(buf == ord("\n"))
+    even = np.flatnonzero((np.searchsorted(quotes, newlines) % 2) == 0)
+    if not even.shape[0]:
+        return 0
+    return int(newlines[even[-1]]) + 1
+
+
+def read_blocks(f: IO[bytes], block_bytes: int) -> Iterator[bytes]:
+    r"""Blocks of about ``block_bytes`` bytes of whole lines.
+
+    Every block but the last ends with ``\n``. A block never ends inside a
+    quoted field of well-formed CSV (it ends at a line break with an even
+    number of quote characters before it), so a record never spans two
+    blocks. Only when a stray quote leaves no such line break in
+    ``4 * block_bytes`` bytes (at least 1 MiB) is a block cut at its last
+    line break all the same, to keep memory bounded.
+    """
+    limit = max(4 * block_bytes, 1 << 20)
+    carry = b""
+    while True:
+        chunk = f.read(block_bytes)
+        if not chunk:
+            if carry:
+                yield carry
+            return
+        data = carry + chunk if carry else chunk
+        cut = data.rfind(b"\n") + 1
+        if cut and data.find(b'"', 0, cut) >= 0:
+            safe = _quote_safe_cut(data, cut)
+            if safe or len(data) < limit:
+                cut = safe
+        if cut == 0:
+            carry = data
+            continue
+        yield data[:cut] if cut < len(data) else data
+        carry = data[cut:]
+
+
+class CsvSource:
+    """An open CSV file whose header line was read and checked.
+
+    Attributes:
+        path: The file name, for messages.
+        header: The checked header.
+        size: The file's size in bytes.
+        file: The binary file, positioned at the start of line 2.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], fmt: CsvFormat) -> None:
+        self.path = os.fspath(path)
+        try:
+            self.file: IO[bytes] = open(self.path, "rb")  # noqa: SIM115  (closed by close())
+        except FileNotFoundError:
+            raise CsvFileNotFoundError(self.path, f"{fmt.name} file") from None
+        try:
+            self.size = os.fstat(self.file.fileno()).st_size
+            first = self.file.readline()
+            first = first.removeprefix(BOM)
+            fields = next(csv.reader([decode(first).rstrip("\r\n")]), None) if first else None
+            self.header: Header = parse_header(self.path, fmt, fields)
+        except BaseException:
+            self.file.close()
+            raise
+
+    def close(self) -> None:
+        """Close the file."""
+        self.file.close()
+
+    def problems(self, policy: ErrorPolicy) -> ProblemSink:
+        """The sink for this file's bad rows (the file is closed if it cannot be made)."""
+        try:
+            return ProblemSink(self.path, policy, self.header.names)
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> CsvSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_csv(path: str | os.PathLike[str], fmt: CsvFormat) -> CsvSource:
+    """Open ``path`` and check its header against ``fmt``.
+
+    Raises:
+        CsvFileNotFoundError: no such file.
+        CsvHeaderError: a missing, unknown or repeated column, or an empty file.
+    """
+    return CsvSource(path, fmt)

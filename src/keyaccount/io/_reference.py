@@ -1,0 +1,111 @@
+"""Reference readers: the whole file through ``csv.reader`` and the row parsers.
+
+Slow and simple, one row at a time; the test suite holds the fast readers
+to the same results.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from keyaccount.io._customers import CustomerRows, cross_row_checks
+from keyaccount.io._fields import (
+    CustomerSpec,
+    CustomerValues,
+    RevenueSpec,
+    TransactionSpec,
+    customer_row,
+    revenue_row,
+    transaction_row,
+)
+from keyaccount.io._formats import CUSTOMERS, REVENUE, TRANSACTIONS
+from keyaccount.io._lines import csv_records, open_csv
+from keyaccount.io._problems import Problem
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Container
+
+    from keyaccount.domain import ProductCatalog
+
+__all__ = ["reference_customers", "reference_revenue", "reference_transactions"]
+
+RevenueLine = tuple[int, str, int, int, int, int]
+"""``(line, customer_id, product, period, fen, volume)``."""
+
+
+def reference_revenue(
+    path: str | os.PathLike[str],
+    catalog: ProductCatalog,
+    known_customers: Container[str] | None = None,
+) -> tuple[list[RevenueLine], list[Problem]]:
+    """Every good row of a revenue file and every problem, in file order."""
+    with open_csv(path, REVENUE) as source:
+        spec = RevenueSpec.build(source.header, catalog, known_customers)
+        good: list[RevenueLine] = []
+        bad: list[Problem] = []
+        for line, fields in csv_records(iter(source.file), 2):
+            result = revenue_row(line, fields, spec)
+            if isinstance(result, Problem):
+                bad.append(result)
+            else:
+                good.append((line, *result))
+    return good, bad
+
+
+def reference_transactions(
+    path: str | os.PathLike[str],
+    catalog: ProductCatalog,
+    known_customers: Container[str] | None = None,
+) -> tuple[list[tuple[int, str, int, int, int]], list[Problem]]:
+    """Every good transaction ``(line, customer_id, product, period, fen)`` and every problem."""
+    with open_csv(path, TRANSACTIONS) as source:
+        spec = TransactionSpec.build(source.header, catalog, known_customers)
+        good: list[tuple[int, str, int, int, int]] = []
+        bad: list[Problem] = []
+        for line, fields in csv_records(iter(source.file), 2):
+            result = transaction_row(line, fields, spec)
+            if isinstance(result, Problem):
+                bad.append(result)
+            else:
+                good.append((line, *result))
+    return good, bad
+
+
+def reference_customers(
+    path: str | os.PathLike[str],
+    known_customers: Container[str] | None = None,
+    *,
+    cascade: bool = False,
+) -> tuple[list[tuple[int, CustomerValues]], list[Problem]]:
+    """Every good customer row ``(line, values)`` and every problem, in file order.
+
+    The checks across rows are the reader's own; ``cascade`` is what the
+    reject policy turns on. Problems found across rows carry no fields.
+    """
+    with open_csv(path, CUSTOMERS) as source:
+        spec = CustomerSpec(source.header)
+        id_at = source.header.index["customer_id"]
+        lines: list[int] = []
+        values: list[CustomerValues] = []
+        bad: list[Problem] = []
+        for line, fields in csv_records(iter(source.file), 2):
+            result = customer_row(line, fields, spec)
+            if isinstance(result, Problem):
+                bad.append(result)
+            else:
+                lines.append(line)
+                values.append(result)
+    bad_ids: dict[str, int] = {}
+    for problem in bad:
+        if len(problem.fields) > id_at:
+            bad_ids.setdefault(problem.fields[id_at], problem.line)
+    rows = CustomerRows.from_values(lines, values)
+    across = cross_row_checks(rows, bad_ids, known_customers, cascade)
+    dropped = {i for i, *_ in across}
+    for i, column, value, reason in across:
+        bad.append(Problem(lines[i], column, value, reason))
+    good = [
+        (line, v) for i, (line, v) in enumerate(zip(lines, values, strict=True)) if i not in dropped
+    ]
+    return good, sorted(bad, key=lambda p: p.line)

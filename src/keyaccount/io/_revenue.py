@@ -1,0 +1,532 @@
+"""Streaming readers of revenue and raw transaction files."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Container, Iterator
+from typing import TYPE_CHECKING
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from keyaccount.domain import ProductCatalog, default_catalog
+from keyaccount.exceptions import ValidationError
+from keyaccount.io._fast import (
+    ProductTable,
+    Scratch,
+    block_is_simple,
+    parse_dates,
+    parse_ids,
+    parse_money,
+    parse_periods,
+    parse_whole,
+    split_block,
+)
+from keyaccount.io._fields import (
+    MIN_YEAR,
+    RevenueSpec,
+    TransactionSpec,
+    revenue_row,
+    transaction_row,
+)
+from keyaccount.io._formats import REVENUE, TRANSACTIONS, CsvFormat
+from keyaccount.io._lines import CsvSource, block_records, gc_paused, open_csv, read_blocks
+from keyaccount.io._problems import ErrorPolicy, Problem, ProblemSink, ProgressCallback
+from keyaccount.io._rows import Batcher, ReadStats, RevenueBatches, RevenueRows
+
+if TYPE_CHECKING:
+    from keyaccount.io._lines import Malformed
+
+__all__ = ["BLOCK_BYTES", "RowCheck", "iter_revenue_csv", "iter_transactions_csv"]
+
+BLOCK_BYTES = 4 << 20
+"""Bytes read and parsed at a time."""
+
+RowCheck = Callable[[RevenueRows], list[tuple[int, str, str, str]]]
+"""A further check of parsed rows: ``(row index, column, value, reason)`` of each bad row."""
+
+_RAISE = ErrorPolicy()
+
+
+@attrs.frozen(eq=False)
+class _Block:
+    """The result of one block: good rows in line order, bad rows, and the row count."""
+
+    rows: RevenueRows
+    problems: list[Problem]
+    n_rows: int
+    n_lines: int
+    fields_of: Callable[[int], tuple[str, ...]]
+
+
+def _merge(fast: RevenueRows, slow: RevenueRows) -> RevenueRows:
+    if not len(slow):
+        return fast
+    if not len(fast):
+        return slow
+    both = RevenueRows.concat([fast, slow])
+    return both.take(np.argsort(both.line, kind="stable"))
+
+
+def _reference(
+    records: list[tuple[int, list[str] | Malformed]],
+    parse: Callable[[int, list[str] | Malformed], tuple[str, int, int, int, int] | Problem],
+) -> tuple[RevenueRows, list[Problem]]:
+    lines: list[int] = []
+    values: list[tuple[str, int, int, int, int]] = []
+    problems: list[Problem] = []
+    for line, fields in records:
+        result = parse(line, fields)
+        if isinstance(result, Problem):
+            problems.append(result)
+        else:
+            lines.append(line)
+            values.append(result)
+    return RevenueRows.from_tuples(lines, values), problems
+
+
+def _slow_block(
+    data: bytes,
+    first_line: int,
+    parse: Callable[[int, list[str] | Malformed], tuple[str, int, int, int, int] | Problem],
+) -> _Block:
+    with gc_paused():
+        records = list(zip(*block_records(data, first_line), strict=True))
+        rows, problems = _reference(records, parse)
+    texts = {line: fields for line, fields in records if isinstance(fields, list)}
+    return _Block(
+        rows, problems, len(records), data.count(b"\n"), lambda line: tuple(texts.get(line, ()))
+    )
+
+
+def _revenue_block(
+    data: bytes, first_line: int, spec: RevenueSpec, table: ProductTable, scratch: Scratch
+) -> _Block:
+    def parse(line: int, fields: list[str] | Malformed) -> tuple[str, int, int, int, int] | Problem:
+        return revenue_row(line, fields, spec)
+
+    if not block_is_simple(data):
+        return _slow_block(data, first_line, parse)
+    index = spec.header.index
+    block = split_block(data, spec.header.width, scratch)
+    buf = block.buf
+
+    def column(name: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        return block.field(index[name])
+
+    ids, ok = parse_ids(buf, *column("customer_id"), spec.known_customers)
+    period, ok_period = parse_periods(buf, *column("period"))
+    product, ok_product = table.parse(buf, *column("product_id"))
+    fen, ok_fen = parse_money(buf, *column("revenue"))
+    volume, ok_volume = parse_whole(buf, *column("volume"))
+    ok &= ok_period & ok_product & ok_fen & ok_volume
+    good = np.flatnonzero(ok)
+    fast = RevenueRows(
+        first_line + block.rows[good],
+        ids[good],
+        product[good],
+        period[good],
+        fen[good],
+        volume[good],
+    )
+    flagged = np.union1d(block.odd, block.rows[~ok]).tolist()
+    records: list[tuple[int, list[str] | Malformed]] = [
+        (first_line + i, block.fields(i)) for i in flagged
+    ]
+    slow, problems = _reference(records, parse)
+    return _Block(
+        _merge(fast, slow),
+        problems,
+        int(block.rows.shape[0] + block.odd.shape[0]),
+        block.n_lines,
+        lambda line: tuple(block.fields(line - first_line)),
+    )
+
+
+def _transaction_block(
+    data: bytes, first_line: int, spec: TransactionSpec, table: ProductTable, scratch: Scratch
+) -> _Block:
+    def parse(line: int, fields: list[str] | Malformed) -> tuple[str, int, int, int, int] | Problem:
+        result = transaction_row(line, fields, spec)
+        if isinstance(result, Problem):
+            return result
+        cid, product, period, fen = result
+        return cid, product, period, fen, 1
+
+    if not block_is_simple(data):
+        return _slow_block(data, first_line, parse)
+    index = spec.header.index
+    block = split_block(data, spec.header.width, scratch)
+    buf = block.buf
+
+    def column(name: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        return block.field(index[name])
+
+    ids, ok = parse_ids(buf, *column("customer_id"), spec.known_customers)
+    period, ok_date = parse_dates(buf, *column("date"))
+    fen, ok_fen = parse_money(buf, *column("amount"))
+    if "product_id" in index:
+        product, ok_product = table.parse(buf, *column("product_id"))
+    else:
+        m = ids.shape[0]
+        product = np.full(m, -1 if table.default is None else table.default, dtype=np.int32)
+        ok_product = np.full(m, table.default is not None, dtype=np.bool_)
+    ok &= ok_date & ok_fen & ok_product
+    good = np.flatnonzero(ok)
+    fast = RevenueRows(
+        first_line + block.rows[good],
+        ids[good],
+        product[good],
+        period[good],
+        fen[good],
+        np.ones(good.shape[0], dtype=np.int64),
+    )
+    flagged = np.union1d(block.odd, block.rows[~ok]).tolist()
+    records: list[tuple[int, list[str] | Malformed]] = [
+        (first_line + i, block.fields(i)) for i in flagged
+    ]
+    slow, problems = _reference(records, parse)
+    return _Block(
+        _merge(fast, slow),
+        problems,
+        int(block.rows.shape[0] + block.odd.shape[0]),
+        block.n_lines,
+        lambda line: tuple(block.fields(line - first_line)),
+    )
+
+
+BlockParser = Callable[[bytes, int], _Block]
+
+
+def _blocks(
+    source: CsvSource,
+    parse: BlockParser,
+    sink: ProblemSink,
+    stats: ReadStats,
+    check: RowCheck | None,
+    block_bytes: int,
+    progress: ProgressCallback | None,
+    bytes_offset: int,
+    bytes_total: int,
+) -> Iterator[RevenueRows]:
+    """Good rows of every block of ``source``; bad rows go to ``sink``."""
+    line = 2
+    done = source.file.tell()
+    for data in read_blocks(source.file, block_bytes):
+        block = parse(data, line)
+        rows = block.rows
+        problems = block.problems
+        if check is not None and len(rows):
+            found = check(rows)
+            if found:
+                problems = list(problems)
+                bad = np.zeros(len(rows), dtype=np.bool_)
+                for i, column, value, reason in found:
+                    bad[i] = True
+                    at = int(rows.line[i])
+                    problems.append(Problem(at, column, value, reason, block.fields_of(at)))
+                rows = rows.take(~bad)
+        sink.add_all(problems)
+        stats.rows_read += block.n_rows
+        stats.rows_rejected = sink.count
+        line += block.n_lines
+        done += len(data)
+        stats.bytes_read = done
+        if progress is not None:
+            progress(stats.rows_read, bytes_offset + done, bytes_total)
+        if not sink.failed:
+            yield rows
+
+
+def _check_batch_rows(batch_rows: int) -> None:
+    if not isinstance(batch_rows, int) or isinstance(batch_rows, bool) or batch_rows < 1:
+        raise ValidationError(f"batch_rows must be a whole number >= 1, got {batch_rows!r}")
+
+
+def _read(
+    stats: ReadStats,
+    path: str | os.PathLike[str],
+    fmt: CsvFormat,
+    make_parser: Callable[[CsvSource], BlockParser],
+    finish: Callable[[Iterator[RevenueRows]], Iterator[RevenueRows]],
+    *,
+    errors: ErrorPolicy,
+    check: RowCheck | None,
+    progress: ProgressCallback | None,
+    check_first: bool,
+    block_bytes: int,
+) -> Iterator[RevenueRows]:
+    passes = 2 if check_first and errors.mode == "raise" else 1
+    for number in range(passes):
+        source = open_csv(path, fmt)
+        sink = source.problems(errors)
+        stats.path = source.path
+        stats.bytes_total = source.size
+        stats.rows_read = stats.rows_rejected = 0
+        try:
+            parts = _blocks(
+                source,
+                make_parser(source),
+                sink,
+                stats,
+                check,
+                block_bytes,
+                progress,
+                number * source.size,
+                passes * source.size,
+            )
+            if number + 1 < passes:
+                for _ in parts:
+                    pass
+                sink.close()
+                continue
+            yield from finish(_then_close(parts, sink))
+        finally:
+            source.close()
+            sink.close(check=False)
+
+
+def _then_close(parts: Iterator[RevenueRows], sink: ProblemSink) -> Iterator[RevenueRows]:
+    """``parts``, then close ``sink`` (which raises in raise mode when rows were bad)."""
+    yield from parts
+    sink.close()
+
+
+def iter_revenue_csv(
+    path: str | os.PathLike[str],
+    *,
+    catalog: ProductCatalog | None = None,
+    errors: ErrorPolicy = _RAISE,
+    batch_rows: int = 500_000,
+    known_customers: Container[str] | None = None,
+    progress: ProgressCallback | None = None,
+    check_first: bool = False,
+    _check: RowCheck | None = None,
+    _block_bytes: int = BLOCK_BYTES,
+) -> RevenueBatches:
+    r"""Read a revenue file (``customer_id,period,product_id,revenue,volume``) in batches.
+
+    The file is read in blocks of a few megabytes and parsed with array
+    operations; memory stays bounded by ``batch_rows`` whatever the file's
+    size. Every batch but the last holds exactly ``batch_rows`` rows, in file
+    order. See ``docs/import-export.md`` for the format.
+
+    Args:
+        path: The file (UTF-8, with or without a byte order mark).
+        catalog: The product catalogue; ``RevenueRows.product`` holds
+            positions in it (default: :func:`~keyaccount.default_catalog`).
+        errors: What to do with bad rows (default: raise after reading the
+            whole file, yielding nothing after the first bad row).
+        batch_rows: Rows per batch.
+        known_customers: When given, a row whose customer id is not in it is
+            bad ("unknown customer").
+        progress: Called after every block with ``(rows_done, bytes_done,
+            bytes_total)``.
+        check_first: With the raise policy, read the file twice: first only
+            to check it (raising before any batch is yielded), then to yield.
+
+    Returns:
+        An iterator of :class:`RevenueRows` that also counts rows read and rejected.
+
+    Raises:
+        CsvFileNotFoundError: no such file.
+        CsvHeaderError: a missing, misnamed or repeated column.
+        CsvImportError: with the raise policy, every bad row, after the whole
+            file was read.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "revenue.csv"
+        >>> _ = p.write_text("customer_id,period,product_id,revenue,volume\n"
+        ...                  "C1,2022-11,court_express,-12.5,3\n", encoding="utf-8")
+        >>> [batch.fen.tolist() for batch in iter_revenue_csv(p)]
+        [[-1250]]
+    """
+    _check_batch_rows(batch_rows)
+    open_csv(path, REVENUE).close()
+    products = catalog if catalog is not None else default_catalog()
+
+    def make_parser(source: CsvSource) -> BlockParser:
+        spec = RevenueSpec.build(source.header, products, known_customers)
+        table = ProductTable(tuple(products), spec.default_product)
+        scratch = Scratch()
+        return lambda data, line: _revenue_block(data, line, spec, table, scratch)
+
+    def finish(parts: Iterator[RevenueRows]) -> Iterator[RevenueRows]:
+        batcher = Batcher(batch_rows)
+        for part in parts:
+            yield from batcher.add(part)
+        yield from batcher.flush()
+
+    def make(stats: ReadStats) -> Iterator[RevenueRows]:
+        return _read(
+            stats,
+            path,
+            REVENUE,
+            make_parser,
+            finish,
+            errors=errors,
+            check=_check,
+            progress=progress,
+            check_first=check_first,
+            block_bytes=_block_bytes,
+        )
+
+    return RevenueBatches(make, os.fspath(path))
+
+
+_FIRST = MIN_YEAR * 12
+_SPAN = (10_000 - MIN_YEAR) * 12
+
+
+class MonthlySums:
+    """Sums of transactions per (customer, product, month), kept compact as they come.
+
+    Memory is bounded by the number of distinct (customer, product, month)
+    keys, not by the number of transactions: each block is summed on its own
+    and the partial sums are merged whenever they outgrow twice the merged
+    size.
+    """
+
+    def __init__(self, n_products: int) -> None:
+        self.n_products = max(n_products, 1)
+        self.codes: dict[str, int] = {}
+        self._parts: list[tuple[npt.NDArray[np.int64], ...]] = []
+        self._held = 0
+        self._merged = 0
+
+    def add(self, rows: RevenueRows) -> None:
+        """Add the transactions of ``rows`` (``volume`` counts them)."""
+        if not len(rows):
+            return
+        codes = self.codes
+        customer = np.fromiter(
+            (codes.setdefault(c, len(codes)) for c in rows.customer_id.tolist()),
+            dtype=np.int64,
+            count=len(rows),
+        )
+        if len(codes) * self.n_products * _SPAN >= 2**63:
+            raise ValidationError("too many customers and products to sum transactions by month")
+        key = (customer * self.n_products + rows.product) * _SPAN + (rows.period - _FIRST)
+        self._parts.append(_sum_by_key(key, rows.fen, rows.volume, rows.line))
+        self._held += len(self._parts[-1][0])
+        if self._held > 2 * self._merged + 100_000:
+            self._compact()
+
+    def _compact(self) -> None:
+        if len(self._parts) > 1:
+            key, fen, count, line = (np.concatenate(c) for c in zip(*self._parts, strict=True))
+            self._parts = [_sum_by_key(key, fen, count, line)]
+        self._held = self._merged = len(self._parts[0][0]) if self._parts else 0
+
+    def rows(self) -> RevenueRows:
+        """All sums, ordered by customer (in order of first appearance), product and month."""
+        self._compact()
+        if not self._parts:
+            return RevenueRows.empty()
+        key, fen, count, line = self._parts[0]
+        ids = np.empty(len(self.codes), dtype=object)
+        ids[:] = list(self.codes)
+        customer_product, period = np.divmod(key, _SPAN)
+        customer, product = np.divmod(customer_product, self.n_products)
+        return RevenueRows(
+            line,
+            ids[customer],
+            product.astype(np.int32),
+            (period + _FIRST).astype(np.int32),
+            fen,
+            count,
+        )
+
+
+def _sum_by_key(
+    key: npt.NDArray[np.int64],
+    fen: npt.NDArray[np.int64],
+    count: npt.NDArray[np.int64],
+    line: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], ...]:
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    first = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
+    return (
+        key[first],
+        np.add.reduceat(fen[order], first),
+        np.add.reduceat(count[order], first),
+        np.minimum.reduceat(line[order], first),
+    )
+
+
+def iter_transactions_csv(
+    path: str | os.PathLike[str],
+    *,
+    catalog: ProductCatalog | None = None,
+    errors: ErrorPolicy = _RAISE,
+    batch_rows: int = 500_000,
+    known_customers: Container[str] | None = None,
+    progress: ProgressCallback | None = None,
+    _block_bytes: int = BLOCK_BYTES,
+) -> RevenueBatches:
+    """Read raw transactions (``customer_id,date,amount[,product_id]``) as monthly revenue.
+
+    Every transaction is added to its customer's revenue for its product
+    (``standard_express`` when the column is missing or empty) in the month
+    of its date; ``volume`` is the number of transactions (refunds
+    included). The file is read in blocks and summed as it goes, so memory
+    is bounded by the number of distinct (customer, product, month) sums,
+    not by the number of transactions. The sums come after the whole file
+    was read, ordered by customer (in order of first appearance), product
+    and month; ``RevenueRows.line`` is the first line of each sum.
+
+    Args:
+        path: The file (UTF-8, with or without a byte order mark).
+        catalog: The product catalogue (default: :func:`~keyaccount.default_catalog`).
+        errors: What to do with bad rows. With the raise policy nothing is
+            yielded when a row is bad.
+        batch_rows: Rows per batch.
+        known_customers: When given, a transaction whose customer id is not
+            in it is bad.
+        progress: Called after every block with ``(rows_done, bytes_done,
+            bytes_total)``.
+
+    Returns:
+        An iterator of :class:`RevenueRows`; ``rows_read`` counts transactions.
+
+    Raises:
+        CsvFileNotFoundError: no such file.
+        CsvHeaderError: a missing, misnamed or repeated column.
+        CsvImportError: with the raise policy, every bad row.
+    """
+    _check_batch_rows(batch_rows)
+    open_csv(path, TRANSACTIONS).close()
+    products = catalog if catalog is not None else default_catalog()
+
+    def make_parser(source: CsvSource) -> BlockParser:
+        spec = TransactionSpec.build(source.header, products, known_customers)
+        table = ProductTable(tuple(products), spec.default_product)
+        scratch = Scratch()
+        return lambda data, line: _transaction_block(data, line, spec, table, scratch)
+
+    def finish(parts: Iterator[RevenueRows]) -> Iterator[RevenueRows]:
+        sums = MonthlySums(len(products))
+        for part in parts:
+            sums.add(part)
+        rows = sums.rows()
+        for cut in range(0, len(rows), batch_rows):
+            yield rows.take(slice(cut, cut + batch_rows))
+
+    def make(stats: ReadStats) -> Iterator[RevenueRows]:
+        return _read(
+            stats,
+            path,
+            TRANSACTIONS,
+            make_parser,
+            finish,
+            errors=errors,
+            check=None,
+            progress=progress,
+            check_first=False,
+            block_bytes=_block_bytes,
+        )
+
+    return RevenueBatches(make, os.fspath(path))
