@@ -8,18 +8,34 @@ rule, position).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Self, TypeVar, overload
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
 __all__ = [
+    "CsvFileNotFoundError",
+    "CsvHeaderError",
+    "CsvImportError",
+    "CsvRowError",
     "DuplicateCustomerError",
     "HierarchyCycleError",
     "InvalidMoneyError",
     "InvalidPeriodError",
     "KeyAccountError",
+    "PolicyError",
+    "PolicyValidationError",
     "PortfolioValidationError",
     "PrecisionError",
+    "RuleSyntaxError",
+    "SchemaVersionError",
+    "StaleChangeError",
+    "StoreNotEmptyError",
     "SubSegmentMismatchError",
     "UnknownCustomerError",
     "UnknownLabelError",
     "UnknownProductError",
+    "UnknownProjectGroupError",
     "ValidationError",
 ]
 
@@ -71,15 +87,22 @@ class HierarchyCycleError(ValidationError):
     """Parent links that would form a cycle in the account hierarchy."""
 
 
-class UnknownCustomerError(KeyAccountError, LookupError):
-    """A customer id that the portfolio does not hold."""
+class UnknownCustomerError(KeyAccountError, KeyError):
+    """A customer id that the portfolio (or a metrics table) does not hold.
+
+    A ``KeyError``, like a missing key of any mapping; ``str()`` is the plain message.
+    """
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
 
 
-class UnknownProductError(KeyAccountError, LookupError):
-    """A product id that the catalogue does not hold."""
+class UnknownProductError(KeyAccountError, KeyError):
+    """A product id that the catalogue does not hold.
+
+    A ``KeyError``, so that :class:`~keyaccount.ProductCatalog` behaves as a
+    ``Mapping`` (``catalog.get(pid)`` gives ``None``); ``str()`` is the plain message.
+    """
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
@@ -89,7 +112,36 @@ class PrecisionError(KeyAccountError, OverflowError):
     """Totals too large to be summed exactly on the fast path (beyond 2**53 fen)."""
 
 
-class PortfolioValidationError(KeyAccountError, ExceptionGroup[Exception]):  # type: ignore[misc]
+_E = TypeVar("_E", bound=Exception)
+_BE = TypeVar("_BE", bound=BaseException)
+
+
+class _GroupError(KeyAccountError, ExceptionGroup[Exception]):
+    """An ``ExceptionGroup`` of keyaccount errors that keeps its class when split.
+
+    ``except*`` and :meth:`split` build the parts with :meth:`derive`, so a
+    part of a :class:`PortfolioValidationError` is again one.
+    """
+
+    def __new__(cls, message: str, exceptions: Sequence[Exception]) -> Self:
+        """A group of ``exceptions`` (a non-empty sequence) with ``message``."""
+        return super().__new__(cls, message, list(exceptions))
+
+    @overload
+    def derive(self, excs: Sequence[_E], /) -> ExceptionGroup[_E]: ...
+
+    @overload
+    def derive(self, excs: Sequence[_BE], /) -> BaseExceptionGroup[_BE]: ...
+
+    def derive(self, excs: Sequence[BaseException], /) -> BaseExceptionGroup[BaseException]:
+        """A group of the same class and message holding ``excs``."""
+        exceptions = [e for e in excs if isinstance(e, Exception)]
+        if len(exceptions) != len(excs):
+            return BaseExceptionGroup(self.message, list(excs))
+        return type(self)(self.message, exceptions)
+
+
+class PortfolioValidationError(_GroupError):
     """Several problems found in one batch; each is one of the errors above.
 
     Raised when a batch of customers or records has more than one problem, so
@@ -97,10 +149,281 @@ class PortfolioValidationError(KeyAccountError, ExceptionGroup[Exception]):  # t
     is applied.
     """
 
-    def __new__(
-        cls, message: str, exceptions: list[Exception] | tuple[Exception, ...]
-    ) -> PortfolioValidationError:
-        return super().__new__(cls, message, list(exceptions))
 
-    def derive(self, excs: object) -> PortfolioValidationError:  # noqa: D102
-        return PortfolioValidationError(self.message, list(excs))  # type: ignore[call-overload]
+class RuleSyntaxError(KeyAccountError, ValueError):
+    """A rule condition that cannot be used.
+
+    Raised for bad syntax, an unknown metric or product, a type mismatch, or a
+    money literal finer than one fen.
+
+    Attributes:
+        detail: What is wrong, without the location.
+        rule: The rule's name, when known.
+        source: Where the rule came from (a file name), when known.
+        text: The condition text.
+        line: 1-based line of the problem in ``text``.
+        column: 1-based column of the problem in ``text``.
+    """
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        text: str = "",
+        offset: int = 0,
+        rule: str | None = None,
+        source: str | None = None,
+    ) -> None:
+        self.detail = detail
+        self.text = text
+        self.offset = offset
+        self.rule = rule
+        self.source = source
+        before = text[:offset]
+        self.line = before.count("\n") + 1
+        self.column = offset - (before.rfind("\n") + 1) + 1
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        where = [self.source] if self.source else []
+        if self.rule is not None:
+            where.append(f"rule {self.rule!r}")
+        where.append(f"line {self.line}, column {self.column} of the condition")
+        return f"{', '.join(where)}: {self.detail}"
+
+    def located(self, *, rule: str | None = None, source: str | None = None) -> RuleSyntaxError:
+        """The same error with the rule name and source filled in where they were unknown."""
+        return type(self)(
+            self.detail,
+            text=self.text,
+            offset=self.offset,
+            rule=self.rule if self.rule is not None else rule,
+            source=self.source if self.source is not None else source,
+        )
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class PolicyError(KeyAccountError, ValueError):
+    """A policy that cannot be loaded: a bad key, tier or segment, a duplicate rule name.
+
+    The message names the policy source (file) and the rule where known.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class PolicyValidationError(_GroupError):
+    """Several problems found in one policy, raised together.
+
+    Each is a :class:`RuleSyntaxError` or :class:`PolicyError`, so a user
+    fixing a policy file sees all of them at once.
+    """
+
+
+class CsvRowError(ValidationError):
+    """A bad row in a CSV file: which file, line and column, the value and why.
+
+    Attributes:
+        path: The file.
+        line: 1-based line number in the file (the header is line 1).
+        column: The column at fault, or ``None`` when the whole row is (a wrong
+            number of fields, text that is not valid CSV).
+        value: The offending text (for a whole-row problem, the row's fields
+            joined by commas).
+        reason: Why the value is refused.
+    """
+
+    def __init__(self, path: str, line: int, column: str | None, value: str, reason: str) -> None:
+        self.path = path
+        self.line = line
+        self.column = column
+        self.value = value
+        self.reason = reason
+        where = f"{path}, line {line}"
+        if column is not None:
+            where += f", column {column!r}"
+        super().__init__(f"{where}: {reason} (value {value!r})")
+
+    def __reduce__(self) -> tuple[type[CsvRowError], tuple[str, int, str | None, str, str]]:
+        return (type(self), (self.path, self.line, self.column, self.value, self.reason))
+
+
+class CsvHeaderError(ValidationError):
+    """A CSV file whose header line lacks a required column, names an unknown one or is empty.
+
+    Attributes:
+        path: The file.
+        missing: Required columns the header lacks.
+        unknown: Header names that are not columns of the format.
+        duplicated: Header names given more than once.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        message: str,
+        *,
+        missing: tuple[str, ...] = (),
+        unknown: tuple[str, ...] = (),
+        duplicated: tuple[str, ...] = (),
+    ) -> None:
+        self.path = path
+        self.missing = missing
+        self.unknown = unknown
+        self.duplicated = duplicated
+        super().__init__(f"{path}, line 1 (header): {message}")
+
+
+class CsvFileNotFoundError(KeyAccountError, FileNotFoundError):
+    """A CSV file to import that does not exist.
+
+    Attributes:
+        path: The file.
+    """
+
+    def __init__(self, path: str, what: str = "CSV file") -> None:
+        self.path = path
+        super().__init__(f"{what} not found: {path}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+    def __reduce__(self) -> tuple[type[CsvFileNotFoundError], tuple[str]]:
+        return (type(self), (self.path,))
+
+
+class CsvImportError(PortfolioValidationError):
+    """Every bad row of one CSV file; raised after the whole file was read.
+
+    Attributes:
+        path: The file.
+        total: How many bad rows the file has; ``exceptions`` lists the
+            first of them (at most 1000 by default) as :class:`CsvRowError`,
+            in file order.
+    """
+
+    path: str
+    total: int
+
+    def __new__(cls, path: str, exceptions: Sequence[Exception], total: int = -1) -> Self:
+        """The group of ``exceptions`` found in ``path`` (``total`` of them in all)."""
+        listed = list(exceptions)
+        count = len(listed) if total < 0 else total
+        more = count - len(listed)
+        message = f"{count} bad {'row' if count == 1 else 'rows'} in {path}"
+        if more > 0:
+            message += f" ({len(listed)} listed, {more} more not shown)"
+        self = super().__new__(cls, message, listed)
+        self.path = path
+        self.total = count
+        return self
+
+    def __init__(self, path: str, exceptions: Sequence[Exception], total: int = -1) -> None:
+        super().__init__(self.message, list(self.exceptions))
+
+    @property
+    def row_errors(self) -> list[CsvRowError]:
+        """The listed bad rows, typed."""
+        return [e for e in self.exceptions if isinstance(e, CsvRowError)]
+
+    @overload
+    def derive(self, excs: Sequence[_E], /) -> ExceptionGroup[_E]: ...
+
+    @overload
+    def derive(self, excs: Sequence[_BE], /) -> BaseExceptionGroup[_BE]: ...
+
+    def derive(self, excs: Sequence[BaseException], /) -> BaseExceptionGroup[BaseException]:
+        """A group of the same file holding ``excs`` (used by ``except*`` and :meth:`split`)."""
+        exceptions = [e for e in excs if isinstance(e, Exception)]
+        if len(exceptions) != len(excs):
+            return BaseExceptionGroup(self.message, list(excs))
+        return CsvImportError(self.path, exceptions)
+
+    def __reduce__(self) -> tuple[type[CsvImportError], tuple[str, list[Exception], int]]:
+        return (type(self), (self.path, list(self.exceptions), self.total))
+
+
+class SchemaVersionError(KeyAccountError, RuntimeError):
+    """A database whose keyaccount schema version is not the one this library writes.
+
+    Raised when a :class:`~keyaccount.store.Store` opens a database written by
+    another version of the library; the database is left untouched.
+
+    Attributes:
+        found: The version recorded in the database (``None`` when the
+            database holds keyaccount tables but no version).
+        expected: The version this library reads and writes.
+        url: The database, without its password.
+    """
+
+    def __init__(self, found: int | None, expected: int, url: str) -> None:
+        self.found = found
+        self.expected = expected
+        self.url = url
+        what = "no schema version" if found is None else f"schema version {found}"
+        super().__init__(
+            f"database {url} has keyaccount {what}; this library reads and writes schema "
+            f"version {expected} and does not migrate: open it with the library version that "
+            "wrote it, or export it to CSV there and import the files here"
+        )
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+    def __reduce__(self) -> tuple[type[SchemaVersionError], tuple[int | None, int, str]]:
+        return (type(self), (self.found, self.expected, self.url))
+
+
+class StoreNotEmptyError(KeyAccountError, RuntimeError):
+    """Saving a portfolio into a store that already holds one, without asking to replace it."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class StaleChangeError(ValidationError):
+    """A tier or segment change whose ``before`` is not the customer's current value.
+
+    The change was decided on a state that has changed since (another writer
+    applied a change first); nothing of its batch is applied. Decide again on
+    the current state and retry.
+
+    Attributes:
+        customer_id: The customer.
+        attribute: ``"tier"`` or ``"segment"``.
+        expected: The value the change assumed (``before``), as a name or ``None``.
+        actual: The customer's current value, as a name or ``None``.
+    """
+
+    def __init__(
+        self, customer_id: str, attribute: str, expected: str | None, actual: str | None
+    ) -> None:
+        self.customer_id = customer_id
+        self.attribute = attribute
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"customer {customer_id!r}: {attribute} change from {expected} is stale; "
+            f"the current {attribute} is {actual}"
+        )
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+    def __reduce__(
+        self,
+    ) -> tuple[type[StaleChangeError], tuple[str, str, str | None, str | None]]:
+        return (type(self), (self.customer_id, self.attribute, self.expected, self.actual))
+
+
+class UnknownProjectGroupError(KeyAccountError, KeyError):
+    """A project group id that the store does not hold.
+
+    A ``KeyError``, like a missing key of any mapping; ``str()`` is the plain message.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
