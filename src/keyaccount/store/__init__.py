@@ -1,0 +1,40 @@
+"""Persistence: a portfolio kept in SQLite (the default, a file) or PostgreSQL.
+
+:class:`Store` saves and loads whole portfolios, reads parts of one (a
+customer, a segment, a project group, revenue within months) without loading
+everything, imports and exports the CSV formats in bulk (streamed, one
+transaction, nothing written when a row is bad unless rejects are asked for),
+and keeps the history of tier and segment changes, applied atomically.
+
+The tables are the storage layer's own (sqlmodel classes in a private module);
+the domain objects never import this package. See ``docs/store.md``.
+
+Example:
+    >>> from keyaccount import Customer, Portfolio
+    >>> from keyaccount.domain import TierChange
+    >>> from keyaccount.store import Store
+    >>> with Store("sqlite://") as store:
+    ...     store.save(Portfolio([Customer("C1", "当当网", "2021-01")]))
+    ...     _ = store.record_change(
+    ...         TierChange("C1", "2022-07", before="ACTIVE", after="KEY", actor="王经理"))
+    ...     store.customer("C1").tier, store.state_as_of("C1", "2022-06").tier
+    (<Tier.KEY: 2>, <Tier.ACTIVE: 1>)
+"""
+
+from __future__ import annotations
+
+from keyaccount.store._history import CustomerState, RecordedChange
+from keyaccount.store._import import ImportReport
+from keyaccount.store._reads import RevenueTable
+from keyaccount.store._schema import SCHEMA_VERSION
+from keyaccount.store._store import ExportReport, Store
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "CustomerState",
+    "ExportReport",
+    "ImportReport",
+    "RecordedChange",
+    "RevenueTable",
+    "Store",
+]

@@ -1,0 +1,545 @@
+"""One bulk import: customers and revenue batches checked against the store and written.
+
+The checks that need the store are made here, in bulk: a customer id that
+the store already holds, a parent that is neither in the file nor in the
+store, a revenue row whose customer the store does not hold, or whose month
+is before that customer's first period. Each bad row is named by file, line,
+column, value and reason, as the CSV readers do.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, Protocol
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from keyaccount.domain import Period, ProductCatalog
+from keyaccount.exceptions import CsvImportError, CsvRowError
+from keyaccount.portfolio._columns import NO_CODE, SEGMENTS, SUB_SEGMENTS, TIERS
+from keyaccount.store._mapping import CustomerBlock, customer_tuples, product_to_db
+from keyaccount.store._reads import customer_index, stored_catalog
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import sqlalchemy as sa
+
+    from keyaccount.store._bulk import BulkWriter
+
+__all__ = [
+    "MAX_LISTED",
+    "CustomerBatch",
+    "ImportReport",
+    "Importer",
+    "RevenueBatch",
+    "RowProblems",
+    "ensure_catalog",
+]
+
+MAX_LISTED: Final = 1000
+"""At most this many bad rows are listed in one raised error (all are counted)."""
+
+
+class CustomerBatch(CustomerBlock, Protocol):
+    """Customers to import: the columns of :class:`keyaccount.io.CustomerRows`."""
+
+    @property
+    def line(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def parent_id(self) -> npt.NDArray[np.object_]: ...
+    def __len__(self) -> int: ...
+
+
+class RevenueBatch(Protocol):
+    """Revenue rows to import: the columns of :class:`keyaccount.io.RevenueRows`."""
+
+    @property
+    def line(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def customer_id(self) -> npt.NDArray[np.object_]: ...
+    @property
+    def product(self) -> npt.NDArray[np.int32]: ...
+    @property
+    def period(self) -> npt.NDArray[np.int32]: ...
+    @property
+    def fen(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def volume(self) -> npt.NDArray[np.int64]: ...
+    def __len__(self) -> int: ...
+
+
+@attrs.frozen
+class ImportReport:
+    """What an import wrote.
+
+    Attributes:
+        customers: Customers added.
+        revenue_rows: Revenue rows added (monthly sums, for transactions).
+        rejected: Bad rows written to reject files (0 unless rejects were asked for).
+        reject_files: The reject files written, one per input file.
+    """
+
+    customers: int = 0
+    revenue_rows: int = 0
+    rejected: int = 0
+    reject_files: tuple[Path, ...] = ()
+
+
+def _read_header(path: Path) -> list[str]:
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
+        return next(csv.reader(f), [])
+
+
+class RowProblems:
+    """The bad rows the store finds in one file (or batch source).
+
+    Without a reject file they are listed (the first :data:`MAX_LISTED`) and
+    counted, and :meth:`finish` raises them as one
+    :class:`~keyaccount.exceptions.CsvImportError`, merged with the reader's
+    own error when there is one. With a reject file they are appended to it
+    in the reject format (the file's columns, then ``line``, ``column``,
+    ``value``, ``reason``) once the reader has finished with it.
+
+    Args:
+        path: The file, as named in messages.
+        reject_path: The reject file, or ``None`` to raise.
+    """
+
+    def __init__(self, path: str, reject_path: Path | None = None) -> None:
+        self.path = path
+        self.reject_path = reject_path
+        self.count = 0
+        self._listed: list[CsvRowError] = []
+        self._rejects: list[tuple[int, str, str, str, dict[str, str]]] = []
+        self._reader_error: CsvImportError | None = None
+
+    @property
+    def failed(self) -> bool:
+        """Whether the import must fail (a bad row and no reject file)."""
+        return self.reject_path is None and (self.count > 0 or self._reader_error is not None)
+
+    def add(self, line: int, column: str, value: str, reason: str, fields: dict[str, str]) -> None:
+        """Record one bad row; ``fields`` are its values by column, for the reject file."""
+        self.count += 1
+        if self.reject_path is not None:
+            self._rejects.append((line, column, value, reason, fields))
+        elif len(self._listed) < MAX_LISTED:
+            self._listed.append(CsvRowError(self.path, line, column, value, reason))
+
+    def reader_failed(self, error: CsvImportError) -> None:
+        """Keep the reader's error, to be raised together with the store's findings."""
+        self._reader_error = error
+
+    def finish(self) -> None:
+        """Raise the bad rows, or append them to the reject file.
+
+        Raises:
+            CsvImportError: every bad row the reader and the store found, in line order.
+        """
+        if self.reject_path is not None:
+            if self._rejects:
+                header = _read_header(Path(self.path))
+                key = [h.strip().lower() for h in header]
+                with open(self.reject_path, "a", newline="", encoding="utf-8") as f:
+                    writer = csv.writer(f, lineterminator="\n")
+                    for line, column, value, reason, fields in sorted(
+                        self._rejects, key=lambda r: r[0]
+                    ):
+                        writer.writerow(
+                            [*(fields.get(k, "") for k in key), line, column, value, reason]
+                        )
+            return
+        if self._reader_error is None and not self.count:
+            return
+        listed: list[Exception] = list(self._listed)
+        total = self.count
+        if self._reader_error is not None:
+            listed.extend(self._reader_error.exceptions)
+            total += self._reader_error.total
+        listed.sort(key=lambda e: getattr(e, "line", 0))
+        raise CsvImportError(self.path, listed[:MAX_LISTED], total)
+
+
+def ensure_catalog(
+    conn: sa.Connection, writer: BulkWriter, wanted: ProductCatalog | None
+) -> tuple[ProductCatalog, npt.NDArray[np.int32]]:
+    """The store's catalogue, writing it (or the products it lacks) first.
+
+    Args:
+        conn: The import's connection.
+        writer: The import's bulk writer.
+        wanted: The catalogue the caller's product positions refer to
+            (``None``: the store's own, or the default catalogue while none is stored).
+
+    Returns:
+        The store's catalogue and, for each position in ``wanted``, the
+        product's key in the store.
+    """
+    stored = stored_catalog(conn)
+    if stored is None:
+        from keyaccount.domain import default_catalog
+
+        stored = ProductCatalog(())
+        wanted = wanted if wanted is not None else default_catalog()
+    elif wanted is None:
+        wanted = stored
+    missing = [p for p in wanted.products if p.id not in stored]
+    if missing:
+        start = len(stored)
+        rows = [product_to_db(p, key=start + i) for i, p in enumerate(missing)]
+        columns = ("product_key", "product_id", "name_en", "name_zh", "segments")
+        writer.insert("ka_product", columns, [tuple(getattr(r, c) for c in columns) for r in rows])
+        stored = stored.with_products(missing)
+    product_map = np.array([stored.position(pid) for pid in wanted], dtype=np.int32)
+    return stored, product_map
+
+
+def _period_text(ordinal: int) -> str:
+    return str(Period.from_ordinal(ordinal)) if ordinal >= Period(1900, 1).ordinal else str(ordinal)
+
+
+def _yuan(fen: int) -> str:
+    return f"{Decimal(fen) / 100:.2f}"
+
+
+class Importer:
+    """Checks and writes the customers and revenue of one import, inside one transaction.
+
+    Args:
+        conn: A connection inside the store's write transaction.
+        writer: The bulk writer on that connection.
+        catalog: The store's catalogue.
+        product_map: Store key of each position the batches' ``product`` refers to.
+    """
+
+    def __init__(
+        self,
+        conn: sa.Connection,
+        writer: BulkWriter,
+        catalog: ProductCatalog,
+        product_map: npt.NDArray[np.int32],
+    ) -> None:
+        self._writer = writer
+        self.catalog = catalog
+        self._product_map = product_map
+        self._product_ids = np.array(list(catalog), dtype=object)
+        self.ids, self._first = customer_index(conn)
+        self._next_key = len(self._first)
+        self.customers_added = 0
+        self.revenue_added = 0
+
+    # ------------------------------------------------------------ customers
+
+    def add_customers(self, rows: CustomerBatch, problems: RowProblems) -> None:
+        """Check ``rows`` against the store and write the good ones.
+
+        Bad rows: an id the store (or an earlier row) holds, a parent found
+        neither among the rows nor in the store, parent cycles, and, for
+        batches not read by the CSV reader, codes out of range, sub-segments
+        of another segment and ``tier_since`` before ``first_period``. With
+        a reject file, the children of a rejected customer are rejected too.
+        """
+        n = len(rows)
+        ids: list[str] = rows.id.tolist()
+        parents: list[str | None] = rows.parent_id.tolist()
+        lines: list[int] = rows.line.tolist()
+        bad: dict[int, tuple[str, str, str]] = {}
+        first_row: dict[str, int] = {}
+        for i, cid in enumerate(ids):
+            if not isinstance(cid, str) or not cid or cid != cid.strip():
+                bad[i] = ("customer_id", str(cid), "customer id must be non-empty text")
+            elif cid in self.ids:
+                bad[i] = ("customer_id", cid, "customer id already in the store")
+            elif cid in first_row:
+                bad[i] = (
+                    "customer_id",
+                    cid,
+                    f"duplicate customer id, first at line {lines[first_row[cid]]}",
+                )
+            else:
+                first_row[cid] = i
+        self._check_codes(rows, bad)
+        for i, pid in enumerate(parents):
+            if pid is None or i in bad:
+                continue
+            if pid == ids[i]:
+                bad[i] = ("parent_id", pid, "a customer cannot be its own parent")
+            elif pid not in first_row and pid not in self.ids:
+                bad[i] = ("parent_id", pid, f"unknown parent customer {pid!r}")
+        for cycle in _cycles_among(ids, parents, first_row, bad):
+            text = " -> ".join([*cycle, cycle[0]])
+            for cid in cycle:
+                i = first_row[cid]
+                bad[i] = ("parent_id", str(parents[i]), f"parent cycle: {text}")
+        if problems.reject_path is not None:
+            self._cascade(ids, parents, lines, first_row, bad)
+        for i in sorted(bad):
+            column, value, reason = bad[i]
+            problems.add(lines[i], column, value, reason, _customer_fields(rows, i))
+        if problems.failed:
+            return
+        keep = np.ones(n, dtype=np.bool_)
+        keep[list(bad)] = False
+        good = np.flatnonzero(keep)
+        keys = self._next_key + np.arange(len(good), dtype=np.int64)
+        new_keys = dict(zip((ids[i] for i in good.tolist()), keys.tolist(), strict=True))
+        parent_keys = np.array(
+            [
+                -1 if parents[i] is None else new_keys.get(parents[i], self.ids.get(parents[i], -1))  # type: ignore[arg-type]
+                for i in good.tolist()
+            ],
+            dtype=np.int64,
+        )
+        block = _Take(rows, good)
+        self._writer.customers(customer_tuples(block, keys, parent_keys))
+        self.ids.update(new_keys)
+        self._first = np.concatenate([self._first, block.first_period.astype(np.int32)])
+        self._next_key += len(good)
+        self.customers_added += len(good)
+
+    def _check_codes(self, rows: CustomerBatch, bad: dict[int, tuple[str, str, str]]) -> None:
+        def flag(mask: npt.NDArray[np.bool_], column: str, values: Any, reason: str) -> None:
+            for i in np.flatnonzero(mask).tolist():
+                bad.setdefault(i, (column, str(values[i]), reason))
+
+        seg, sub, tier = rows.segment, rows.sub_segment, rows.tier
+        flag((seg < NO_CODE) | (seg >= len(SEGMENTS)), "segment", seg, "unknown segment code")
+        flag((sub < NO_CODE) | (sub >= len(SUB_SEGMENTS)), "sub_segment", sub, "unknown code")
+        flag((tier < 0) | (tier >= len(TIERS)), "tier", tier, "unknown tier code")
+        sub_of = np.array([SEGMENTS.index(s.segment) for s in SUB_SEGMENTS], dtype=np.int16)
+        valid_sub = (sub >= 0) & (sub < len(SUB_SEGMENTS))
+        mismatch = valid_sub & (sub_of[np.where(valid_sub, sub, 0)] != seg)
+        flag(mismatch, "sub_segment", sub, "sub-segment does not belong to the segment")
+        since = rows.tier_since
+        flag(
+            (since != NO_CODE) & (since < rows.first_period),
+            "tier_since",
+            since,
+            "tier_since is before first_period",
+        )
+
+    @staticmethod
+    def _cascade(
+        ids: Sequence[str],
+        parents: Sequence[str | None],
+        lines: Sequence[int],
+        first_row: dict[str, int],
+        bad: dict[int, tuple[str, str, str]],
+    ) -> None:
+        children: dict[str, list[int]] = {}
+        for i, pid in enumerate(parents):
+            if pid is not None and i not in bad:
+                children.setdefault(pid, []).append(i)
+        todo = [ids[i] for i in bad if first_row.get(ids[i]) == i]
+        while todo:
+            pid = todo.pop()
+            for child in children.get(pid, []):
+                if child not in bad:
+                    line = lines[first_row[pid]]
+                    bad[child] = ("parent_id", pid, f"parent customer {pid!r} (line {line}) is bad")
+                    todo.append(ids[child])
+
+    # ------------------------------------------------------------ revenue
+
+    def add_revenue(self, batch: RevenueBatch, problems: RowProblems) -> None:
+        """Check one batch against the store; write its good rows (none once the import fails)."""
+        n = len(batch)
+        if n == 0:
+            return
+        # dict.get(id, -1) called from C for every row: no Python frame per row.
+        keys = np.fromiter(
+            map(self.ids.get, batch.customer_id.tolist(), itertools.repeat(-1)),
+            dtype=np.int64,
+            count=n,
+        )
+        unknown = keys < 0
+        product = batch.product
+        bad_product = (product < 0) | (product >= len(self._product_map))
+        first = self._first[np.where(unknown, 0, keys)] if len(self._first) else keys
+        early = ~unknown & (batch.period < first)
+        negative = batch.volume < 0
+        bad = unknown | bad_product | early | negative
+        if bad.any():
+            self._report(batch, keys, unknown, bad_product, early, negative, problems)
+        if problems.failed:
+            return
+        good = ~bad
+        all_good = bool(good.all())
+
+        def pick(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
+            return a if all_good else a[good]
+
+        self._writer.revenue(
+            pick(keys),
+            self._product_map[pick(product)],
+            pick(batch.period),
+            pick(batch.fen),
+            pick(batch.volume),
+        )
+        self.revenue_added += int(good.sum())
+
+    def _report(
+        self,
+        batch: RevenueBatch,
+        keys: npt.NDArray[np.int64],
+        unknown: npt.NDArray[np.bool_],
+        bad_product: npt.NDArray[np.bool_],
+        early: npt.NDArray[np.bool_],
+        negative: npt.NDArray[np.bool_],
+        problems: RowProblems,
+    ) -> None:
+        bad = unknown | bad_product | early | negative
+        for i in np.flatnonzero(bad).tolist():
+            cid = str(batch.customer_id[i])
+            period = _period_text(int(batch.period[i]))
+            product_pos = int(batch.product[i])
+            in_catalog = 0 <= product_pos < len(self._product_map)
+            product_id = (
+                str(self._product_ids[self._product_map[product_pos]]) if in_catalog else ""
+            )
+            fields = {
+                "customer_id": cid,
+                "period": period,
+                "date": period,
+                "product_id": product_id,
+                "revenue": _yuan(int(batch.fen[i])),
+                "amount": _yuan(int(batch.fen[i])),
+                "volume": str(int(batch.volume[i])),
+            }
+            line = int(batch.line[i])
+            if unknown[i]:
+                problems.add(line, "customer_id", cid, f"unknown customer {cid!r}", fields)
+            elif bad_product[i]:
+                problems.add(
+                    line, "product_id", str(product_pos), "product not in the catalogue", fields
+                )
+            elif early[i]:
+                first = Period.from_ordinal(int(self._first[keys[i]]))
+                problems.add(
+                    line,
+                    "period",
+                    period,
+                    f"before customer {cid!r}'s first_period {first}",
+                    fields,
+                )
+            else:
+                problems.add(
+                    line, "volume", fields["volume"], "volume must be a whole number >= 0", fields
+                )
+
+
+@attrs.frozen
+class _Take:
+    """The rows of a customer batch at ``index`` (only the columns the store writes)."""
+
+    rows: CustomerBatch
+    index: npt.NDArray[np.intp]
+
+    @property
+    def id(self) -> npt.NDArray[np.object_]:
+        return self.rows.id[self.index]
+
+    @property
+    def name(self) -> npt.NDArray[np.object_]:
+        return self.rows.name[self.index]
+
+    @property
+    def segment(self) -> npt.NDArray[np.int8]:
+        return self.rows.segment[self.index]
+
+    @property
+    def sub_segment(self) -> npt.NDArray[np.int8]:
+        return self.rows.sub_segment[self.index]
+
+    @property
+    def tier(self) -> npt.NDArray[np.int8]:
+        return self.rows.tier[self.index]
+
+    @property
+    def province(self) -> npt.NDArray[np.object_]:
+        return self.rows.province[self.index]
+
+    @property
+    def first_period(self) -> npt.NDArray[np.int32]:
+        return self.rows.first_period[self.index]
+
+    @property
+    def tier_since(self) -> npt.NDArray[np.int32]:
+        return self.rows.tier_since[self.index]
+
+
+def _label(members: Sequence[Any], code: int) -> str:
+    return (
+        members[code].name if 0 <= code < len(members) else ("" if code == NO_CODE else str(code))
+    )
+
+
+def _customer_fields(rows: CustomerBatch, i: int) -> dict[str, str]:
+    parent = rows.parent_id[i]
+    province = rows.province[i]
+    since = int(rows.tier_since[i])
+    return {
+        "customer_id": str(rows.id[i]),
+        "name": str(rows.name[i]),
+        "segment": _label(SEGMENTS, int(rows.segment[i])),
+        "sub_segment": _label(SUB_SEGMENTS, int(rows.sub_segment[i])),
+        "tier": _label(TIERS, int(rows.tier[i])),
+        "parent_id": "" if parent is None else str(parent),
+        "province": "" if province is None else str(province),
+        "first_period": _period_text(int(rows.first_period[i])),
+        "tier_since": "" if since == NO_CODE else _period_text(since),
+    }
+
+
+def _cycles_among(
+    ids: Sequence[str],
+    parents: Sequence[str | None],
+    first_row: dict[str, int],
+    bad: dict[int, tuple[str, str, str]],
+) -> list[list[str]]:
+    """The parent cycles among the good rows, found by pointer doubling in bulk.
+
+    Every row follows its parent link 2, 4, 8, ... steps at once; without a
+    cycle all walks leave the rows within log2(n) doublings. Only when some
+    do not are the cycles traced one by one.
+    """
+    n = len(ids)
+    jump = np.fromiter(
+        (
+            -1 if pid is None or i in bad else first_row.get(pid, -1)
+            for i, pid in enumerate(parents)
+        ),
+        dtype=np.int64,
+        count=n,
+    )
+    for _ in range(max(n, 1).bit_length() + 1):
+        if not (jump >= 0).any():
+            return []
+        jump = np.where(jump >= 0, jump[np.maximum(jump, 0)], -1)
+    return _cycles({ids[i]: parents[i] for i in first_row.values() if i not in bad})
+
+
+def _cycles(parent_of: dict[str, str | None]) -> list[list[str]]:
+    """Every cycle of parent links among ``parent_of``, each as the ids along it."""
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}
+    for start in parent_of:
+        if start in state:
+            continue
+        path: list[str] = []
+        walk: str | None = start
+        while walk is not None and walk in parent_of and walk not in state:
+            state[walk] = 1
+            path.append(walk)
+            walk = parent_of[walk]
+        if walk is not None and state.get(walk) == 1:
+            cycles.append(path[path.index(walk) :])
+        for cid in path:
+            state[cid] = 2
+    return cycles
