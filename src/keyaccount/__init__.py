@@ -14,6 +14,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from keyaccount.domain import (
     DEFAULT_PRODUCT_ID,
     Customer,
@@ -43,6 +45,9 @@ from keyaccount.portfolio import (
 
 __version__ = "0.1.0"
 
+if TYPE_CHECKING:
+    from keyaccount.store import Store
+
 __all__ = [
     "DEFAULT_PRODUCT_ID",
     "METRICS",
@@ -60,6 +65,7 @@ __all__ = [
     "Role",
     "Segment",
     "SegmentTierSummary",
+    "Store",
     "SubSegment",
     "Tier",
     "__version__",
@@ -68,3 +74,16 @@ __all__ = [
     "fen_to_yuan",
     "yuan_to_fen",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the store on first use, so ``import keyaccount`` loads no database code."""
+    if name == "Store":
+        from keyaccount.store import Store
+
+        return Store
+    raise AttributeError(f"module 'keyaccount' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

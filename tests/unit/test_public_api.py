@@ -104,3 +104,17 @@ def test_domain_and_portfolio_do_not_import_the_store() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert result.stdout.strip() == "False"
+
+
+def test_top_level_store_is_lazy() -> None:
+    """`import keyaccount` loads no database code; `keyaccount.Store` imports the store."""
+    code = (
+        "import sys, keyaccount\n"
+        "before = 'sqlalchemy' in sys.modules\n"
+        "from keyaccount.store import Store\n"
+        "print(before, keyaccount.Store is Store)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["False", "True"]

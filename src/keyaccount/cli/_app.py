@@ -38,6 +38,8 @@ SUBCOMMANDS: Mapping[str, str] = {
     "backtest": "keyaccount.cli._rules_commands:backtest_command",
     "demo": "keyaccount.cli._demo:demo",
     "evaluate": "keyaccount.cli._rules_commands:evaluate",
+    "export": "keyaccount.cli._store_commands:export_command",
+    "import": "keyaccount.cli._store_commands:import_command",
     "recommend": "keyaccount.cli._crosssell_commands:recommend",
     "rules": "keyaccount.cli._rules_commands:rules",
     "whitespace": "keyaccount.cli._crosssell_commands:whitespace",

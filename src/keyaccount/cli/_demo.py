@@ -8,6 +8,7 @@ import click
 
 from keyaccount.cli._app import PERIOD, lang_option
 from keyaccount.cli._render import make_console, portfolio_report
+from keyaccount.cli._store_commands import demo_db_options, write_demo_db
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -127,6 +128,7 @@ def _print_demo_recommendations(
     help="How many customers and group accounts to list.",
 )
 @lang_option
+@demo_db_options
 def demo(
     seed: int | None,
     customers: int | None,
@@ -134,16 +136,23 @@ def demo(
     end: Period | None,
     top: int,
     lang: str,
+    db: str | None,
+    replace_db: bool,
 ) -> None:
     """Generate the demo portfolio and print its key-account report.
 
     The report: a headline (customers, trailing-12-month revenue in 万元 or
     亿元, year-on-year growth, as-of month); customers and revenue by segment
     and tier; the top customers; group accounts rolled up with their
-    branches; the project groups with their members and revenue.
+    branches; the project groups with their members and revenue; what the
+    default policy would change this month, with the reasons; and cross-sell
+    recommendations for a few notable customers. With ``--db PATH`` the
+    portfolio is also written into that store (a SQLite file by default),
+    which ``keyaccount evaluate``, ``recommend`` and ``Store`` can reopen.
     """
     from keyaccount import demo as demo_data  # imported when the command runs
 
     options: dict[str, Any] = {"seed": seed, "customers": customers, "months": months, "end": end}
     portfolio = demo_data.generate(**{k: v for k, v in options.items() if v is not None})
+    write_demo_db(portfolio, db, replace_db)
     print_report(make_console(), portfolio, as_of=end, top=top, lang=lang.lower())

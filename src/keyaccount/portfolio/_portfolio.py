@@ -25,11 +25,12 @@ from keyaccount.exceptions import (
     HierarchyCycleError,
     InvalidMoneyError,
     InvalidPeriodError,
-    KeyAccountError,
     PortfolioValidationError,
+    StaleChangeError,
     SubSegmentMismatchError,
     UnknownCustomerError,
     UnknownProductError,
+    UnknownProjectGroupError,
     ValidationError,
 )
 from keyaccount.portfolio._columns import (
@@ -361,9 +362,10 @@ class Portfolio:
 
         Raises:
             UnknownCustomerError: a change for a customer the portfolio does not hold.
-            ValidationError: a change whose ``before`` is not the customer's
-                current value (a stale change), or whose period is before the
-                customer's ``first_period``.
+            StaleChangeError: a change whose ``before`` is not the customer's
+                current value (a ``ValidationError``).
+            ValidationError: a change whose period is before the customer's
+                ``first_period``.
             PortfolioValidationError: several of these at once. Nothing is applied.
         """
         batch = list(changes)
@@ -390,9 +392,8 @@ class Portfolio:
                 current_tier = TIERS[int(tier[i])]
                 if current_tier is not change.before:
                     problems.append(
-                        ValidationError(
-                            f"{where}: customer is {current_tier.name}, the change expects "
-                            f"{change.before.name}"
+                        StaleChangeError(
+                            change.customer_id, "tier", change.before.name, current_tier.name
                         )
                     )
                     continue
@@ -403,10 +404,11 @@ class Portfolio:
                 current = None if code == NO_CODE else SEGMENTS[code]
                 if current is not change.before:
                     problems.append(
-                        ValidationError(
-                            f"{where}: customer's segment is "
-                            f"{current.name if current else None}, the change expects "
-                            f"{change.before.name if change.before else None}"
+                        StaleChangeError(
+                            change.customer_id,
+                            "segment",
+                            change.before.name if change.before else None,
+                            current.name if current else None,
                         )
                     )
                     continue
@@ -684,12 +686,12 @@ class Portfolio:
         """The project group with ``group_id``.
 
         Raises:
-            KeyAccountError: (a ``LookupError``) no such group.
+            UnknownProjectGroupError: (a ``KeyError``) no such group.
         """
         try:
             return self._groups[group_id]
         except KeyError:
-            raise _UnknownGroupError(f"unknown project group {group_id!r}") from None
+            raise UnknownProjectGroupError(f"unknown project group {group_id!r}") from None
 
     def project_group_of(self, customer_id: str) -> ProjectGroup | None:
         """The group that owns ``customer_id``, if any."""
@@ -765,10 +767,6 @@ class Portfolio:
         table = self.metrics(as_of, rollup=True)
         keep = np.isin(table.customer_ids, np.array(self.parents(), dtype=object))
         return _take_rows(table, keep)
-
-
-class _UnknownGroupError(KeyAccountError, LookupError):
-    """A project group id the portfolio does not hold."""
 
 
 def _take_rows(table: MetricsTable, keep: npt.NDArray[np.bool_]) -> MetricsTable:
