@@ -17,10 +17,13 @@ SQL; ``P`` is the as-of month's ordinal, bound as a parameter:
    positive month in it; ``product_count`` counts the products whose
    trailing-12 sum is > 0 (its own aggregation, made only when asked for).
 
-Money stays integer fen (``BIGINT``) throughout; ``yoy_growth`` is
-``CAST(t12m AS DOUBLE PRECISION) / CAST(prev12m AS DOUBLE PRECISION) - 1.0``
-with the constant bound as a float8 parameter, so SQLite and PostgreSQL make
-the same IEEE operations as numpy. Absent values are ``NULL``.
+Money comes out as integer fen (``BIGINT``). SQLite sums 64-bit integers;
+PostgreSQL, whose ``SUM`` of ``BIGINT`` is a slow ``numeric`` sum, sums float64
+values, exact while every total stays below 2**53, which the query checks per
+customer (see :class:`_Sums`; beyond it the caller raises ``PrecisionError``).
+``yoy_growth`` is ``CAST(t12m AS DOUBLE PRECISION) / CAST(prev12m AS DOUBLE
+PRECISION) - 1.0`` with the constant bound as a float8 parameter, so SQLite and
+PostgreSQL make the same IEEE operations as numpy. Absent values are ``NULL``.
 
 Only the metrics a caller names are computed: a policy that never names
 ``product_count`` does not pay for the products' aggregation.

@@ -642,7 +642,9 @@ class Store:
             PolicyError: a rule names a user metric.
             UnknownProductError: a ``share()`` names a product the store does not hold.
             PrecisionError: PostgreSQL refused a float64 overflow or underflow
-                of a condition (IEEE arithmetic would give ``inf`` or ``0``).
+                of a condition (IEEE arithmetic would give ``inf`` or ``0``), or
+                a customer's absolute revenue or volume total in the 24 months
+                reaches 2**53 (PostgreSQL sums them as float64).
         """
         from keyaccount.store._sql_metrics import snapshot
         from keyaccount.store._sql_rules import evaluate_in_database
