@@ -31,15 +31,14 @@ from __future__ import annotations
 
 import argparse
 import gc
-import resource
 import statistics
 import sys
 import time
-import tracemalloc
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from _common import max_rss_mib, timed, traced_peak_mib
 from mlxtend.frequent_patterns import apriori
 from mlxtend.frequent_patterns import association_rules as mlxtend_rules
 
@@ -55,43 +54,7 @@ from keyaccount.crosssell import (
 from keyaccount.demo import generate
 from keyaccount.portfolio import RevenueColumns
 
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-MIB = 2**20
 END = "2022-11"
-
-
-def rss_mib() -> float:
-    """Peak resident memory of this process so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[Any, list[float]]:
-    """Run ``fn`` ``repeat`` times; return the last result and each wall time."""
-    times: list[float] = []
-    result: Any = None
-    for _ in range(repeat):
-        result = None
-        gc.collect()
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return result, times
-
-
-def traced_peak_mib(fn: Callable[[], Any]) -> float:
-    """Memory allocated by ``fn`` at its peak, above what was live before (numpy included)."""
-    gc.collect()
-    tracemalloc.start()
-    try:
-        base = tracemalloc.get_traced_memory()[0]
-        result = fn()
-        peak = tracemalloc.get_traced_memory()[1]
-        del result
-    finally:
-        tracemalloc.stop()
-    return (peak - base) / MIB
 
 
 def portfolio(customers: int, extra: int, seed: int = 2022) -> Portfolio:
@@ -220,7 +183,7 @@ def bench_size(n: int, args: argparse.Namespace) -> None:
         f"Co-purchase vs mlxtend: {verdict}; ours {speedup:,.0f}x faster than apriori + "
         f"association_rules. Recommendations: {table.count:,} for {len(table):,} customers; "
         f"fit + recommend_all {min(t_fit) + min(t_all):.2f} s. Process peak RSS: "
-        f"{rss_mib():,.0f} MiB.",
+        f"{max_rss_mib():,.0f} MiB.",
         "",
     ]
     print("\n".join(lines), flush=True)

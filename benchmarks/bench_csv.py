@@ -33,53 +33,20 @@ import argparse
 import csv
 import json
 import os
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-PAGE = os.sysconf("SC_PAGE_SIZE")
-MIB = 1 << 20
+from _common import MIB, PeakSampler, mib, run_child
+
 SEED = 2022
 END = "2022-11"
 REFERENCE_ROWS = 2_000_000
 
 
-def rss_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * PAGE
-
-
 def cpu_seconds() -> float:
     times = os.times()
     return times.user + times.system
-
-
-class PeakSampler:
-    """Samples this process's resident set size in a thread until stopped."""
-
-    def __init__(self, interval: float = 0.02) -> None:
-        self.interval = interval
-        self.start = rss_bytes()
-        self.peak = self.start
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, rss_bytes())
-            time.sleep(self.interval)
-
-    def __enter__(self) -> PeakSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, rss_bytes())
 
 
 def files(out: Path, customers: int, months: int) -> tuple[Path, Path, Path]:
@@ -216,20 +183,19 @@ def child(args: argparse.Namespace) -> None:
 
 
 def run_step(args: argparse.Namespace, step: str) -> dict[str, Any]:
-    command = [
-        sys.executable,
+    result: dict[str, Any] = run_child(
         __file__,
-        "--step",
-        step,
-        "--customers",
-        str(args.customers),
-        "--months",
-        str(args.months),
-        "--out",
-        str(args.out),
-    ]
-    done = subprocess.run(command, check=True, capture_output=True, text=True)
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        [
+            "--step",
+            step,
+            "--customers",
+            str(args.customers),
+            "--months",
+            str(args.months),
+            "--out",
+            str(args.out),
+        ],
+    )
     return result
 
 
@@ -278,7 +244,7 @@ def main() -> None:
         )
     meta = json.loads(meta_path.read_text())
     print(
-        f"revenue file: {meta['rows']:,} rows, {meta['bytes'] / MIB:,.0f} MiB; "
+        f"revenue file: {meta['rows']:,} rows, {mib(meta['bytes'])}; "
         f"customers file: {meta['customers']:,} rows",
         flush=True,
     )

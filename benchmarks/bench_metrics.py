@@ -15,16 +15,14 @@ Results and how to read them: docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
-import gc
-import resource
 import statistics
 import sys
 import time
-import tracemalloc
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+from _common import max_rss_mib, timed, traced_peak_mib
 
 from keyaccount import Period, Portfolio
 from keyaccount.demo import generate
@@ -33,39 +31,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 WINDOW = 24
-MIB = 2**20
-
-
-def rss_mib() -> float:
-    """Peak resident memory of this process so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[Any, list[float]]:
-    """Run ``fn`` ``repeat`` times; return the last result and each wall time."""
-    times: list[float] = []
-    result: Any = None
-    for _ in range(repeat):
-        result = None
-        gc.collect()
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return result, times
-
-
-def traced_peak_mib(fn: Callable[[], Any]) -> float:
-    """Memory allocated by ``fn`` at its peak, above what was live before (numpy included)."""
-    gc.collect()
-    tracemalloc.start()
-    try:
-        base = tracemalloc.get_traced_memory()[0]
-        result = fn()
-        peak = tracemalloc.get_traced_memory()[1]
-        del result
-    finally:
-        tracemalloc.stop()
-    return (peak - base) / MIB
 
 
 def dense_monthly(pf: Portfolio, as_of: Period) -> npt.NDArray[np.int64]:
@@ -125,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     pf = generate(seed=args.seed, customers=args.customers, months=args.months, end=as_of)
     gen_seconds = time.perf_counter() - start
-    gen_rss = rss_mib()
+    gen_rss = max_rss_mib()
     records = len(pf.revenue_columns)
     print(
         f"demo portfolio: {len(pf):,} customers, {records:,} records "
@@ -155,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     for label, best, median, peak in rows:
         shown = "-" if peak is None else f"{peak:,.0f}"
         print(f"{label:<30} {best:>8.2f} {median:>9.2f} {shown:>9}")
-    print(f"\nprocess peak RSS: {rss_mib():,.0f} MiB")
+    print(f"\nprocess peak RSS: {max_rss_mib():,.0f} MiB")
 
     bad = check_equal(pf, as_of, table)
     if bad:

@@ -41,24 +41,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _common import AUTO, JUDICIAL, SHARE_PRODUCTS, YUAN, final_codes, last_json_line
 
 AS_OF = "2022-11"
-JUDICIAL = (
-    "court_express",
-    "procuratorate_express",
-    "labor_arbitration_express",
-    "legal_document_express",
-    "e_receipt",
-)
-AUTO = (
-    "licence_mailing",
-    "plate_mailing",
-    "nonmotor_plate_service",
-    "vehicle_inspection_service",
-    "archive_warehousing",
-)
-SHARE_PRODUCTS = (*JUDICIAL, *AUTO, "card_letter", "policy_mailing")
-YUAN = 100
 
 
 # ---------------------------------------------------------------- data
@@ -210,9 +195,7 @@ def run_keyaccount(pf: Any, p_text: str) -> dict[str, Any]:
     transitions = evaluation.transitions
     t3 = time.perf_counter()
     tier = evaluation.tier
-    after = np.where(tier.outcome == Outcome.MOVE, tier.after, tier.before).astype(np.int8)
-    seg = evaluation.segment
-    seg_after = np.where(seg.outcome == Outcome.MOVE, seg.after, seg.before).astype(np.int8)
+    after, seg_after = final_codes(tier), final_codes(evaluation.segment)
     return {
         "times": {
             "metrics": t1 - t0,
@@ -493,9 +476,7 @@ def run_reference(pf: Any, p_text: str) -> dict[str, Any]:
     t3 = time.perf_counter()
     assert evaluation.counts == columnar.counts
     tier = evaluation.tier
-    after = np.where(tier.outcome == Outcome.MOVE, tier.after, tier.before).astype(np.int8)
-    seg = evaluation.segment
-    seg_after = np.where(seg.outcome == Outcome.MOVE, seg.after, seg.before).astype(np.int8)
+    after, seg_after = final_codes(tier), final_codes(evaluation.segment)
     return {
         "times": {
             "columnar evaluate": t1 - t0,
@@ -568,7 +549,8 @@ def spawn(variant: str, directory: Path, repeats: int) -> dict[str, Any] | None:
     if proc.returncode != 0:
         print(f"{variant}: failed\n{proc.stderr[-2000:]}", file=sys.stderr)
         return None
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = last_json_line(proc.stdout)
+    return result
 
 
 def available(variant: str) -> bool:

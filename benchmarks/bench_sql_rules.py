@@ -33,13 +33,8 @@ loaded portfolio. Figures go to ``docs/benchmarks.md`` ("Rules in the database")
 from __future__ import annotations
 
 import argparse
-import glob
-import os
-import pwd
 import shutil
-import socket
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -47,6 +42,15 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
+from _common import (
+    AUTO,
+    JUDICIAL,
+    SHARE_PRODUCTS,
+    YUAN,
+    final_codes,
+    postgres_database,
+    start_postgres,
+)
 
 from keyaccount.demo import generate
 from keyaccount.domain import Period
@@ -56,22 +60,12 @@ from keyaccount.store._sql_metrics import product_keys
 from keyaccount.store._sql_rules import compile_policy
 
 AS_OF = "2022-11"
-JUDICIAL = (
-    "court_express",
-    "procuratorate_express",
-    "labor_arbitration_express",
-    "legal_document_express",
-    "e_receipt",
-)
-AUTO = (
-    "licence_mailing",
-    "plate_mailing",
-    "nonmotor_plate_service",
-    "vehicle_inspection_service",
-    "archive_warehousing",
-)
-PRODUCTS = (*JUDICIAL, *AUTO, "card_letter", "policy_mailing")
-YUAN = 100
+PG_SETTINGS = {
+    "shared_buffers": "2GB",
+    "work_mem": "256MB",
+    "max_wal_size": "4GB",
+    "fsync": "off",
+}
 
 
 # ---------------------------------------------------------------- the hand-written query
@@ -86,12 +80,13 @@ def hand_written_sql(*, float_sums: bool = False) -> str:
     dp = "DOUBLE PRECISION"
     fen = f"CAST(revenue_fen AS {dp})" if float_sums else "revenue_fen"
     product_sums = ",\n".join(
-        f"    SUM(CASE WHEN product_key = :k_{p} THEN {fen} ELSE 0 END) AS {p}" for p in PRODUCTS
+        f"    SUM(CASE WHEN product_key = :k_{p} THEN {fen} ELSE 0 END) AS {p}"
+        for p in SHARE_PRODUCTS
     )
     recent_sums = ",\n".join(
-        f"    SUM(CASE WHEN period >= :recent THEN {p} ELSE 0 END) AS {p}" for p in PRODUCTS
+        f"    SUM(CASE WHEN period >= :recent THEN {p} ELSE 0 END) AS {p}" for p in SHARE_PRODUCTS
     )
-    coalesced = ",\n".join(f"    COALESCE(w.{p}, 0) AS {p}" for p in PRODUCTS)
+    coalesced = ",\n".join(f"    COALESCE(w.{p}, 0) AS {p}" for p in SHARE_PRODUCTS)
 
     def share_sum(products: tuple[str, ...]) -> str:
         return " + ".join(f"CAST({p} AS {dp}) / total" for p in products)
@@ -165,7 +160,7 @@ def hand_written(conn: sa.Connection, *, float_sums: bool = False) -> list[Any]:
     p = Period.parse(AS_OF).ordinal
     keys = product_keys(conn)
     params: dict[str, int] = {"p": p, "recent": p - 11, "first": p - 23}
-    params |= {f"k_{name}": keys[name] for name in PRODUCTS}
+    params |= {f"k_{name}": keys[name] for name in SHARE_PRODUCTS}
     return conn.execute(sa.text(hand_written_sql(float_sums=float_sums)), params).all()
 
 
@@ -201,9 +196,9 @@ def decisions_of_compiled(rows: list[Any]) -> tuple[np.ndarray, ...]:
     )
     return (
         np.array(cols[0], dtype=np.int64),
-        np.where(tier.outcome == Outcome.MOVE, tier.after, tier.before).astype(np.int8),
+        final_codes(tier),
         tier.outcome == Outcome.HELD,
-        np.where(segment.outcome == Outcome.MOVE, segment.after, segment.before).astype(np.int8),
+        final_codes(segment),
     )
 
 
@@ -218,84 +213,6 @@ def decisions_of_hand_written(rows: list[Any]) -> tuple[np.ndarray, ...]:
         np.array(cols[3]) == 1,
         np.array([-1 if s is None else code[s] for s in cols[4]], dtype=np.int8),
     )
-
-
-# ---------------------------------------------------------------- PostgreSQL
-
-
-def start_postgres(workdir: Path) -> tuple[str, Any]:
-    bindir = next(
-        Path(d)
-        for d in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
-        if (Path(d) / "initdb").exists()
-    )
-    run_as: list[str] = []
-    if os.geteuid() == 0:
-        user = pwd.getpwnam("postgres")
-        os.chown(workdir, user.pw_uid, user.pw_gid)
-        run_as = ["runuser", "-u", "postgres", "--"]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    data = workdir / "data"
-    subprocess.run(
-        [
-            *run_as,
-            str(bindir / "initdb"),
-            "-D",
-            str(data),
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "-E",
-            "UTF8",
-            "--no-locale",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    options = (
-        f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={workdir} "
-        "-c shared_buffers=2GB -c work_mem=256MB -c max_wal_size=4GB -c fsync=off"
-    )
-    subprocess.run(
-        [
-            *run_as,
-            str(bindir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-l",
-            str(workdir / "log"),
-            "-o",
-            options,
-            "-w",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-    )
-
-    def stop() -> None:
-        subprocess.run(
-            [*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
-            check=False,
-            capture_output=True,
-        )
-
-    return f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", stop
-
-
-def postgres_database(admin_url: str, name: str, *, fresh: bool) -> str:
-    import psycopg
-
-    conninfo = admin_url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if fresh or not exists:
-            conn.execute(f"DROP DATABASE IF EXISTS {name}".encode())
-            conn.execute(f"CREATE DATABASE {name}".encode())
-    return admin_url.rsplit("/", 1)[0] + "/" + name
 
 
 # ---------------------------------------------------------------- driver
@@ -445,7 +362,10 @@ def main() -> None:
             admin = args.postgres
             if admin is None:
                 pgdir = Path(tempfile.mkdtemp(prefix="ka-sqlb-pg-"))
-                admin, stop = start_postgres(pgdir)
+                started = start_postgres(pgdir, PG_SETTINGS)
+                if started is None:
+                    raise SystemExit("PostgreSQL: no server binaries in /usr/lib/postgresql/*/bin")
+                admin, stop = started
             url = postgres_database(admin, f"ka_rules_{args.customers}", fresh=not args.reuse)
             results.append(run_backend("postgresql", url, portfolio, args))
     finally:

@@ -4,7 +4,8 @@ Strategies build valid domain objects (periods, money, labels, customers,
 customer forests) and whole small portfolios: customers plus revenue records
 whose periods are never before their customer's ``first_period``, including
 refunds (negative records), duplicate ``(customer, product, period)`` records
-and customers first seen after the as-of month.
+and customers first seen after the as-of month; and random policies whose
+conditions are generated as text from a typed grammar, so every one parses.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import attrs
+import numpy as np
 from hypothesis import strategies as st
 
 from keyaccount.domain import (
@@ -23,21 +25,27 @@ from keyaccount.domain import (
     Tier,
     fen_to_yuan,
 )
+from keyaccount.rules import MetricRegistry, Policy, Rule, UserMetric
 
 if TYPE_CHECKING:
     from decimal import Decimal
+
+    from keyaccount.portfolio import MetricsTable, Portfolio
 
 __all__ = [
     "FIRST_ORDINAL",
     "LAST_ORDINAL",
     "PRODUCT_IDS",
+    "USER_METRICS",
     "PortfolioData",
+    "conditions",
     "customer_forests",
     "customer_ids",
     "customers",
     "fen_amounts",
     "period_texts",
     "periods",
+    "policies",
     "portfolios",
     "segment_pairs",
     "segments",
@@ -259,3 +267,260 @@ def portfolios(draw: st.DrawFn, *, max_customers: int = 6, max_records: int = 30
     records = draw(st.permutations(records))
     as_of = draw(periods(_BASE + 5, last + 3))
     return PortfolioData(tuple(forest), tuple(records), as_of)
+
+
+# ---------------------------------------------------------------- random policies
+
+
+def _avg_month(table: MetricsTable, portfolio: Portfolio | None) -> tuple[object, object]:
+    active = table.columns["active_months"]
+    return table.columns["t12m_revenue"] // np.maximum(active, 1), active == 0
+
+
+def _volume_per_yuan(table: MetricsTable, portfolio: Portfolio | None) -> object:
+    with np.errstate(all="ignore"):
+        return table.columns["t12m_volume"] / (table.columns["t12m_revenue"] / 100)
+
+
+USER_METRICS = MetricRegistry().with_metrics(
+    [
+        UserMetric("avg_month", "money", _avg_month),
+        UserMetric("volume_per_yuan", "ratio", _volume_per_yuan),
+    ]
+)
+"""The metric registry of ``policies(user_metrics=True)``: two user metrics.
+
+``avg_month`` (money) is the trailing-twelve-month revenue per active month,
+absent without an active month; ``volume_per_yuan`` (ratio) is the volume per
+yuan of that revenue.
+"""
+
+
+@attrs.frozen
+class _Grammar:
+    """One flavour of the policy grammar (see :func:`policies`)."""
+
+    money_refs: tuple[str, ...]
+    count_refs: tuple[str, ...]
+    ratio_refs: tuple[str, ...]
+    money_literals: tuple[str, ...]
+    count_literals: tuple[str, ...]
+    ratio_literals: tuple[str, ...]
+    max_leaves: int  # of a money or count expression
+    negation: str  # how a unary minus is written around its operand
+    group_products: bool  # ``a * b`` and ``a / b`` in parentheses
+    group_ratios: bool  # a parenthesised ratio as an alternative of its own
+    max_rules: int
+    max_months_in_tier: int
+    descriptions: tuple[str, ...] | None  # None: no description
+    metrics: MetricRegistry | None
+
+
+_COUNT_REFS = (
+    "t12m_volume",
+    "active_months",
+    "months_since_last",
+    "product_count",
+    "tenure_months",
+    "months_in_tier",
+)
+_SHARE_REFS = tuple(f"share('{p}')" for p in PRODUCT_IDS)
+
+_WITH_USER_METRICS = _Grammar(
+    money_refs=("t12m_revenue", "prev12m_revenue", "avg_month"),
+    count_refs=_COUNT_REFS,
+    ratio_refs=("yoy_growth", "volume_per_yuan", *_SHARE_REFS),
+    money_literals=("0", "1", "0.01", "-0.5", "50", "100.25", "200", "1_000", "12_345.67", "-10"),
+    count_literals=("0", "1", "2", "3", "6", "12", "24", "100"),
+    ratio_literals=("0", "0.5", "-0.3", "1", "1e-3", "0.1", "2.5", "100", "0.333", "1e15"),
+    max_leaves=4,
+    negation="-{}",
+    group_products=False,
+    group_ratios=True,
+    max_rules=5,
+    max_months_in_tier=4,
+    descriptions=("", 'a "quoted" policy\nwith 中文'),
+    metrics=USER_METRICS,
+)
+
+_BUILT_IN_ONLY = _Grammar(
+    money_refs=("t12m_revenue", "prev12m_revenue"),
+    count_refs=_COUNT_REFS,
+    ratio_refs=("yoy_growth", *_SHARE_REFS),
+    money_literals=(
+        "0",
+        "1",
+        "0.01",
+        "-0.5",
+        "50",
+        "100.25",
+        "200",
+        "1_000",
+        "12_345.67",
+        "-10",
+        "9_999_999",
+    ),
+    count_literals=("0", "1", "2", "3", "6", "11", "12", "24", "100"),
+    ratio_literals=(
+        "0",
+        "0.0",
+        "-0.0",
+        "0.5",
+        "-0.3",
+        "1",
+        "1e-3",
+        "0.1",
+        "2.5",
+        "100",
+        "0.333",
+        "1e15",
+        "3",
+    ),
+    max_leaves=3,
+    negation="-({})",
+    group_products=True,
+    group_ratios=False,
+    max_rules=6,
+    max_months_in_tier=6,
+    descriptions=None,
+    metrics=None,
+)
+
+_TIER_NAMES = ("DORMANT", "ACTIVE", "KEY", "STRATEGIC")
+_SEGMENT_NAMES = ("JUDICIAL", "FINANCE", "INSURANCE", "UNASSIGNED")
+
+
+def _grammar(user_metrics: bool) -> _Grammar:
+    return _WITH_USER_METRICS if user_metrics else _BUILT_IN_ONLY
+
+
+def conditions(*, user_metrics: bool = True) -> st.SearchStrategy[str]:
+    """Condition texts from a typed grammar, so every one parses.
+
+    Money, count and ratio expressions (metric names, ``share('...')`` of
+    :data:`PRODUCT_IDS` and literals, combined with ``+ - * /``, unary minus
+    and parentheses) are compared, and the comparisons combined with ``and``,
+    ``or``, ``not`` and parentheses. See :func:`policies` for the two flavours;
+    with ``user_metrics`` the texts parse only with ``metrics=USER_METRICS``.
+    """
+    g = _grammar(user_metrics)
+    ratio_literals = st.sampled_from(g.ratio_literals)
+
+    def leaf(refs: tuple[str, ...], literals: tuple[str, ...]) -> st.SearchStrategy[str]:
+        return st.one_of(st.sampled_from(refs), st.sampled_from(literals))
+
+    def additive(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+        return st.one_of(
+            st.tuples(inner, st.sampled_from(["+", "-"]), inner).map(" ".join),
+            inner.map(g.negation.format),
+            inner.map(lambda t: f"({t})"),
+        )
+
+    money = st.recursive(leaf(g.money_refs, g.money_literals), additive, max_leaves=g.max_leaves)
+    count = st.recursive(leaf(g.count_refs, g.count_literals), additive, max_leaves=g.max_leaves)
+
+    def numbers(ratio: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+        return st.one_of(money, count, ratio)
+
+    def product(parts: tuple[str, str, str]) -> str:
+        text = " ".join(parts)
+        return f"({text})" if g.group_products else text
+
+    def ratios(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+        options = [
+            additive(inner),
+            st.tuples(numbers(inner), st.sampled_from(["*", "/"]), numbers(inner)).map(product),
+            st.tuples(inner, st.sampled_from(["+", "-"]), st.one_of(money, count)).map(" ".join),
+        ]
+        if g.group_ratios:
+            options.append(inner.map(lambda t: f"({t})"))
+        return st.one_of(options)
+
+    ratio = st.recursive(
+        st.one_of(st.sampled_from(g.ratio_refs), ratio_literals.map(lambda t: f"({t} * 1)")),
+        ratios,
+        max_leaves=4,
+    )
+
+    def compare(
+        left: st.SearchStrategy[str], right: st.SearchStrategy[str]
+    ) -> st.SearchStrategy[str]:
+        operators = st.sampled_from(["<", "<=", ">", ">=", "==", "!="])
+        return st.tuples(left, operators, right).map(" ".join)
+
+    comparisons = st.one_of(
+        compare(money, money),
+        compare(count, count),
+        compare(ratio, numbers(ratio)),
+        compare(count, ratio_literals),
+        compare(ratio, ratio_literals),
+    )
+    return st.recursive(
+        st.one_of(comparisons, st.sampled_from(["true", "false"])),
+        lambda inner: st.one_of(
+            st.tuples(inner, st.sampled_from(["and", "or"]), inner).map(" ".join),
+            inner.map(lambda t: f"not {t}"),
+            inner.map(lambda t: f"({t})"),
+        ),
+        max_leaves=5,
+    )
+
+
+@st.composite
+def _rules(draw: st.DrawFn, name: str, when: st.SearchStrategy[str], g: _Grammar) -> Rule:
+    """A random tier or segment rule over a random condition."""
+    condition = draw(when)
+    from_tiers = draw(st.none() | st.lists(st.sampled_from(_TIER_NAMES), min_size=1, max_size=3))
+    from_segments = draw(
+        st.none() | st.lists(st.sampled_from(_SEGMENT_NAMES), min_size=1, max_size=2)
+    )
+    if draw(st.booleans()):
+        return Rule(
+            name,
+            condition,
+            to=draw(st.sampled_from(_TIER_NAMES)),
+            from_tiers=from_tiers,
+            from_segments=from_segments,
+            metrics=g.metrics,
+        )
+    return Rule(
+        name,
+        condition,
+        to_segment=draw(st.sampled_from(_SEGMENT_NAMES[:-1])),
+        from_tiers=from_tiers,
+        from_segments=from_segments,
+        metrics=g.metrics,
+    )
+
+
+@st.composite
+def policies(draw: st.DrawFn, *, user_metrics: bool = True) -> Policy:
+    """A random policy named ``random`` over conditions from :func:`conditions`.
+
+    Each rule moves a tier or a segment, optionally only from some tiers and
+    segments. Two flavours:
+
+    - ``user_metrics=True``: conditions may name the user metrics of
+      :data:`USER_METRICS` (the policy and its rules carry that registry);
+      one to five rules, ``min_months_in_tier`` 0 to 4, and a description
+      that is empty or holds quotes, a newline and Chinese.
+    - ``user_metrics=False``: built-in metrics only (what the SQL evaluator
+      accepts); a few more edge-case literals (``-0.0``, ``9_999_999``...),
+      unary minus always parenthesised, ``*`` and ``/`` parenthesised, money
+      and count expressions of at most three leaves; one to six rules,
+      ``min_months_in_tier`` 0 to 6, no description.
+    """
+    g = _grammar(user_metrics)
+    when = conditions(user_metrics=user_metrics)
+    n = draw(st.integers(1, g.max_rules))
+    rules = [draw(_rules(f"rule-{i}", when, g)) for i in range(n)]
+    min_months = draw(st.integers(0, g.max_months_in_tier))
+    if g.descriptions is None:
+        return Policy("random", rules, min_months_in_tier=min_months, metrics=g.metrics)
+    return Policy(
+        "random",
+        rules,
+        min_months_in_tier=min_months,
+        description=draw(st.sampled_from(g.descriptions)),
+        metrics=g.metrics,
+    )

@@ -41,7 +41,7 @@ from keyaccount.store import Store, _sql_rules
 from keyaccount.store._sql_metrics import metrics_select
 from keyaccount.store._sql_rules import compile_policy
 from tests.integration.conftest import BACKENDS, _postgres_database
-from tests.strategies import PRODUCT_IDS, PortfolioData, portfolios
+from tests.strategies import PortfolioData, policies, portfolios
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -66,123 +66,6 @@ def _saved(store: Store, data: PortfolioData) -> Portfolio:
     portfolio = Portfolio(data.customers, data.records)
     store.save(portfolio, replace=True)
     return portfolio
-
-
-# ---------------------------------------------------------------- a grammar of conditions
-
-MONEY_REFS = ("t12m_revenue", "prev12m_revenue")
-COUNT_REFS = (
-    "t12m_volume",
-    "active_months",
-    "months_since_last",
-    "product_count",
-    "tenure_months",
-    "months_in_tier",
-)
-RATIO_REFS = ("yoy_growth", *(f"share('{p}')" for p in PRODUCT_IDS))
-
-money_literals = st.sampled_from(
-    ["0", "1", "0.01", "-0.5", "50", "100.25", "200", "1_000", "12_345.67", "-10", "9_999_999"]
-)
-count_literals = st.sampled_from(["0", "1", "2", "3", "6", "11", "12", "24", "100"])
-ratio_literals = st.sampled_from(
-    ["0", "0.0", "-0.0", "0.5", "-0.3", "1", "1e-3", "0.1", "2.5", "100", "0.333", "1e15", "3"]
-)
-
-
-def _leaf(refs: tuple[str, ...], literals: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
-    return st.one_of(st.sampled_from(refs), literals)
-
-
-def _additive(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
-    return st.one_of(
-        st.tuples(inner, st.sampled_from(["+", "-"]), inner).map(" ".join),
-        inner.map(lambda t: f"-({t})"),
-        inner.map(lambda t: f"({t})"),
-    )
-
-
-money = st.recursive(_leaf(MONEY_REFS, money_literals), _additive, max_leaves=3)
-count = st.recursive(_leaf(COUNT_REFS, count_literals), _additive, max_leaves=3)
-
-
-def _any_number(ratio: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
-    return st.one_of(money, count, ratio)
-
-
-ratio = st.recursive(
-    st.one_of(st.sampled_from(RATIO_REFS), ratio_literals.map(lambda t: f"({t} * 1)")),
-    lambda inner: st.one_of(
-        _additive(inner),
-        st.tuples(_any_number(inner), st.sampled_from(["*", "/"]), _any_number(inner)).map(
-            lambda t: f"({' '.join(t)})"
-        ),
-        st.tuples(inner, st.sampled_from(["+", "-"]), st.one_of(money, count)).map(" ".join),
-    ),
-    max_leaves=4,
-)
-
-
-def _compare(left: st.SearchStrategy[str], right: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
-    return st.tuples(left, st.sampled_from(["<", "<=", ">", ">=", "==", "!="]), right).map(" ".join)
-
-
-comparisons = st.one_of(
-    _compare(money, money),
-    _compare(count, count),
-    _compare(ratio, _any_number(ratio)),
-    _compare(count, ratio_literals),
-    _compare(ratio, ratio_literals),
-)
-
-conditions = st.recursive(
-    st.one_of(comparisons, st.sampled_from(["true", "false"])),
-    lambda inner: st.one_of(
-        st.tuples(inner, st.sampled_from(["and", "or"]), inner).map(" ".join),
-        inner.map(lambda t: f"not {t}"),
-        inner.map(lambda t: f"({t})"),
-    ),
-    max_leaves=5,
-)
-
-TIER_NAMES = ["DORMANT", "ACTIVE", "KEY", "STRATEGIC"]
-SEGMENT_NAMES = ["JUDICIAL", "FINANCE", "INSURANCE", "UNASSIGNED"]
-
-
-@st.composite
-def rules(draw: st.DrawFn, name: str) -> Rule:
-    """A random tier or segment rule over a random condition of built-in metrics."""
-    when = draw(conditions)
-    from_tiers = draw(st.none() | st.lists(st.sampled_from(TIER_NAMES), min_size=1, max_size=3))
-    from_segments = draw(
-        st.none() | st.lists(st.sampled_from(SEGMENT_NAMES), min_size=1, max_size=2)
-    )
-    if draw(st.booleans()):
-        return Rule(
-            name,
-            when,
-            to=draw(st.sampled_from(TIER_NAMES)),
-            from_tiers=from_tiers,
-            from_segments=from_segments,
-        )
-    return Rule(
-        name,
-        when,
-        to_segment=draw(st.sampled_from(SEGMENT_NAMES[:-1])),
-        from_tiers=from_tiers,
-        from_segments=from_segments,
-    )
-
-
-@st.composite
-def policies(draw: st.DrawFn) -> Policy:
-    """A random policy of one to six rules."""
-    n = draw(st.integers(1, 6))
-    return Policy(
-        "random",
-        [draw(rules(f"rule-{i}")) for i in range(n)],
-        min_months_in_tier=draw(st.integers(0, 6)),
-    )
 
 
 # ---------------------------------------------------------------- helpers
@@ -227,7 +110,11 @@ def _assert_same_table(sql: MetricsTable, expected: MetricsTable) -> None:
 # ---------------------------------------------------------------- equivalence
 
 
-@given(data=portfolios(max_customers=8, max_records=50), policy=policies(), rollup=st.booleans())
+@given(
+    data=portfolios(max_customers=8, max_records=50),
+    policy=policies(user_metrics=False),
+    rollup=st.booleans(),
+)
 def test_sql_evaluator_agrees_with_the_reference(
     sql_store: Store, data: PortfolioData, policy: Policy, rollup: bool
 ) -> None:
@@ -249,7 +136,7 @@ def test_sql_metrics_equal_portfolio_metrics(
     )
 
 
-@given(data=portfolios(max_customers=8, max_records=40), policy=policies())
+@given(data=portfolios(max_customers=8, max_records=40), policy=policies(user_metrics=False))
 def test_explanation_bits_split_over_several_columns_are_the_same(
     sql_store: Store, data: PortfolioData, policy: Policy
 ) -> None:
