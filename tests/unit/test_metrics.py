@@ -83,6 +83,15 @@ def test_metrics_do_not_depend_on_record_order_or_batches(
 
 
 @given(portfolios())
+def test_records_in_month_order_match_the_reference(data: PortfolioData) -> None:
+    """Records added in month order (kept as they are, without sorting) match the reference."""
+    records = sorted(data.records, key=lambda r: r.period)
+    pf = Portfolio(data.customers, records)
+    for rollup in (False, True):
+        _assert_matches_reference(pf.metrics(data.as_of, rollup=rollup), data.customers, records)
+
+
+@given(portfolios())
 def test_bulk_paths_give_the_same_metrics(data: PortfolioData) -> None:
     """A portfolio built with add_customer_columns / add_revenue_columns matches the reference."""
     pf = Portfolio()

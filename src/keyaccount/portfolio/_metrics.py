@@ -341,6 +341,8 @@ class SortedRevenue:
         if len(records) == 0:
             return cls(records)
         period = records.period
+        if bool((period[1:] >= period[:-1]).all()):
+            return cls(records)  # already in month order (monthly appends, ORDER BY period)
         low = int(period.min())
         span = int(period.max()) - low
         if span < 2**16:
