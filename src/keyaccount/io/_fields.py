@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
@@ -23,7 +23,7 @@ from keyaccount.io._problems import Problem
 from keyaccount.portfolio._columns import NO_CODE, SEGMENTS, SUB_SEGMENTS
 
 if TYPE_CHECKING:
-    from collections.abc import Container, Sequence
+    from collections.abc import Callable, Container, Sequence
 
     from keyaccount.io._formats import Header
 
@@ -238,6 +238,34 @@ def _field(fields: Sequence[str], position: int) -> str:
     return fields[position] if position >= 0 else ""
 
 
+_T = TypeVar("_T")
+
+
+class _Cursor:
+    """Reads a row's fields column by column in the format's order.
+
+    It remembers the column and the text it read last, so that the first
+    :class:`FieldError` is reported against the column that raised it.
+    """
+
+    def __init__(self, fields: list[str], header: Header) -> None:
+        self._fields = fields
+        self._header = header
+        self.column = ""
+        self.text = ""
+
+    def read(self, column: str, parse: Callable[[str], _T]) -> _T:
+        """Parse ``column``'s text (empty when the header leaves the column out)."""
+        self.column = column
+        self.text = _field(self._fields, self._header.position(column))
+        _check_utf8(self.text)
+        return parse(self.text)
+
+    def problem(self, line: int, exc: FieldError) -> Problem:
+        """The problem of this row: the last column read and the error's reason."""
+        return Problem(line, self.column, self.text, exc.reason, tuple(self._fields))
+
+
 @attrs.frozen
 class RevenueSpec:
     """What a revenue row is checked against.
@@ -281,31 +309,17 @@ def revenue_row(
     if shape is not None:
         return shape
     assert not isinstance(fields, Malformed)
-    index = spec.header.index
-    column = "customer_id"
-    text = ""
+    row = _Cursor(fields, spec.header)
     try:
-        text = fields[index[column]]
-        _check_utf8(text)
-        cid = _customer_ref(text, spec.known_customers)
-        column = "period"
-        text = fields[index[column]]
-        _check_utf8(text)
-        period = period_ordinal(text)
-        column = "product_id"
-        text = fields[index[column]]
-        _check_utf8(text)
-        product = product_position(text, spec.products, spec.default_product)
-        column = "revenue"
-        text = fields[index[column]]
-        _check_utf8(text)
-        fen = money_fen(text)
-        column = "volume"
-        text = fields[index[column]]
-        _check_utf8(text)
-        parcels = volume(text)
+        cid = row.read("customer_id", lambda t: _customer_ref(t, spec.known_customers))
+        period = row.read("period", period_ordinal)
+        product = row.read(
+            "product_id", lambda t: product_position(t, spec.products, spec.default_product)
+        )
+        fen = row.read("revenue", money_fen)
+        parcels = row.read("volume", volume)
     except FieldError as exc:
-        return Problem(line, column, text, exc.reason, tuple(fields))
+        return row.problem(line, exc)
     return cid, product, period, fen, parcels
 
 
@@ -335,27 +349,16 @@ def transaction_row(
     if shape is not None:
         return shape
     assert not isinstance(fields, Malformed)
-    index = spec.header.index
-    column = "customer_id"
-    text = ""
+    row = _Cursor(fields, spec.header)
     try:
-        text = fields[index[column]]
-        _check_utf8(text)
-        cid = _customer_ref(text, spec.known_customers)
-        column = "date"
-        text = fields[index[column]]
-        _check_utf8(text)
-        period = date_ordinal(text)
-        column = "amount"
-        text = fields[index[column]]
-        _check_utf8(text)
-        fen = money_fen(text)
-        column = "product_id"
-        text = _field(fields, spec.header.position(column))
-        _check_utf8(text)
-        product = product_position(text, spec.products, spec.default_product)
+        cid = row.read("customer_id", lambda t: _customer_ref(t, spec.known_customers))
+        period = row.read("date", date_ordinal)
+        fen = row.read("amount", money_fen)
+        product = row.read(
+            "product_id", lambda t: product_position(t, spec.products, spec.default_product)
+        )
     except FieldError as exc:
-        return Problem(line, column, text, exc.reason, tuple(fields))
+        return row.problem(line, exc)
     return cid, product, period, fen
 
 
@@ -387,25 +390,12 @@ def customer_row(
     if shape is not None:
         return shape
     assert not isinstance(fields, Malformed)
-    index = spec.header.index
-    column = "customer_id"
-    text = ""
+    row = _Cursor(fields, spec.header)
     try:
-        text = fields[index[column]]
-        _check_utf8(text)
-        cid = customer_id(text)
-        column = "name"
-        text = fields[index[column]]
-        _check_utf8(text)
-        name = text
-        column = "segment"
-        text = fields[index[column]]
-        _check_utf8(text)
-        segment = segment_code(text)
-        column = "sub_segment"
-        text = fields[index[column]]
-        _check_utf8(text)
-        sub_segment = sub_segment_code(text)
+        cid = row.read("customer_id", customer_id)
+        name = row.read("name", str)
+        segment = row.read("segment", segment_code)
+        sub_segment = row.read("sub_segment", sub_segment_code)
         if sub_segment != NO_CODE:
             owner = SUB_SEGMENTS[sub_segment].segment
             if segment == NO_CODE or SEGMENTS[segment] is not owner:
@@ -418,31 +408,16 @@ def customer_row(
                     f"sub-segment {SUB_SEGMENTS[sub_segment].name} belongs to segment "
                     f"{owner.name}, not to {given}"
                 )
-        column = "tier"
-        text = fields[index[column]]
-        _check_utf8(text)
-        tier = tier_rank(text)
-        column = "parent_id"
-        text = fields[index[column]]
-        _check_utf8(text)
-        parent = _optional_text(text)
+        tier = row.read("tier", tier_rank)
+        parent = row.read("parent_id", _optional_text)
         if parent == cid:
             raise FieldError("a customer cannot be its own parent")
-        column = "province"
-        text = fields[index[column]]
-        _check_utf8(text)
-        province = _optional_text(text)
-        column = "first_period"
-        text = fields[index[column]]
-        _check_utf8(text)
-        first = period_ordinal(text)
-        column = "tier_since"
-        text = _field(fields, spec.header.position(column))
-        _check_utf8(text)
-        since = NO_CODE if text == "" else period_ordinal(text)
+        province = row.read("province", _optional_text)
+        first = row.read("first_period", period_ordinal)
+        since = row.read("tier_since", lambda t: NO_CODE if t == "" else period_ordinal(t))
         if since != NO_CODE and since < first:
-            first_text = fields[index["first_period"]]
-            raise FieldError(f"tier_since {text} is before first_period {first_text}")
+            first_text = fields[spec.header.index["first_period"]]
+            raise FieldError(f"tier_since {row.text} is before first_period {first_text}")
     except FieldError as exc:
-        return Problem(line, column, text, exc.reason, tuple(fields))
+        return row.problem(line, exc)
     return cid, name, segment, sub_segment, tier, parent, province, first, since
