@@ -23,6 +23,7 @@ __all__ = [
     "InvalidMoneyError",
     "InvalidPeriodError",
     "KeyAccountError",
+    "OutputError",
     "PolicyError",
     "PolicyValidationError",
     "PortfolioValidationError",
@@ -30,14 +31,44 @@ __all__ = [
     "RuleSyntaxError",
     "SchemaVersionError",
     "StaleChangeError",
+    "StoreBusyError",
     "StoreNotEmptyError",
+    "StoreNotFoundError",
+    "StoreUnavailableError",
     "SubSegmentMismatchError",
     "UnknownCustomerError",
     "UnknownLabelError",
     "UnknownProductError",
     "UnknownProjectGroupError",
     "ValidationError",
+    "shorten",
 ]
+
+SHOWN_CHARACTERS = 80
+"""How many characters of an offending value an error message quotes."""
+
+
+def shorten(value: object, limit: int = SHOWN_CHARACTERS) -> str:
+    """``repr(value)`` for an error message, cut to ``limit`` characters of a long text.
+
+    A message quotes the value it refuses; a 100 MB field or a 10-million-digit
+    literal is quoted by its first ``limit`` characters and its length, so that
+    an error stays one readable line.
+
+    Example:
+        >>> shorten("x" * 100_000, limit=5)
+        "'xxxxx...' (100,000 characters)"
+        >>> shorten("short")
+        "'short'"
+    """
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]!r}"[:-1] + f"...' ({len(value):,} characters)"
+    if isinstance(value, bytes) and len(value) > limit:
+        return f"{value[:limit]!r}"[:-1] + f"...' ({len(value):,} bytes)"
+    text = repr(value)
+    if len(text) > limit + 2:
+        return f"{text[:limit]}... ({len(text):,} characters)"
+    return text
 
 
 class KeyAccountError(Exception):
@@ -109,7 +140,11 @@ class UnknownProductError(KeyAccountError, KeyError):
 
 
 class PrecisionError(KeyAccountError, OverflowError):
-    """Totals too large to be summed exactly on the fast path (beyond 2**53 fen)."""
+    """A total too large to be kept exactly: beyond 64-bit fen, or 2**53 fen on a float64 path.
+
+    ``docs/limits.md`` states the limits (per amount, per customer-month, per
+    total); a sum past them is refused with this error, never wrapped or rounded.
+    """
 
 
 _E = TypeVar("_E", bound=Exception)
@@ -427,3 +462,73 @@ class UnknownProjectGroupError(KeyAccountError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class StoreUnavailableError(KeyAccountError, OSError):
+    """A database that cannot be opened or used: not a keyaccount store, unreachable, read-only.
+
+    The message names the database (its URL without the password, or the
+    file), what went wrong and what to do. The store is left as it was.
+
+    Attributes:
+        url: The database, without its password.
+    """
+
+    def __init__(self, url: str, message: str) -> None:
+        self.url = url
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+    def __reduce__(self) -> tuple[type[StoreUnavailableError], tuple[str, str]]:
+        return (type(self), (self.url, str(self)))
+
+
+class StoreNotFoundError(StoreUnavailableError, FileNotFoundError):
+    """A store opened for reading that does not exist (no file, or no keyaccount tables)."""
+
+
+class StoreBusyError(KeyAccountError, TimeoutError):
+    """Another writer held the store past the wait, or won a race for the same rows.
+
+    Nothing of the operation was written; running it again is safe (it is
+    retryable).
+
+    Attributes:
+        url: The database, without its password.
+    """
+
+    retryable = True
+
+    def __init__(self, url: str, message: str) -> None:
+        self.url = url
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+    def __reduce__(self) -> tuple[type[StoreBusyError], tuple[str, str]]:
+        return (type(self), (self.url, str(self)))
+
+
+class OutputError(KeyAccountError, OSError):
+    """A file that could not be written (a missing directory, a full disk, no permission).
+
+    Outputs are written to a temporary file beside the target and renamed into
+    place only when the whole command succeeded, so an earlier file of the
+    same name is left as it was.
+
+    Attributes:
+        path: The file that was to be written.
+    """
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+    def __reduce__(self) -> tuple[type[OutputError], tuple[str, str]]:
+        return (type(self), (self.path, str(self)))
