@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.pool import StaticPool
 
-from keyaccount.exceptions import ValidationError
+from keyaccount.exceptions import StoreBusyError, ValidationError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BUSY_TIMEOUT_MS",
     "DEFAULT_FILE",
+    "WRITE_LOCK_KEY",
     "create_store_engine",
     "display_url",
     "is_sqlite",
@@ -137,7 +138,39 @@ def transaction(engine: sa.Engine, *, write: bool, bulk: bool = False) -> Iterat
             raw.execute("PRAGMA foreign_keys = OFF")
         try:
             with conn.begin():
+                if write and not is_sqlite(engine):
+                    _take_write_lock(conn)
                 yield conn
         finally:
             if raw is not None:
                 raw.execute("PRAGMA foreign_keys = ON")
+
+
+WRITE_LOCK_KEY: Final = int.from_bytes(b"keyacct\x01", "big", signed=True)
+"""The PostgreSQL advisory lock (per database) that the store's writers take in turn."""
+
+_LOCK_NOT_AVAILABLE: Final = "55P03"
+
+
+def _take_write_lock(conn: sa.Connection) -> None:
+    """Queue for the store's write lock on PostgreSQL, as ``BEGIN IMMEDIATE`` does on SQLite.
+
+    Every write transaction of the store takes one transaction-level advisory
+    lock first, so writers run one after the other: two imports cannot both
+    allocate the same keys, and the DDL of a bulk load on an empty table never
+    meets another writer's rows (which deadlocked). Readers take no lock. A
+    writer that waits longer than :data:`BUSY_TIMEOUT_MS` gets a
+    :class:`~keyaccount.exceptions.StoreBusyError` with nothing written.
+    """
+    conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(BUSY_TIMEOUT_MS)}")
+    try:
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
+    except sa.exc.OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+            raise
+        url = display_url(conn.engine.url)
+        raise StoreBusyError(
+            url,
+            f"database {url}: another writer held the store's write lock for more than "
+            f"{BUSY_TIMEOUT_MS / 1000:g} s; nothing was written, try again",
+        ) from None
