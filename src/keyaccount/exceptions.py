@@ -222,7 +222,7 @@ class RuleSyntaxError(KeyAccountError, ValueError):
     def _message(self) -> str:
         where = [self.source] if self.source else []
         if self.rule is not None:
-            where.append(f"rule {self.rule!r}")
+            where.append(f"rule {shorten(self.rule)}")
         where.append(f"line {self.line}, column {self.column} of the condition")
         return f"{', '.join(where)}: {self.detail}"
 
@@ -280,7 +280,7 @@ class CsvRowError(ValidationError):
         where = f"{path}, line {line}"
         if column is not None:
             where += f", column {column!r}"
-        super().__init__(f"{where}: {reason} (value {value!r})")
+        super().__init__(f"{where}: {reason} (value {shorten(value)})")
 
     def __reduce__(self) -> tuple[type[CsvRowError], tuple[str, int, str | None, str, str]]:
         return (type(self), (self.path, self.line, self.column, self.value, self.reason))

@@ -67,14 +67,14 @@ def test_reads_values_as_columns(tmp_path: Path) -> None:
         "C1,2022-11,court_express,1234.50,10",
         "C1,2022-12,court_express,-12.5,0",
         "客户002,2023-01,,7,",
-        "C3,1999-02,card_letter,0.01,123456789012345678",
+        "C3,1999-02,card_letter,0.01,1234567890123",
     )
     rows = _all(list(iter_revenue_csv(path)))
     assert rows == [
         _expected(2, "C1", "court_express", "2022-11", "1234.50", 10),
         _expected(3, "C1", "court_express", "2022-12", "-12.5", 0),
         _expected(4, "客户002", "", "2023-01", "7", 0),
-        _expected(5, "C3", "card_letter", "1999-02", "0.01", 123456789012345678),
+        _expected(5, "C3", "card_letter", "1999-02", "0.01", 1234567890123),
     ]
     batch = next(iter(iter_revenue_csv(path)))
     assert batch.fen.dtype == np.int64

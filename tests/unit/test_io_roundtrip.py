@@ -30,7 +30,9 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 TRICKY = st.sampled_from([*',"\n\r ', "客", "户", "，", "“", "a", "Z", "0", "\t", "'"])
-NAMES = st.text(alphabet=TRICKY | st.characters(codec="utf-8"), max_size=12)
+NAMES = st.text(
+    alphabet=TRICKY | st.characters(codec="utf-8", exclude_categories=["Cc"]), max_size=12
+)
 IDS = st.text(alphabet=TRICKY | st.sampled_from("ABC123"), min_size=1, max_size=6).filter(
     lambda s: s == s.strip()
 )
@@ -93,8 +95,8 @@ def test_customers_round_trip_from_objects(
             IDS,
             st.integers(1900 * 12, 9999 * 12 + 11),
             st.sampled_from(tuple(default_catalog())),
-            st.integers(-(10**17) + 1, 10**17 - 1),
-            st.integers(0, 10**18 - 1),
+            st.integers(-(10**13) + 1, 10**13 - 1),
+            st.integers(0, 10**13 - 1),
         ),
         max_size=40,
     ),

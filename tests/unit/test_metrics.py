@@ -20,7 +20,8 @@ from keyaccount import (
     Tier,
     fen_to_yuan,
 )
-from keyaccount.exceptions import PrecisionError, UnknownCustomerError, UnknownProductError
+from keyaccount.domain._money import MAX_MONTH_FEN
+from keyaccount.exceptions import UnknownCustomerError, UnknownProductError
 from keyaccount.portfolio import CustomerColumns, MetricKind, RevenueColumns, reference_metrics
 from tests.strategies import PRODUCT_IDS, PortfolioData, portfolios
 
@@ -493,45 +494,14 @@ def test_empty_portfolio() -> None:
 # ---------------------------------------------------------------- precision
 
 
-def _fen_portfolio(*fen: int) -> Portfolio:
-    pf = Portfolio([Customer("C1", "x", "2022-01")])
-    pf.add_revenue(RevenueRecord.from_fen("C1", "court_express", "2022-06", f) for f in fen)
-    return pf
-
-
-def test_totals_below_2_53_are_exact() -> None:
-    """Absolute totals just below 2**53 fen are summed exactly."""
-    big = 2**52
-    pf = _fen_portfolio(big, big - 3, -1, 1)  # absolute total 2**53 - 1
-    row = pf.metrics(P).row("C1")
-    assert row["t12m_revenue"] == fen_to_yuan(2 * big - 3)
-    assert pf.summary(P).total_revenue_fen == 2 * big - 3
-
-
-@pytest.mark.parametrize(
-    "fen",
-    [(2**52, 2**52), (2**53,), (2**52, -(2**52)), (2**62, 2**62), (2**63 - 1, 2**63 - 1, 2)],
-)
-def test_precision_error_at_2_53(fen: tuple[int, ...]) -> None:
-    """Absolute totals that reach 2**53 fen raise PrecisionError instead of rounding."""
-    pf = _fen_portfolio(*fen)
-    with pytest.raises(PrecisionError, match="2\\*\\*53"):
-        pf.metrics(P)
-    with pytest.raises(OverflowError):
-        pf.summary(P)
-
-
-def test_precision_error_for_volume() -> None:
-    """Volumes that reach 2**53 parcels raise PrecisionError too."""
-    pf = Portfolio([Customer("C1", "x", "2022-01")])
-    pf.add_revenue_columns(
-        RevenueColumns(
-            np.zeros(2, np.int32),
-            np.zeros(2, np.int32),
-            np.full(2, Period(2022, 6).ordinal, np.int32),
-            np.ones(2, np.int64),
-            np.full(2, 2**52, np.int64),
-        )
+def test_totals_at_the_input_limits_are_exact() -> None:
+    """24 months at the per customer-month limit are summed exactly."""
+    pf = Portfolio([Customer("C1", "x", "2021-01")])
+    top = MAX_MONTH_FEN
+    pf.add_revenue(
+        RevenueRecord.from_fen("C1", "court_express", Period(2021, 1) + k, top) for k in range(24)
     )
-    with pytest.raises(PrecisionError, match="volume"):
-        pf.metrics(P)
+    row = pf.metrics(P).row("C1")
+    assert row["t12m_revenue"] == fen_to_yuan(12 * top)
+    assert row["prev12m_revenue"] == fen_to_yuan(12 * top)
+    assert pf.summary(P).total_revenue_fen == 12 * top

@@ -7,9 +7,14 @@ from typing import TYPE_CHECKING
 import attrs
 
 from keyaccount.domain._labels import Segment, SubSegment, Tier
-from keyaccount.domain._money import fen_to_yuan, yuan_to_fen
+from keyaccount.domain._money import (
+    MAX_VOLUME,
+    check_amount_fen,
+    fen_to_yuan,
+    yuan_to_fen,
+)
 from keyaccount.domain._period import Period
-from keyaccount.exceptions import SubSegmentMismatchError, ValidationError
+from keyaccount.exceptions import SubSegmentMismatchError, ValidationError, shorten
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -44,11 +49,31 @@ def _opt_text(value: str | None) -> str | None:
     return text or None
 
 
+_CONTROL = frozenset(chr(c) for c in (*range(0x20), 0x7F)) - {"\t", "\n", "\r"}
+
+
+def check_text(name: str, value: str | None) -> None:
+    """Refuse text holding a control character: NUL, DEL and the other C0 characters.
+
+    Tab and line breaks are allowed (a quoted CSV field can hold them).
+
+    Raises:
+        ValidationError: ``value`` holds a control character.
+    """
+    if value is not None and not _CONTROL.isdisjoint(value):
+        bad = next(ch for ch in value if ch in _CONTROL)
+        raise ValidationError(
+            f"{name} must not hold the control character {bad!r}, got {shorten(value)}"
+        )
+
+
 def _check_id(_: object, attribute: attrs.Attribute[str], value: str) -> None:
     if not isinstance(value, str) or not value.strip() or value != value.strip():
         raise ValidationError(
-            f"{attribute.name} must be non-empty text without surrounding spaces, got {value!r}"
+            f"{attribute.name} must be non-empty text without surrounding spaces, "
+            f"got {shorten(value)}"
         )
+    check_text(attribute.name, value)
 
 
 @attrs.frozen
@@ -92,6 +117,9 @@ class Customer:
     tier_since: Period | None = attrs.field(default=None, converter=_opt_period, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
+        check_text("name", self.name)
+        check_text("parent_id", self.parent_id)
+        check_text("province", self.province)
         if self.sub_segment is not None and self.sub_segment.segment is not self.segment:
             raise SubSegmentMismatchError(
                 f"customer {self.id!r}: sub-segment {self.sub_segment.name} belongs to "
@@ -113,12 +141,14 @@ class Customer:
 
 
 def _to_fen(value: Decimal | int | str) -> int:
-    return yuan_to_fen(value, where="revenue")
+    return check_amount_fen(yuan_to_fen(value, where="revenue"), where="revenue")
 
 
 def _check_volume(_: object, __: attrs.Attribute[int], value: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise ValidationError(f"volume must be a whole number of parcels >= 0, got {value!r}")
+    if value > MAX_VOLUME:
+        raise ValidationError(f"volume {value} is beyond the limit of {MAX_VOLUME} per record")
 
 
 @attrs.frozen

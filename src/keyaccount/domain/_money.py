@@ -5,15 +5,41 @@ from __future__ import annotations
 import operator
 from decimal import Decimal, InvalidOperation
 
-from keyaccount.exceptions import InvalidMoneyError, ValidationError
+from keyaccount.exceptions import InvalidMoneyError, ValidationError, shorten
 
-__all__ = ["FEN_PER_YUAN", "fen_to_yuan", "format_yuan", "yuan_to_fen"]
+__all__ = [
+    "FEN_PER_YUAN",
+    "MAX_AMOUNT_FEN",
+    "MAX_MONEY_TEXT",
+    "MAX_MONTH_FEN",
+    "MAX_MONTH_VOLUME",
+    "MAX_VOLUME",
+    "check_amount_fen",
+    "fen_to_yuan",
+    "format_yuan",
+    "yuan_to_fen",
+]
 
 FEN_PER_YUAN = 100
 _CENT = Decimal("0.01")
 _INT64_MAX = 2**63 - 1
 _MAX_DIGITS = len(str(_INT64_MAX)) + 2  # a coefficient longer than this cannot fit int64 fen
 _UNITS = {"yuan": 1, "wan": 10_000, "yi": 100_000_000}
+
+MAX_MONEY_TEXT = 40
+"""Money text longer than this many characters is refused before it is parsed."""
+MAX_AMOUNT_FEN = 10**13 - 1
+"""The largest ``|amount|`` of one revenue record or transaction: 99,999,999,999.99 yuan."""
+MAX_MONTH_FEN = 10**13 - 1
+"""The largest sum of ``|amount|`` of one customer's records in one month (all products).
+
+Twenty-four such months stay below 2**53 fen, so every per-customer metric is
+exact on the float64 paths whatever the records.
+"""
+MAX_VOLUME = 10**13 - 1
+"""The largest volume (parcels) of one revenue record."""
+MAX_MONTH_VOLUME = 10**13 - 1
+"""The largest volume of one customer in one month (all products)."""
 
 
 def yuan_to_fen(value: Decimal | int | str, *, where: str = "") -> int:
@@ -49,40 +75,77 @@ def yuan_to_fen(value: Decimal | int | str, *, where: str = "") -> int:
         fen = value * FEN_PER_YUAN
     else:
         if isinstance(value, str):
+            if len(value) > MAX_MONEY_TEXT:
+                raise InvalidMoneyError(
+                    f"money text {shorten(value)} is longer than {MAX_MONEY_TEXT} "
+                    f"characters{suffix}"
+                )
             try:
                 amount = Decimal(value.strip().replace(",", ""))
             except InvalidOperation:
-                raise InvalidMoneyError(f"not an amount of money: {value!r}{suffix}") from None
+                raise InvalidMoneyError(
+                    f"not an amount of money: {shorten(value)}{suffix}"
+                ) from None
         elif isinstance(value, Decimal):
             amount = value
         else:
-            raise InvalidMoneyError(f"not an amount of money: {value!r}{suffix}")
+            raise InvalidMoneyError(f"not an amount of money: {shorten(value)}{suffix}")
         if not amount.is_finite():
-            raise InvalidMoneyError(f"money must be finite, got {value!r}{suffix}")
+            raise InvalidMoneyError(f"money must be finite, got {shorten(value)}{suffix}")
         fen = _exact_fen(amount, value, suffix)
     if abs(fen) > _INT64_MAX:
-        raise InvalidMoneyError(f"amount {value!r} is too large for 64-bit fen{suffix}")
+        raise InvalidMoneyError(f"amount {shorten(value)} is too large for 64-bit fen{suffix}")
+    return fen
+
+
+def check_amount_fen(fen: int, *, where: str = "") -> int:
+    """Refuse one revenue amount beyond :data:`MAX_AMOUNT_FEN` in magnitude.
+
+    Raises:
+        InvalidMoneyError: ``|fen|`` is above the per-amount limit.
+
+    Example:
+        >>> check_amount_fen(1234)
+        1234
+    """
+    if abs(fen) > MAX_AMOUNT_FEN:
+        suffix = f" ({where})" if where else ""
+        raise InvalidMoneyError(
+            f"amount {format_yuan(fen)} yuan is beyond the limit of "
+            f"{format_yuan(MAX_AMOUNT_FEN)} yuan per record{suffix}"
+        )
     return fen
 
 
 def _exact_fen(amount: Decimal, value: object, suffix: str) -> int:
-    """``amount * 100`` as an int, with integer arithmetic (no context rounding)."""
+    """``amount * 100`` as an int, with integer arithmetic (no context rounding).
+
+    The work is bounded by the number of digits of ``amount``, never by its
+    exponent: the exponent is compared with the digit count before any power
+    of ten is built, so ``1e-999999999`` and ``1e999999999`` are refused at once.
+    """
     sign, digits, exponent = amount.as_tuple()
     if not isinstance(exponent, int):  # only NaN and infinities have a letter here
-        raise InvalidMoneyError(f"money must be finite, got {value!r}{suffix}")
+        raise InvalidMoneyError(f"money must be finite, got {shorten(value)}{suffix}")
+    if len(digits) > _MAX_DIGITS + 2 * len(str(_INT64_MAX)):
+        raise InvalidMoneyError(f"amount {shorten(value)} has too many digits{suffix}")
     coefficient = int("".join(map(str, digits))) if digits else 0
+    if not coefficient:
+        return 0  # zero with any exponent
+    # drop trailing zeros of the coefficient: 1.50 and 1.5 are the same amount
+    n_digits = len(str(coefficient))
+    stripped = str(coefficient).rstrip("0")
+    exponent += n_digits - len(stripped)
+    coefficient, n_digits = int(stripped), len(stripped)
     shift = exponent + 2
-    if coefficient and len(str(coefficient)) + shift > _MAX_DIGITS:
-        raise InvalidMoneyError(f"amount {value!r} is too large for 64-bit fen{suffix}")
-    fen: int
-    if shift >= 0:
-        fen = coefficient * 10**shift
-    else:
-        fen, below = divmod(coefficient, 10 ** (-shift))
-        if below:
-            raise InvalidMoneyError(
-                f"amount {value!r} has digits below the fen (0.01 yuan){suffix}"
-            )
+    if n_digits + shift > _MAX_DIGITS:
+        raise InvalidMoneyError(f"amount {shorten(value)} is too large for 64-bit fen{suffix}")
+    if shift < 0:
+        # a coefficient without trailing zeros has digits below the fen
+        raise InvalidMoneyError(
+            f"amount {shorten(value)} has digits below the fen (0.01 yuan){suffix}"
+        )
+    fen: int = coefficient * 10**shift  # shift <= _MAX_DIGITS here
     return -fen if sign else fen
 
 

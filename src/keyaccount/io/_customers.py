@@ -10,6 +10,7 @@ import numpy.typing as npt
 
 from keyaccount.domain import Customer, Period
 from keyaccount.exceptions import UnknownCustomerError
+from keyaccount.io._fast import has_control
 from keyaccount.io._fields import (
     CustomerSpec,
     CustomerValues,
@@ -422,6 +423,8 @@ class _CustomerBlocks:
         try:
             data.decode("utf-8")
         except UnicodeDecodeError:
+            return self._reference(list(zip(starts, fields_of, strict=True)))
+        if has_control(data):  # the reference path names the field that holds it
             return self._reference(list(zip(starts, fields_of, strict=True)))
         shaped_at = [i for i, f in enumerate(fields_of) if type(f) is list and len(f) == width]
         if len(shaped_at) == len(fields_of):

@@ -57,9 +57,21 @@ _HIGH_BITS = np.uint64(0x8080808080808080)
 _DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
 
 
+_NOT_CONTROL = bytes(b for b in range(256) if b >= 0x20 and b != 0x7F) + b"\t\n\r"
+
+
+def has_control(data: bytes) -> bool:
+    """Whether ``data`` holds a control byte other than tab and line breaks (NUL, DEL, ...)."""
+    return bool(data.translate(None, _NOT_CONTROL))
+
+
 def block_is_simple(data: bytes) -> bool:
-    """Whether ``data`` can be split at commas and line breaks alone."""
-    if b'"' in data or b"\x00" in data:
+    """Whether ``data`` can be split at commas and line breaks alone.
+
+    A block with a control byte (NUL, ...) is not: the reference parser
+    refuses the field that holds it.
+    """
+    if b'"' in data or has_control(data):
         return False
     if b"\r" not in data:
         return True

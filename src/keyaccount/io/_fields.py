@@ -48,9 +48,9 @@ __all__ = [
 
 EMPTY = "required value is empty"
 MIN_YEAR = 1900
-MAX_FEN_DIGITS = 15
+MAX_FEN_DIGITS = 11
 """At most this many digits before the decimal point of an amount of yuan."""
-MAX_VOLUME_DIGITS = 18
+MAX_VOLUME_DIGITS = 13
 """At most this many digits in a volume."""
 
 _PERIOD = re.compile(r"([0-9]{4})-([0-9]{2})")
@@ -70,7 +70,21 @@ class FieldError(Exception):
         self.reason = reason
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _check_text(text: str) -> None:
+    """Refuse control characters (NUL, DEL, ...; tab and line breaks are allowed)."""
+    bad = _CONTROL.search(text)
+    if bad is not None:
+        raise FieldError(
+            f"control character U+{ord(bad.group()):04X} in the text; only tab and line "
+            "breaks are allowed"
+        )
+
+
 def _check_utf8(text: str) -> None:
+    _check_text(text)
     if not text.isascii():
         try:
             text.encode("utf-8")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from keyaccount.exceptions import CsvHeaderError
+from keyaccount.exceptions import CsvHeaderError, shorten
 
 __all__ = [
     "CUSTOMERS",
@@ -118,11 +118,11 @@ def parse_header(path: str, fmt: CsvFormat, fields: list[str] | None) -> Header:
     if missing or unknown or duplicated:
         parts = []
         if missing:
-            parts.append(f"missing column {', '.join(map(repr, missing))}")
+            parts.append(f"missing column {', '.join(map(shorten, missing))}")
         if unknown:
-            parts.append(f"unknown column {', '.join(map(repr, unknown))}")
+            parts.append(f"unknown column {', '.join(map(shorten, unknown))}")
         if duplicated:
-            parts.append(f"column named twice: {', '.join(map(repr, duplicated))}")
+            parts.append(f"column named twice: {', '.join(map(shorten, duplicated))}")
         optional = f" ({', '.join(sorted(fmt.optional))} optional)" if fmt.optional else ""
         raise CsvHeaderError(
             path,

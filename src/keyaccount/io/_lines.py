@@ -15,7 +15,7 @@ from typing import IO, TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from keyaccount.exceptions import CsvFileNotFoundError
+from keyaccount.exceptions import CsvFileNotFoundError, CsvHeaderError
 from keyaccount.io._formats import CsvFormat, Header, parse_header
 from keyaccount.io._problems import ErrorPolicy, ProblemSink
 
@@ -35,6 +35,8 @@ __all__ = [
 ]
 
 BOM = b"\xef\xbb\xbf"
+HEADER_LIMIT = 128 * 1024
+"""The longest header line read, in bytes (128 KiB); a longer one is refused."""
 
 
 def decode(raw: bytes) -> str:
@@ -192,9 +194,25 @@ class CsvSource:
             raise CsvFileNotFoundError(self.path, f"{fmt.name} file") from None
         try:
             self.size = os.fstat(self.file.fileno()).st_size
-            first = self.file.readline()
+            first = self.file.readline(HEADER_LIMIT + 1)
             first = first.removeprefix(BOM)
-            fields = next(csv.reader([decode(first).rstrip("\r\n")]), None) if first else None
+            line = first.removesuffix(b"\n").removesuffix(b"\r")
+            if b"\r" in line:
+                raise CsvHeaderError(
+                    self.path,
+                    "line breaks are a bare carriage return (CR, old Mac files); save the "
+                    "file with LF or CR LF line breaks",
+                )
+            if len(first) > HEADER_LIMIT:
+                raise CsvHeaderError(
+                    self.path,
+                    f"the header line is longer than {HEADER_LIMIT // 1024} KiB "
+                    f"({HEADER_LIMIT:,} bytes); is this a {fmt.name} CSV file?",
+                )
+            try:
+                fields = next(csv.reader([decode(line)]), None) if first else None
+            except csv.Error as exc:
+                raise CsvHeaderError(self.path, f"not valid CSV: {exc}") from None
             self.header: Header = parse_header(self.path, fmt, fields)
         except BaseException:
             self.file.close()
@@ -224,6 +242,7 @@ def open_csv(path: str | os.PathLike[str], fmt: CsvFormat) -> CsvSource:
 
     Raises:
         CsvFileNotFoundError: no such file.
-        CsvHeaderError: a missing, unknown or repeated column, or an empty file.
+        CsvHeaderError: a missing, unknown or repeated column, an empty file, a
+            header line over :data:`HEADER_LIMIT` bytes, or bare CR line breaks.
     """
     return CsvSource(path, fmt)

@@ -10,8 +10,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from keyaccount.domain import ProductCatalog, default_catalog
-from keyaccount.exceptions import ValidationError
+from keyaccount.domain import Period, ProductCatalog, default_catalog, format_yuan
+from keyaccount.domain._money import MAX_MONTH_FEN
+from keyaccount.exceptions import PrecisionError, ValidationError
 from keyaccount.io._fast import (
     ProductTable,
     Scratch,
@@ -387,10 +388,16 @@ class MonthlySums:
     keys, not by the number of transactions: each block is summed on its own
     and the partial sums are merged whenever they outgrow twice the merged
     size.
+
+    Every sum is checked: the absolute amounts of a key are summed alongside
+    in float64 and compared with the per customer-month limit before the
+    int64 sum is kept, so an int64 sum can never wrap; :meth:`rows` then
+    checks each customer-month over all products.
     """
 
-    def __init__(self, n_products: int) -> None:
+    def __init__(self, n_products: int, where: str = "") -> None:
         self.n_products = max(n_products, 1)
+        self.where = where
         self.codes: dict[str, int] = {}
         self._parts: list[tuple[npt.NDArray[np.int64], ...]] = []
         self._held = 0
@@ -409,27 +416,85 @@ class MonthlySums:
         if len(codes) * self.n_products * _SPAN >= 2**63:
             raise ValidationError("too many customers and products to sum transactions by month")
         key = (customer * self.n_products + rows.product) * _SPAN + (rows.period - _FIRST)
-        self._parts.append(_sum_by_key(key, rows.fen, rows.volume, rows.line))
+        self._parts.append(self._sum(key, rows.fen, np.abs(rows.fen), rows.volume, rows.line))
         self._held += len(self._parts[-1][0])
         if self._held > 2 * self._merged + 100_000:
             self._compact()
 
+    def _sum(
+        self,
+        key: npt.NDArray[np.int64],
+        fen: npt.NDArray[np.int64],
+        abs_fen: npt.NDArray[np.int64],
+        count: npt.NDArray[np.int64],
+        line: npt.NDArray[np.int64],
+    ) -> tuple[npt.NDArray[np.int64], ...]:
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        first = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
+        checked = np.add.reduceat(abs_fen[order].astype(np.float64), first)
+        over = checked > MAX_MONTH_FEN
+        if over.any():
+            self._refuse(key[first], checked, over)
+        return (
+            key[first],
+            np.add.reduceat(fen[order], first),  # exact: |sum| <= the checked sum
+            checked.astype(np.int64),
+            np.add.reduceat(count[order], first),
+            np.minimum.reduceat(line[order], first),
+        )
+
+    def _refuse(
+        self,
+        key: npt.NDArray[np.int64],
+        totals: npt.NDArray[np.float64],
+        over: npt.NDArray[np.bool_],
+    ) -> None:
+        i = int(np.flatnonzero(over)[0])
+        customer_product, period = divmod(int(key[i]), _SPAN)
+        customer = customer_product // self.n_products
+        self._raise(list(self.codes)[customer], period + _FIRST, float(totals[i]))
+
+    def _raise(self, customer_id: str, period: int, total: float) -> None:
+        shown = f"{format_yuan(int(total))} yuan" if total < 2**63 else "beyond 64-bit fen"
+        where = f"{self.where}: " if self.where else ""
+        raise PrecisionError(
+            f"{where}customer {customer_id!r}, month {Period.from_ordinal(period)}: the "
+            f"transactions' absolute amounts add up to {shown}, beyond the limit of "
+            f"{format_yuan(MAX_MONTH_FEN)} yuan per customer and month; nothing was read"
+        )
+
     def _compact(self) -> None:
         if len(self._parts) > 1:
-            key, fen, count, line = (np.concatenate(c) for c in zip(*self._parts, strict=True))
-            self._parts = [_sum_by_key(key, fen, count, line)]
+            key, fen, absolute, count, line = (
+                np.concatenate(c) for c in zip(*self._parts, strict=True)
+            )
+            self._parts = [self._sum(key, fen, absolute, count, line)]
         self._held = self._merged = len(self._parts[0][0]) if self._parts else 0
 
     def rows(self) -> RevenueRows:
-        """All sums, ordered by customer (in order of first appearance), product and month."""
+        """All sums, ordered by customer (in order of first appearance), product and month.
+
+        Raises:
+            PrecisionError: a customer's absolute amounts in one month (over all
+                products) beyond the per customer-month limit.
+        """
         self._compact()
         if not self._parts:
             return RevenueRows.empty()
-        key, fen, count, line = self._parts[0]
+        key, fen, absolute, count, line = self._parts[0]
         ids = np.empty(len(self.codes), dtype=object)
         ids[:] = list(self.codes)
         customer_product, period = np.divmod(key, _SPAN)
         customer, product = np.divmod(customer_product, self.n_products)
+        month_key = customer * _SPAN + period
+        months, inverse = np.unique(month_key, return_inverse=True)
+        totals = np.bincount(inverse, weights=absolute.astype(np.float64))
+        over = totals > MAX_MONTH_FEN
+        if over.any():
+            i = int(np.flatnonzero(over)[0])
+            c, m = divmod(int(months[i]), _SPAN)
+            self._raise(str(ids[c]), m + _FIRST, float(totals[i]))
         return RevenueRows(
             line,
             ids[customer],
@@ -438,23 +503,6 @@ class MonthlySums:
             fen,
             count,
         )
-
-
-def _sum_by_key(
-    key: npt.NDArray[np.int64],
-    fen: npt.NDArray[np.int64],
-    count: npt.NDArray[np.int64],
-    line: npt.NDArray[np.int64],
-) -> tuple[npt.NDArray[np.int64], ...]:
-    order = np.argsort(key, kind="stable")
-    key = key[order]
-    first = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
-    return (
-        key[first],
-        np.add.reduceat(fen[order], first),
-        np.add.reduceat(count[order], first),
-        np.minimum.reduceat(line[order], first),
-    )
 
 
 def iter_transactions_csv(
@@ -496,6 +544,9 @@ def iter_transactions_csv(
         CsvFileNotFoundError: no such file.
         CsvHeaderError: a missing, misnamed or repeated column.
         CsvImportError: with the raise policy, every bad row.
+        PrecisionError: a customer's transactions in one month whose absolute
+            amounts add up beyond the per customer-month limit; nothing is
+            yielded.
     """
     _check_batch_rows(batch_rows)
     open_csv(path, TRANSACTIONS).close()
@@ -508,7 +559,7 @@ def iter_transactions_csv(
         return lambda data, line: _transaction_block(data, line, spec, table, scratch)
 
     def finish(parts: Iterator[RevenueRows]) -> Iterator[RevenueRows]:
-        sums = MonthlySums(len(products))
+        sums = MonthlySums(len(products), os.fspath(path))
         for part in parts:
             sums.add(part)
         rows = sums.rows()

@@ -248,21 +248,24 @@ class MetricsTable:
         return frame
 
 
-def _check_exact(values: npt.NDArray[np.int64], what: str) -> None:
-    """Raise PrecisionError unless the sum of ``|values|`` is below 2**53.
+def _check_rollup(
+    rolled: npt.NDArray[np.float64],
+    customer_ids: npt.NDArray[np.object_],
+    what: str,
+) -> None:
+    """Raise PrecisionError naming the first group whose rolled-up total reaches 2**53.
 
-    The sum is taken in float64: while it stays below 2**53 every partial sum
-    is exact, and once the exact sum reaches 2**53 the float64 sum does too
-    (rounding is monotone and 2**53 is representable), so the test is exact
-    and cannot overflow as an int64 sum would.
+    ``rolled`` holds non-negative sums (absolute fen, or volume) per group,
+    taken in float64: while a sum stays below 2**53 it is exact, and once the
+    exact sum reaches 2**53 the float64 sum does too (rounding is monotone and
+    2**53 is representable), so the test is exact.
     """
-    if not values.size:
-        return
-    total = float(np.abs(values.astype(np.float64)).sum())
-    if total >= EXACT_LIMIT:
+    over = rolled >= EXACT_LIMIT
+    if over.any():
+        i = int(np.flatnonzero(over)[0])
         raise PrecisionError(
-            f"absolute {what} totals of about {total:.0f} reach 2**53; the bulk path "
-            "cannot sum them exactly"
+            f"roll-up of group {customer_ids[i]!r} (the customer and its descendants): "
+            f"{what} reaches 2**53 and cannot be summed exactly"
         )
 
 
@@ -323,21 +326,17 @@ class SortedRevenue:
 
     Built once per state of a portfolio's revenue and reused by every
     :func:`compute_metrics` call (a backtest computes metrics month after
-    month). Building checks that absolute fen and volume totals stay below
-    2**53, so every sum on the fast path is exact.
+    month). The input limits (``docs/limits.md``: at most
+    :data:`~keyaccount.domain._money.MAX_MONTH_FEN` absolute fen per customer
+    and month) keep every per-customer sum of 24 months below 2**53, so those
+    sums are exact in float64; roll-ups are checked where they are made.
     """
 
     records: RevenueColumns
 
     @classmethod
     def build(cls, records: RevenueColumns) -> SortedRevenue:
-        """Sort ``records`` by period (stable) after checking the exactness bound.
-
-        Raises:
-            PrecisionError: absolute fen or volume totals reach 2**53.
-        """
-        _check_exact(records.fen, "revenue (fen)")
-        _check_exact(records.volume, "volume")
+        """Sort ``records`` by period (stable)."""
         if len(records) == 0:
             return cls(records)
         period = records.period
@@ -399,7 +398,9 @@ def compute_metrics(
     ``-1`` where it defaults to ``first_period``.
 
     Raises:
-        PrecisionError: the absolute fen total reaches 2**53.
+        PrecisionError: for a roll-up, a group whose absolute revenue in a
+            24-month window (or volume in the trailing 12 months) reaches
+            2**53; the message names the group.
     """
     sorted_rev = records if isinstance(records, SortedRevenue) else SortedRevenue.build(records)
     n = int(customer_ids.shape[0])
@@ -413,10 +414,24 @@ def compute_metrics(
             return matrix
         return np.asarray(roll @ matrix, dtype=np.float64)
 
-    monthly = up(_monthly(sorted_rev.months(start, p), start, n))
+    def monthly_up(block: RevenueColumns, first: int) -> npt.NDArray[np.float64]:
+        if roll is not None:
+            absolute = attrs.evolve(block, fen=np.abs(block.fen))
+            total = np.asarray(roll @ _monthly(absolute, first, n), dtype=np.float64)
+            last = Period.from_ordinal(first + WINDOW - 1)
+            _check_rollup(
+                total.sum(axis=1),
+                customer_ids,
+                f"absolute revenue (fen) in the 24 months to {last}",
+            )
+        return up(_monthly(block, first, n))
+
+    monthly = monthly_up(sorted_rev.months(start, p), start)
     recent = sorted_rev.months(p - 11, p)
     cust = recent.customer.astype(np.int64)
     volume = up(_sum_by(cust, recent.volume, n))
+    if roll is not None:
+        _check_rollup(volume, customer_ids, f"volume in the 12 months to {as_of}")
     cust *= n_products
     cust += recent.product
     by_product = up(_sum_by(cust, recent.fen, n * n_products).reshape(n, n_products))
@@ -428,7 +443,7 @@ def compute_metrics(
     active_months = positive[:, 12:].sum(axis=1)
     product_count = (by_product > 0).sum(axis=1)
     since = _last_positive(positive)
-    since = _months_since_before(sorted_rev, since, start, n, up)
+    since = _months_since_before(sorted_rev, since, start, monthly_up)
 
     no_prev = prev_fen <= 0
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -481,8 +496,7 @@ def _months_since_before(
     sorted_rev: SortedRevenue,
     since: npt.NDArray[np.int64],
     start: int,
-    n: int,
-    up: Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]],
+    monthly_up: Callable[[RevenueColumns, int], npt.NDArray[np.float64]],
 ) -> npt.NDArray[np.int64]:
     """Fill ``since`` for customers with no positive month in the window from older history.
 
@@ -496,7 +510,7 @@ def _months_since_before(
     hi = start - 1
     while hi >= earliest and unresolved.any():
         lo = hi - WINDOW + 1
-        positive = up(_monthly(sorted_rev.months(lo, hi), lo, n)) > 0
+        positive = monthly_up(sorted_rev.months(lo, hi), lo) > 0
         back = _last_positive(positive)
         found = (back >= 0) & unresolved
         since = np.where(found, (start - 1 - hi) + WINDOW + back, since)

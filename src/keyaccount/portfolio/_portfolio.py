@@ -41,6 +41,7 @@ from keyaccount.portfolio._columns import (
     RevenueColumns,
 )
 from keyaccount.portfolio._customers import CustomerColumns
+from keyaccount.portfolio._limits import check_revenue_limits
 from keyaccount.portfolio._metrics import MetricsTable, SortedRevenue, compute_metrics
 from keyaccount.portfolio._summary import SegmentTierSummary, summarise
 
@@ -503,6 +504,8 @@ class Portfolio:
             UnknownProductError: a product the catalogue does not hold.
             ValidationError: a record before its customer's ``first_period``.
             PortfolioValidationError: several of these at once. Nothing is added.
+            PrecisionError: a customer's absolute revenue or volume in one month
+                (with the records already held) beyond the per customer-month limit.
         """
         cols = self.customer_columns
         problems: list[Exception] = []
@@ -564,7 +567,9 @@ class Portfolio:
 
         Raises:
             InvalidMoneyError: ``fen`` is not an integer array, or holds amounts
-                beyond 64-bit fen.
+                beyond the per-record limit (``docs/limits.md``).
+            PrecisionError: a customer's absolute revenue or volume in one month
+                (with the records already held) beyond the per customer-month limit.
             InvalidPeriodError: a period ordinal that is no valid month.
             UnknownCustomerError, UnknownProductError, ValidationError: as
                 :meth:`add_revenue`; the message names the first offending record.
@@ -626,6 +631,11 @@ class Portfolio:
         )
 
     def _append_revenue(self, block: RevenueColumns) -> None:
+        check_revenue_limits(
+            self.revenue_columns if self._revenue_parts else None,
+            block,
+            self.customer_columns.id.__getitem__,
+        )
         self._revenue_parts.append(block)
         self._revenue_cache = None
         self._sorted_revenue = None

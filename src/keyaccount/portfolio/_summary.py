@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from keyaccount.domain import Period, Segment, Tier, fen_to_yuan
+from keyaccount.exceptions import PrecisionError
 from keyaccount.portfolio._columns import NO_CODE, SEGMENTS, TIERS
 
 if TYPE_CHECKING:
@@ -83,8 +84,8 @@ class SegmentTierSummary:
 
     @property
     def total_revenue_fen(self) -> int:
-        """All trailing-12 revenue, in fen."""
-        return int(self.revenue_fen.sum())
+        """All trailing-12 revenue, in fen (an exact Python ``int``: it cannot wrap)."""
+        return sum(int(v) for v in self.revenue_fen.flat)
 
     def to_pandas(self, *, lang: str = "en", values: str = "customers") -> pd.DataFrame:
         """A segment x tier DataFrame of ``"customers"`` or ``"revenue_fen"``."""
@@ -99,14 +100,33 @@ class SegmentTierSummary:
         )
 
 
+_CELL_LIMIT = 2**62
+"""Cells whose absolute float64 total stays below this are exact in int64 (with margin)."""
+
+
 def summarise(table: MetricsTable) -> SegmentTierSummary:
-    """Summarise a metrics table by segment and tier."""
+    """Summarise a metrics table by segment and tier.
+
+    Raises:
+        PrecisionError: a cell's trailing-12 revenue does not fit 64-bit fen;
+            the message names its segment and tier.
+    """
     rows = np.where(table.segment == NO_CODE, len(SEGMENTS), table.segment).astype(np.int64)
     key = rows * len(TIERS) + table.tier.astype(np.int64)
     size = (len(SEGMENTS) + 1) * len(TIERS)
     shape = (len(SEGMENTS) + 1, len(TIERS))
     counts = np.bincount(key, minlength=size).reshape(shape).astype(np.int64)
     fen = table.columns["t12m_revenue"]
+    # the sum of |fen| per cell in float64 bounds every partial int64 sum below
+    absolute = np.bincount(key, weights=np.abs(fen.astype(np.float64)), minlength=size)
+    over = absolute >= _CELL_LIMIT
+    if over.any():
+        r, c = divmod(int(np.flatnonzero(over)[0]), len(TIERS))
+        segment = SEGMENTS[r].name if r < len(SEGMENTS) else "no segment"
+        raise PrecisionError(
+            f"summary as of {table.as_of}: trailing-12 revenue of segment {segment}, "
+            f"tier {TIERS[c].name} does not fit 64-bit fen"
+        )
     # exact: sum with Python integers per cell would be slow; int64 add.at is exact
     revenue = np.zeros(size, dtype=np.int64)
     np.add.at(revenue, key, fen)
