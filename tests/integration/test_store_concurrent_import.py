@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import threading
 from typing import TYPE_CHECKING
 
 import pytest
 
-from keyaccount.exceptions import CsvImportError, KeyAccountError
+from keyaccount.exceptions import CsvImportError, KeyAccountError, StoreBusyError
 from keyaccount.store import Store
+from keyaccount.store._engine import WRITE_LOCK_KEY
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -101,6 +104,33 @@ def test_concurrent_imports_of_the_same_customers_one_wins_cleanly(
     assert store.counts()["customers"] == REPETITIONS * CUSTOMERS_PER_IMPORT
     # Each customer's revenue was written once, by the import that won.
     assert store.counts()["revenue"] == REPETITIONS * CUSTOMERS_PER_IMPORT * len(MONTHS)
+
+
+def test_a_writer_waiting_past_the_timeout_gets_a_retryable_error(
+    store: Store, store_url: str, backend: str, tmp_path: Path
+) -> None:
+    """A writer that cannot get the write lock in time fails retryably and writes nothing."""
+    customers, revenue = _write_files(tmp_path, "W", range(5))
+    with contextlib.ExitStack() as held:
+        if backend == "sqlite":
+            other = sqlite3.connect(store_url.removeprefix("sqlite:///"), isolation_level=None)
+            held.callback(other.close)
+            other.execute("BEGIN IMMEDIATE")
+        else:
+            import psycopg
+
+            other_pg = psycopg.connect(store_url.replace("postgresql+psycopg", "postgresql"))
+            held.callback(other_pg.close)
+            other_pg.execute("SELECT pg_advisory_lock(%s)", (WRITE_LOCK_KEY,))
+        with Store(store_url, busy_timeout=0.2) as waiting, pytest.raises(StoreBusyError) as caught:
+            waiting.import_csv(customers=customers, revenue=revenue, progress=False)
+    assert caught.value.retryable
+    assert "try again" in str(caught.value)
+    assert store.counts()["customers"] == 0
+    # Once the other writer is gone the same import goes through.
+    with Store(store_url, busy_timeout=0.2) as again:
+        again.import_csv(customers=customers, revenue=revenue, progress=False)
+    assert store.counts()["customers"] == 5
 
 
 @pytest.fixture(autouse=True)

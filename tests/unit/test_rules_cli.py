@@ -236,10 +236,11 @@ def test_backtest_from_db(app: click.Group, runner: CliRunner, store_file: Path)
 
 
 def test_source_options_are_exclusive(app: click.Group, runner: CliRunner, tmp_path: Path) -> None:
-    """--demo and --db together, or a --db file that does not exist, are usage errors."""
+    """--demo and --db together are a usage error; a --db store that does not exist is exit 1."""
     both = runner.invoke(app, ["evaluate", "--demo", "--db", str(tmp_path / "x.db")])
     assert both.exit_code == 2
     assert "--demo or --db" in both.output
     missing = runner.invoke(app, ["backtest", "--db", str(tmp_path / "missing.db")])
-    assert missing.exit_code == 2
-    assert "no database file" in missing.output
+    assert missing.exit_code == 1
+    assert "no keyaccount store" in missing.output
+    assert not (tmp_path / "missing.db").exists()

@@ -5,24 +5,38 @@ as ``"name": "module:attribute"``; a module is imported only when its
 command runs or ``--help`` lists it. A new subcommand (or a group such as
 ``rules`` with ``rules check``) is a new module plus one line in that table.
 
-Errors: bad option values are click usage errors (exit code 2). Any
-:class:`~keyaccount.exceptions.KeyAccountError` that escapes a command is
-shown as one line, ``Error: ...``, with exit code 1 and no traceback.
+Errors (``docs/cli.md``, "Errors and exit codes"): bad option values are
+click usage errors (exit code 2). Any
+:class:`~keyaccount.exceptions.KeyAccountError`, and any other ``OSError``
+(no permission, a full disk, ...), that escapes a command is shown as one
+line, ``Error: ...``, with exit code 1 and no traceback; other exceptions are
+bugs and keep theirs. An interrupt (Ctrl-C) exits with 130 and one line;
+SIGTERM ends the command as its default action does, after removing its
+temporary files. A closed output pipe (``keyaccount demo | head``) ends the
+command quietly. Every file a command writes is renamed into place only when
+the whole command succeeded (:mod:`keyaccount._atomic`).
 """
 
 from __future__ import annotations
 
+import errno
 import importlib
+import os
+import signal
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import click
 
 from keyaccount import __version__
+from keyaccount._atomic import atomic_outputs
 from keyaccount.domain import Period
-from keyaccount.exceptions import KeyAccountError
+from keyaccount.exceptions import KeyAccountError, shorten
 
 __all__ = [
+    "EXIT_DATA",
+    "EXIT_INTERRUPTED",
+    "EXIT_USAGE",
     "LANGUAGES",
     "PERIOD",
     "SUBCOMMANDS",
@@ -32,6 +46,7 @@ __all__ = [
     "error_message",
     "lang_option",
     "main",
+    "os_error_message",
 ]
 
 SUBCOMMANDS: Mapping[str, str] = {
@@ -51,6 +66,13 @@ LANGUAGES = ("en", "zh")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+EXIT_DATA = 1
+"""Exit code of a command that failed on its data or environment (one line ``Error: ...``)."""
+EXIT_USAGE = 2
+"""Exit code of a usage error (click's)."""
+EXIT_INTERRUPTED = 130
+"""Exit code of a command interrupted by Ctrl-C (SIGINT), as shells report it."""
+
 
 def error_message(exc: BaseException) -> str:
     """One line describing ``exc``; for a group of errors, the count and the first of them."""
@@ -58,6 +80,13 @@ def error_message(exc: BaseException) -> str:
     if isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         text = f"{exc.message}; first: {error_message(exc.exceptions[0])}"
     return " ".join(text.split())
+
+
+def os_error_message(exc: OSError) -> str:
+    """One line for an ``OSError`` that escaped a command: the reason and the path(s)."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    paths = [shorten(os.fspath(p)) for p in (exc.filename, exc.filename2) if p is not None]
+    return " ".join(f"{reason}: {' -> '.join(paths)}".split()) if paths else error_message(exc)
 
 
 if TYPE_CHECKING:
@@ -133,11 +162,26 @@ class KeyAccountGroup(click.Group):
         return command
 
     def invoke(self, ctx: click.Context) -> Any:
-        """Run the subcommand; a :class:`KeyAccountError` becomes a one-line ``Error: ...``."""
+        """Run the subcommand; its files are renamed into place only when it succeeds.
+
+        A :class:`KeyAccountError` or another ``OSError`` becomes a one-line
+        ``Error: ...`` (exit code 1); Ctrl-C exits with 130 after one line.
+        """
         try:
-            return super().invoke(ctx)
+            with atomic_outputs():
+                return super().invoke(ctx)
         except KeyAccountError as exc:
             raise click.ClickException(error_message(exc)) from None
+        except KeyboardInterrupt:
+            click.echo(
+                "Interrupted: the command was stopped; what it had not finished was not written.",
+                err=True,
+            )
+            ctx.exit(EXIT_INTERRUPTED)
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise  # click ends quietly on a closed pipe
+            raise click.ClickException(os_error_message(exc)) from None
 
 
 @click.group(
@@ -162,4 +206,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     Args:
         argv: Arguments without the program name; ``None`` reads ``sys.argv``.
     """
-    cli.main(args=list(argv) if argv is not None else None, prog_name="keyaccount")
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="keyaccount")
+    except _TerminatedError:
+        # Transactions rolled back and temporary files were removed while unwinding;
+        # now end as SIGTERM's default action would.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise SystemExit(128 + signal.SIGTERM) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class _TerminatedError(BaseException):
+    """Raised by the SIGTERM handler so that the command unwinds (a ``BaseException``)."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise _TerminatedError

@@ -58,9 +58,9 @@ def _load(options: dict[str, Any]) -> Portfolio:
         from keyaccount.demo import generate  # imported when the command runs
 
         return generate()
-    from keyaccount.store import Store  # imported when the command runs
+    from keyaccount.cli._store_commands import open_store  # imported when the command runs
 
-    with Store(db) as store:
+    with open_store(str(db)) as store:
         return store.load()
 
 

@@ -16,7 +16,6 @@ database (``--db``: a SQLite file or a database URL, see ``keyaccount.store``);
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -59,14 +58,12 @@ def _demo_portfolio(seed: int | None, customers: int) -> Portfolio:
 def _source(demo: bool, db: str | None) -> None:
     if demo == (db is not None):
         raise click.UsageError("choose where the portfolio comes from: --demo or --db")
-    if db is not None and "://" not in db and not Path(db).is_file():
-        raise click.UsageError(f"no database file {db!r} (--db)")
 
 
 def _open_store(db: str) -> Store:
-    from keyaccount.store import Store  # imported when a command runs
+    from keyaccount.cli._store_commands import open_store  # imported when a command runs
 
-    return Store(db)
+    return open_store(db)
 
 
 def _latest(portfolio: Portfolio) -> Period:

@@ -9,12 +9,17 @@ portfolio and the two option values.
 
 ``--db`` takes a SQLite file path or a database URL (``sqlite:///x.db``,
 ``postgresql+psycopg://user@host/db``); the default is ``keyaccount.db`` in
-the current directory.
+the current directory. ``import`` and ``demo --db`` create the store when it
+does not exist (and remove a store file they created when they fail);
+``export`` and the other reading commands refuse a missing store with
+``Error: no keyaccount store at ...`` and create nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -22,8 +27,10 @@ import click
 from keyaccount.exceptions import CsvImportError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from keyaccount.portfolio import Portfolio
-    from keyaccount.store import ImportReport
+    from keyaccount.store import ImportReport, Store
 
 __all__ = [
     "DEFAULT_DB",
@@ -32,6 +39,7 @@ __all__ = [
     "demo_db_options",
     "export_command",
     "import_command",
+    "open_store",
     "write_demo_db",
 ]
 
@@ -56,8 +64,47 @@ def db_option(function: F) -> F:
     )(function)
 
 
+def open_store(db: str) -> Store:
+    """Open the existing store ``db`` for reading; a missing one is an error, never created.
+
+    Raises:
+        StoreNotFoundError: there is no store at ``db``.
+        StoreUnavailableError: ``db`` cannot be opened (see :class:`~keyaccount.store.Store`).
+    """
+    from keyaccount.store import Store  # imported when a command runs
+
+    return Store(db, create=False)
+
+
+@contextlib.contextmanager
+def _writing_store(db: str) -> Iterator[Store]:
+    """Open (or create) the store ``db`` for writing; remove the file again if the command fails.
+
+    Only a SQLite file this command created and that is still empty is removed.
+    """
+    from keyaccount.store import Store  # imported when a command runs
+    from keyaccount.store._engine import resolve_url, sqlite_path
+
+    path = sqlite_path(resolve_url(db)) if db else None
+    new_file = path if path is not None and not path.exists() else None
+    store = Store(db)
+    try:
+        yield store
+    except BaseException:
+        with contextlib.suppress(Exception):
+            if new_file is not None and store.is_empty():
+                store.close()
+                for leftover in (new_file, Path(f"{new_file}-journal")):
+                    leftover.unlink(missing_ok=True)
+        raise
+    finally:
+        store.close()
+
+
 def _file(exists: bool) -> click.Path:
-    return click.Path(exists=exists, dir_okay=False, writable=not exists)
+    # Outputs are not checked here: a file that cannot be written is an `Error:` line
+    # (exit code 1) from the writer, which also names what went wrong.
+    return click.Path(exists=exists, dir_okay=False)
 
 
 def _progress_option(function: F) -> F:
@@ -114,9 +161,7 @@ def import_command(
     """
     if customers is None and revenue is None and transactions is None:
         raise click.UsageError("give at least one of --customers, --revenue, --transactions")
-    from keyaccount.store import Store  # imported when the command runs
-
-    with Store(db) as store:
+    with _writing_store(db) as store:
         try:
             report = store.import_csv(
                 customers, revenue, transactions, reject_dir=reject_dir, progress=progress
@@ -152,9 +197,7 @@ def export_command(
     """Export a store's customers and revenue as CSV files that `keyaccount import` reads back."""
     if customers is None and revenue is None:
         raise click.UsageError("give --customers and/or --revenue")
-    from keyaccount.store import Store  # imported when the command runs
-
-    with Store(db) as store:
+    with open_store(db) as store:
         report = store.export_csv(
             customers,
             revenue,
@@ -196,9 +239,8 @@ def write_demo_db(portfolio: Portfolio, db: str | None, replace_db: bool = False
     if db is None:
         return
     from keyaccount.exceptions import StoreNotEmptyError
-    from keyaccount.store import Store
 
-    with Store(db) as store:
+    with _writing_store(db) as store:
         try:
             store.save(portfolio, replace=replace_db)
         except StoreNotEmptyError:

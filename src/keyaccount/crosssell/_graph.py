@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, cast
 import networkx as nx
 import numpy as np
 
+from keyaccount._atomic import atomic_path
 from keyaccount.crosssell._basket import DEFAULT_WINDOW, Basket, build_basket
 from keyaccount.domain import Period
 from keyaccount.portfolio._columns import NO_CODE, SEGMENTS, SUB_SEGMENTS, TIERS
@@ -184,7 +185,8 @@ def build_graph(
 def write_graphml(graph: nx.DiGraph[str], path: str | Path) -> Path:
     """Write ``graph`` as GraphML (for Gephi, yEd, Cytoscape); returns the path."""
     target = Path(path)
-    nx.write_graphml(graph, target, named_key_ids=True)
+    with atomic_path(target) as temporary:
+        nx.write_graphml(graph, temporary, named_key_ids=True)
     return target
 
 
@@ -195,7 +197,8 @@ def write_node_link_json(graph: nx.DiGraph[str], path: str | Path) -> Path:
     """
     target = Path(path)
     data = nx.node_link_data(graph, edges="edges")
-    target.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    with atomic_path(target) as temporary:
+        temporary.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
     return target
 
 

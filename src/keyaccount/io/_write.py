@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import numpy.typing as npt
 
+from keyaccount._atomic import atomic_path
 from keyaccount.domain import Customer, Period, ProductCatalog, default_catalog
 from keyaccount.exceptions import ValidationError
 from keyaccount.io._customers import CustomerRows
@@ -96,6 +97,11 @@ def write_customers_csv(
 
     Returns:
         The number of customers written.
+
+    Raises:
+        OutputError: the file cannot be written (a missing directory, no
+            permission, a full disk); an earlier file at ``path`` is left as it
+            was (the file is written beside it and renamed into place).
     """
     _check_lang(lang)
     rows = _customer_rows(customers)
@@ -110,7 +116,7 @@ def write_customers_csv(
     subs = {code: label(SUB_SEGMENTS, code) for code in range(-1, len(SUB_SEGMENTS))}
     tiers = {code: label(TIERS, code) for code in range(len(TIERS))}
     periods = _PeriodTexts()
-    with open(path, "w", newline="", encoding="utf-8") as f:
+    with atomic_path(path) as temporary, open(temporary, "w", newline="", encoding="utf-8") as f:
         write = f.write
         write(csv_line(CUSTOMER_COLUMNS))
         for cid, name, seg, sub, tier, parent, province, first, since in zip(
@@ -236,6 +242,11 @@ def write_revenue_csv(
 
     Returns:
         The number of rows written.
+
+    Raises:
+        OutputError: the file cannot be written (a missing directory, no
+            permission, a full disk); an earlier file at ``path`` is left as it
+            was (the file is written beside it and renamed into place).
     """
     if isinstance(revenue, Portfolio):
         products = catalog if catalog is not None else revenue.products
@@ -247,7 +258,7 @@ def write_revenue_csv(
         total = 0
     lines = _Lines(tuple(products))
     written = 0
-    with open(path, "w", newline="", encoding="utf-8") as f:
+    with atomic_path(path) as temporary, open(temporary, "w", newline="", encoding="utf-8") as f:
         f.write(",".join(REVENUE_COLUMNS) + "\n")
         for ids, rows in blocks:
             f.write(lines.text(ids, rows.product, rows.period, rows.fen, rows.volume))

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Concatenate, Literal, ParamSpec, TypeVar
 
 import attrs
 import numpy as np
 
+from keyaccount._atomic import atomic_outputs, output_error
 from keyaccount.domain import (
     Change,
     Customer,
@@ -19,7 +22,13 @@ from keyaccount.domain import (
     Segment,
     Tier,
 )
-from keyaccount.exceptions import CsvImportError, StoreNotEmptyError, ValidationError
+from keyaccount.exceptions import (
+    CsvImportError,
+    KeyAccountError,
+    StoreNotEmptyError,
+    StoreNotFoundError,
+    ValidationError,
+)
 from keyaccount.io import (
     ErrorPolicy,
     iter_revenue_csv,
@@ -31,9 +40,12 @@ from keyaccount.io import (
 from keyaccount.io import RevenueRows as _IoRevenueRows
 from keyaccount.store._bulk import BulkWriter, paused_gc
 from keyaccount.store._engine import (
+    check_sqlite_file,
     create_store_engine,
+    database_errors,
     display_url,
     resolve_url,
+    sqlite_path,
     transaction,
 )
 from keyaccount.store._history import (
@@ -71,7 +83,7 @@ from keyaccount.store._tables import TABLES
 
 if TYPE_CHECKING:
     import datetime as dt
-    from collections.abc import Iterator
+    from collections.abc import Generator
     from types import TracebackType
 
     import sqlalchemy as sa
@@ -88,6 +100,23 @@ _Ids = Iterable[str] | str | None
 
 def _period(value: _Periodish) -> Period | None:
     return None if value is None else Period.parse(value)
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _translated(
+    method: Callable[Concatenate[Store, _P], _R],
+) -> Callable[Concatenate[Store, _P], _R]:
+    """Run a store method with database errors translated (see ``_engine.database_error``)."""
+
+    @functools.wraps(method)
+    def run(self: Store, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with database_errors(self._url):
+            return method(self, *args, **kwargs)
+
+    return run
 
 
 @attrs.frozen
@@ -118,11 +147,24 @@ class Store:
             notebooks); ``"postgresql+psycopg://user@host/db"`` for
             PostgreSQL (``postgresql://`` picks psycopg too; install the
             ``postgresql`` extra).
+        create: Create the store when it does not exist (the SQLite file, or
+            the tables in an empty database). With ``create=False`` a missing
+            store raises :class:`~keyaccount.exceptions.StoreNotFoundError`
+            and nothing is created: open stores you only read this way.
         echo: Log every SQL statement (SQLAlchemy's ``echo``).
+        busy_timeout: Seconds a writer waits for another writer (SQLite's write
+            lock, or the store's advisory write lock on PostgreSQL) before
+            :class:`~keyaccount.exceptions.StoreBusyError` (default 60 s).
 
     Raises:
         SchemaVersionError: the database was written by a version of the
             library with another schema; it is left untouched.
+        StoreNotFoundError: ``create`` is false and there is no store there
+            (no file, an empty file, or a database without keyaccount tables).
+        StoreUnavailableError: the path or URL cannot be used: a directory,
+            a device, a file that is not a SQLite database or is damaged, a
+            missing directory, a server that refuses the connection. The
+            message names the file or the URL (without its password).
 
     Example:
         >>> from keyaccount import Customer, Portfolio, RevenueRecord
@@ -139,19 +181,36 @@ class Store:
     schema_version = SCHEMA_VERSION
     """The schema version this library reads and writes."""
 
-    def __init__(self, url: str | os.PathLike[str] | None = None, *, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str | os.PathLike[str] | None = None,
+        *,
+        create: bool = True,
+        echo: bool = False,
+        busy_timeout: float | None = None,
+    ) -> None:
         self._url = resolve_url(url)
-        self._engine = create_store_engine(self._url, echo=echo)
+        existed = check_sqlite_file(self._url, create=create)
+        self._engine = create_store_engine(self._url, echo=echo, busy_timeout=busy_timeout)
         try:
-            self._open()
+            with database_errors(self._url):
+                self._open(create)
         except BaseException:
             self._engine.dispose()
+            if not existed:
+                _remove_empty_file(sqlite_path(self._url))
             raise
 
-    def _open(self) -> None:
+    def _open(self, create: bool) -> None:
         with transaction(self._engine, write=False) as conn:
             if ensure_schema(conn, self.url, create=False):
                 return
+        if not create:
+            raise StoreNotFoundError(
+                self.url,
+                f"no keyaccount store in {self.url}: the database holds no keyaccount tables; "
+                "check the path or URL (a store is created by an import or a save into it)",
+            )
         with transaction(self._engine, write=True) as conn:
             if conn.dialect.name == "postgresql":
                 # Two processes opening a new database at once create the tables once.
@@ -193,6 +252,7 @@ class Store:
     def __repr__(self) -> str:
         return f"<Store {self.url}>"
 
+    @_translated
     def counts(self) -> dict[str, int]:
         """Rows per kind: customers, revenue, products, project_groups, changes."""
         tables = {
@@ -214,6 +274,7 @@ class Store:
 
     # ------------------------------------------------------------------ whole portfolio
 
+    @_translated
     def save(self, portfolio: Portfolio, *, replace: bool = False) -> None:
         """Write a whole portfolio: customers, catalogue, revenue and project groups.
 
@@ -247,6 +308,7 @@ class Store:
             with BulkWriter(conn, large=large) as writer:
                 _write_portfolio(writer, portfolio)
 
+    @_translated
     def load(
         self,
         *,
@@ -285,6 +347,7 @@ class Store:
 
     # ------------------------------------------------------------------ partial reads
 
+    @_translated
     def customer(self, customer_id: str) -> Customer:
         """One customer, as stored now.
 
@@ -294,6 +357,7 @@ class Store:
         with transaction(self._engine, write=False) as conn:
             return get_customer(conn, customer_id)
 
+    @_translated
     def customers(
         self,
         *,
@@ -309,6 +373,7 @@ class Store:
         with transaction(self._engine, write=False) as conn:
             return find_customers(conn, selection)
 
+    @_translated
     def project_group(self, group_id: str) -> ProjectGroup:
         """One project group with its members and customers.
 
@@ -318,16 +383,19 @@ class Store:
         with transaction(self._engine, write=False) as conn:
             return get_project_group(conn, group_id)
 
+    @_translated
     def project_groups(self) -> tuple[ProjectGroup, ...]:
         """All project groups, in the order they were saved."""
         with transaction(self._engine, write=False) as conn:
             return tuple(read_project_groups(conn))
 
+    @_translated
     def catalog(self) -> ProductCatalog:
         """The store's product catalogue (the default one while none is stored)."""
         with transaction(self._engine, write=False) as conn:
             return read_catalog(conn)
 
+    @_translated
     def revenue(
         self,
         start: _Periodish = None,
@@ -351,6 +419,7 @@ class Store:
 
     # ------------------------------------------------------------------ bulk import
 
+    @_translated
     def import_rows(
         self,
         customers: CustomerBatch | None = None,
@@ -413,6 +482,7 @@ class Store:
             bars.done(phase)
             return ImportReport(importer.customers_added, importer.revenue_added)
 
+    @_translated
     def import_csv(
         self,
         customers: str | os.PathLike[str] | None = None,
@@ -467,8 +537,6 @@ class Store:
             CsvImportError: without ``reject_dir``, the bad rows of a file.
         """
         reject_root = None if reject_dir is None else Path(reject_dir)
-        if reject_root is not None:
-            reject_root.mkdir(parents=True, exist_ok=True)
         files = [Path(p) for p in (customers, revenue, transactions) if p is not None]
         if reject_root is not None:
             names = [p.name for p in files]
@@ -477,17 +545,60 @@ class Store:
                     f"input files {', '.join(map(str, files))} share a name; their reject "
                     f"files in {reject_root} would clash"
                 )
+        made = [] if reject_root is None else _make_directory(reject_root)
+        temporaries: list[Path] = []
+        try:
+            return self._import_files(
+                customers,
+                revenue,
+                transactions,
+                files,
+                reject_root,
+                temporaries,
+                catalog,
+                batch_rows,
+                progress,
+            )
+        except OSError as exc:
+            _remove_files(temporaries)
+            _remove_empty_directories(made)
+            if reject_root is None or isinstance(exc, KeyAccountError) or exc.filename is not None:
+                raise
+            # Writing a reject file failed (a full disk, a read-only file system).
+            raise output_error(reject_root, exc, "cannot write reject files in") from None
+        except BaseException:
+            _remove_files(temporaries)
+            _remove_empty_directories(made)
+            raise
+
+    def _import_files(
+        self,
+        customers: str | os.PathLike[str] | None,
+        revenue: str | os.PathLike[str] | None,
+        transactions: str | os.PathLike[str] | None,
+        files: list[Path],
+        reject_root: Path | None,
+        temporaries: list[Path],
+        catalog: ProductCatalog | None,
+        batch_rows: int,
+        progress: bool | None,
+    ) -> ImportReport:
+        """:meth:`import_csv` after its checks: reject files are renamed into place on commit."""
         reject_files: list[Path] = []
 
         def policy(path: Path) -> tuple[ErrorPolicy, Path | None]:
             if reject_root is None:
                 return ErrorPolicy(), None
             target = reject_root / f"{path.name}.rejects.csv"
+            temporary = group.add(target)
             reject_files.append(target)
-            return ErrorPolicy.reject(target), target
+            temporaries.append(temporary)
+            return ErrorPolicy.reject(temporary), temporary
 
         large = sum(p.stat().st_size for p in files if p.exists()) >= _LARGE_BYTES
+        # The reject files are renamed into place after the transaction commits.
         with (
+            atomic_outputs() as group,
             reporter(progress) as bars,
             paused_gc(),
             transaction(self._engine, write=True, bulk=True) as conn,
@@ -548,12 +659,13 @@ class Store:
             return ImportReport(
                 importer.customers_added,
                 importer.revenue_added,
-                sum(_count_rows(p) for p in reject_files),
+                sum(_count_rows(p) for p in temporaries),
                 tuple(reject_files),
             )
 
     # ------------------------------------------------------------------ export
 
+    @_translated
     def export_csv(
         self,
         customers: str | os.PathLike[str] | None = None,
@@ -576,7 +688,9 @@ class Store:
             progress: Show a progress bar (``None``: in a terminal or notebook).
         """
         n_customers = n_revenue = 0
+        # Both files are written to temporaries and renamed into place when both are complete.
         with (
+            atomic_outputs(),
             reporter(progress) as bars,
             paused_gc(),
             transaction(self._engine, write=False) as conn,
@@ -588,7 +702,7 @@ class Store:
                 catalog = read_catalog(conn)
                 ids = columns.id
 
-                def batches() -> Iterator[_IoRevenueRows]:
+                def batches() -> Generator[_IoRevenueRows]:
                     for block in iter_revenue_blocks(conn):
                         yield _IoRevenueRows(
                             np.zeros(len(block), dtype=np.int64),
@@ -599,16 +713,19 @@ class Store:
                             block[:, 4].copy(),
                         )
 
-                n_revenue = write_revenue_csv(
-                    revenue,
-                    batches(),
-                    catalog=catalog,
-                    progress=bars.file(f"revenue {Path(revenue).name}"),
-                )
+                # Closed here, while the connection is open, even when writing fails.
+                with contextlib.closing(batches()) as blocks:
+                    n_revenue = write_revenue_csv(
+                        revenue,
+                        blocks,
+                        catalog=catalog,
+                        progress=bars.file(f"revenue {Path(revenue).name}"),
+                    )
         return ExportReport(n_customers, n_revenue)
 
     # ------------------------------------------------------------------ in the database
 
+    @_translated
     def metrics(self, as_of: Period | str, *, rollup: bool = False) -> MetricsTable:
         """The metrics table as of ``as_of``, computed inside the database.
 
@@ -625,6 +742,7 @@ class Store:
         with snapshot(self._engine) as conn:
             return read_metrics(conn, Period.parse(as_of), rollup=rollup)
 
+    @_translated
     def evaluate(self, policy: Policy, as_of: Period | str, *, rollup: bool = False) -> Evaluation:
         """Evaluate a policy inside the database (the SQL evaluator).
 
@@ -654,6 +772,7 @@ class Store:
 
     # ------------------------------------------------------------------ history
 
+    @_translated
     def apply(
         self, changes: Iterable[Change], *, recorded_at: dt.datetime | None = None
     ) -> tuple[RecordedChange, ...]:
@@ -696,6 +815,7 @@ class Store:
         """Apply and record one change (see :meth:`apply`)."""
         return self.apply([change], recorded_at=recorded_at)[0]
 
+    @_translated
     def changes(
         self,
         start: _Periodish = None,
@@ -725,6 +845,7 @@ class Store:
                 attribute=attribute,
             )
 
+    @_translated
     def state_as_of(self, customer_id: str, period: Period | str) -> CustomerState:
         """The tier and segment ``customer_id`` had in ``period``, from the recorded history.
 
@@ -737,6 +858,48 @@ class Store:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _make_directory(path: Path) -> list[Path]:
+    """Create ``path`` and its missing parents; the directories created, deepest first.
+
+    Raises:
+        OutputError: a directory cannot be created.
+    """
+    missing: list[Path] = []
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _remove_empty_directories(missing)
+        raise output_error(path, exc, "cannot create the reject directory") from None
+    return missing
+
+
+def _remove_files(paths: list[Path]) -> None:
+    """Remove the temporary reject files of a failed import (also inside a caller's group)."""
+    for path in paths:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def _remove_empty_directories(paths: list[Path]) -> None:
+    """Remove the directories an import created, deepest first, where they are empty."""
+    for path in paths:
+        with contextlib.suppress(OSError):
+            path.rmdir()
+
+
+def _remove_empty_file(path: Path | None) -> None:
+    """Remove a SQLite file a failed open created, when it holds nothing (0 bytes)."""
+    if path is None:
+        return
+    with contextlib.suppress(OSError):
+        if path.stat().st_size == 0:
+            path.unlink()
 
 
 def _count_rows(path: Path) -> int:
