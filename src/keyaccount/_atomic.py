@@ -34,7 +34,7 @@ from keyaccount.exceptions import OutputError, shorten
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["OutputGroup", "atomic_outputs", "atomic_path", "output_error"]
+__all__ = ["OutputGroup", "PendingOutput", "atomic_outputs", "atomic_path", "output_error"]
 
 
 def output_error(
@@ -190,3 +190,34 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
             raise
         except OSError as exc:
             raise output_error(target, exc) from None
+
+
+class PendingOutput:
+    """One output filled over time (a reject file written as bad rows come).
+
+    :attr:`path` is the temporary to write; :meth:`finish` with ``ok=True``
+    renames it onto the target at once (also inside :func:`atomic_outputs`:
+    the caller may read or extend the finished file, as the store does with
+    a reader's reject file), with ``ok=False`` removes it.
+
+    Args:
+        target: The file to be written.
+
+    Raises:
+        OutputError: the temporary cannot be made beside ``target``.
+    """
+
+    def __init__(self, target: str | os.PathLike[str]) -> None:
+        self._group = OutputGroup()
+        self.path = self._group.add(target)
+        self._done = False
+
+    def finish(self, *, ok: bool) -> None:
+        """Commit (``ok``) or remove the output; later calls do nothing."""
+        if self._done:
+            return
+        self._done = True
+        if ok:
+            self._group.commit()
+        else:
+            self._group.discard()

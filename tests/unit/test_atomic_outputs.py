@@ -11,7 +11,12 @@ from keyaccount import Customer, Portfolio, RevenueRecord
 from keyaccount._atomic import atomic_outputs, atomic_path
 from keyaccount.crosssell import build_graph, write_graphml, write_node_link_json
 from keyaccount.exceptions import OutputError
-from keyaccount.io import write_customers_csv, write_revenue_csv
+from keyaccount.io import (
+    ErrorPolicy,
+    iter_revenue_csv,
+    write_customers_csv,
+    write_revenue_csv,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -100,3 +105,40 @@ def test_graph_exports_are_atomic(tmp_path: Path) -> None:
         export()
     assert target.read_text() == "earlier"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.json"]
+
+
+def _revenue_file(path: Path, rows: list[str]) -> Path:
+    path.write_text("customer_id,period,product_id,revenue,volume\n" + "".join(rows), "utf-8")
+    return path
+
+
+def _many_rows(count: int) -> list[str]:
+    return [f"A,2022-{1 + i % 12:02d},,1.00,\n" for i in range(count)] + ["A,2022-13,,2.00,\n"]
+
+
+def test_a_readers_reject_file_appears_when_the_read_ends(tmp_path: Path) -> None:
+    """A reader in reject mode renames its reject file into place only after the last row."""
+    source = _revenue_file(tmp_path / "r.csv", _many_rows(2000))
+    rejects = tmp_path / "r.rejects.csv"
+    batches = iter_revenue_csv(
+        source, errors=ErrorPolicy.reject(rejects), batch_rows=100, _block_bytes=1024
+    )
+    next(batches)
+    assert not rejects.exists()
+    assert sum(len(b) for b in batches) == 2000 - 100
+    assert "2022-13" in rejects.read_text("utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.csv", "r.rejects.csv"]
+
+
+def test_a_read_stopped_early_leaves_no_reject_file(tmp_path: Path) -> None:
+    """A reader closed before its end keeps an earlier reject file and leaves no temporary."""
+    source = _revenue_file(tmp_path / "r.csv", _many_rows(2000))
+    rejects = tmp_path / "r.rejects.csv"
+    rejects.write_text("earlier\n", "utf-8")
+    batches = iter_revenue_csv(
+        source, errors=ErrorPolicy.reject(rejects), batch_rows=100, _block_bytes=1024
+    )
+    next(batches)
+    batches.close()
+    assert rejects.read_text("utf-8") == "earlier\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.csv", "r.rejects.csv"]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Literal, TextIO, TypeAlias
 
 import attrs
 
+from keyaccount._atomic import PendingOutput, output_error
 from keyaccount.exceptions import CsvImportError, CsvRowError, ValidationError
 from keyaccount.io._quoting import csv_line
 
@@ -103,15 +104,19 @@ class ProblemSink:
         self._listed: list[CsvRowError] = []
         self._width = len(header)
         self._file: TextIO | None = None
+        self._output: PendingOutput | None = None
         self._writer: Callable[[Sequence[object]], object] | None = None
         if policy.reject_path is not None:
             if policy.reject_path.exists() and os.path.samefile(policy.reject_path, path):
                 raise ValidationError(
                     f"the reject file {policy.reject_path} is the file being read, {path}"
                 )
+            # Written beside the target and renamed onto it when the read succeeds:
+            # a read that fails (a header error, an interrupt) leaves no reject file.
+            self._output = PendingOutput(policy.reject_path)
             # surrogateescape writes back the very bytes of text that was not UTF-8.
             self._file = open(  # noqa: SIM115  (closed by close())
-                policy.reject_path, "w", newline="", encoding="utf-8", errors="surrogateescape"
+                self._output.path, "w", newline="", encoding="utf-8", errors="surrogateescape"
             )
             write = self._file.write
             self._writer = lambda fields: write(csv_line([str(f) for f in fields]))
@@ -129,7 +134,10 @@ class ProblemSink:
             fields = list(problem.fields[: self._width])
             fields += [""] * (self._width - len(fields))
             column = "" if problem.column is None else problem.column
-            self._writer([*fields, problem.line, column, problem.value, problem.reason])
+            try:
+                self._writer([*fields, problem.line, column, problem.value, problem.reason])
+            except OSError as exc:
+                raise output_error(self.policy.reject_path or self.path, exc) from None
         elif len(self._listed) < self.policy.max_listed:
             self._listed.append(
                 CsvRowError(self.path, problem.line, problem.column, problem.value, problem.reason)
@@ -150,7 +158,15 @@ class ProblemSink:
             CsvImportError: raise mode and at least one bad row.
         """
         if self._file is not None:
-            self._file.close()
-            self._file = None
+            try:
+                self._file.close()
+            except OSError as exc:
+                check = False
+                raise output_error(self.policy.reject_path or self.path, exc) from None
+            finally:
+                self._file = None
+                if self._output is not None:
+                    # close() is the end of a read; close(check=False) alone, its failure
+                    self._output.finish(ok=check)
         if check and self.count and self._writer is None:
             raise CsvImportError(self.path, self._listed, self.count)
