@@ -244,26 +244,6 @@ def test_float_overflow_matches_ieee_on_sqlite_and_is_refused_by_postgresql(
             sql_store.evaluate(policy, "2022-11")
 
 
-def test_totals_beyond_float64_exactness_fail_loudly_or_stay_exact(sql_store: Store) -> None:
-    """Sums of 2**53 fen and more: PostgreSQL (float64 sums) refuses, SQLite stays exact."""
-    big = 2**52 + 1  # fen; two of them pass 2**53
-    records = [
-        RevenueRecord.from_fen("C1", "court_express", "2022-03", big),
-        RevenueRecord.from_fen("C1", "card_letter", "2022-04", big),
-    ]
-    _one_customer(sql_store, records)
-    policy = Policy("p", [Rule("r", "t12m_revenue > 0", to="STRATEGIC")])
-    if sql_store.backend == "postgresql":
-        with pytest.raises(PrecisionError, match=r"1 customer\(s\) \('C1'\).*2\*\*53"):
-            sql_store.metrics("2022-11")
-        with pytest.raises(PrecisionError, match=r"2\*\*53"):
-            sql_store.evaluate(policy, "2022-11")
-    else:
-        assert sql_store.metrics("2022-11").columns["t12m_revenue"].tolist() == [2 * big]
-        (transition,) = sql_store.evaluate(policy, "2022-11").transitions
-        assert transition.explanation == (("t12m_revenue", Decimal(2 * big) / 100),)
-
-
 def test_held_demotion_and_explanation(sql_store: Store) -> None:
     """A demotion within min_months_in_tier is held and explained with the cited values."""
     portfolio = Portfolio(

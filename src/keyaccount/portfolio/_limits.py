@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from keyaccount.portfolio._columns import RevenueColumns
 
-__all__ = ["check_month_sums", "check_revenue_limits"]
+__all__ = ["CustomerTotals", "check_month_sums", "check_record_limits", "check_revenue_limits"]
 
 
 def check_month_sums(
@@ -79,18 +79,54 @@ def check_month_sums(
             )
 
 
-def check_revenue_limits(
-    held: RevenueColumns | None, block: RevenueColumns, ids: Callable[[int], object]
-) -> None:
-    """Check ``block`` against the per-record limits and, with ``held``, the monthly ones.
+class CustomerTotals:
+    """Running absolute fen and volume per customer code: the cheap screen of the monthly limit.
+
+    A customer whose absolute revenue (and volume) over all its records stays
+    within the monthly limit cannot pass it in any one month, so only the
+    customers above it (none, in any real portfolio) need their records
+    grouped by month. Keeping the totals as records arrive makes each check
+    cost the size of the new block, not of everything held.
+    """
+
+    def __init__(self) -> None:
+        self.fen = np.zeros(0, dtype=np.float64)
+        self.volume = np.zeros(0, dtype=np.float64)
+
+    def added(
+        self, customer: npt.NDArray[Any], abs_fen: npt.NDArray[Any], volume: npt.NDArray[Any]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """The totals with the given rows added (``self`` unchanged until :meth:`keep`)."""
+        size = max(len(self.fen), int(customer.max()) + 1 if len(customer) else 0)
+        fen: npt.NDArray[np.float64] = np.bincount(
+            customer, weights=np.asarray(abs_fen, np.float64), minlength=size
+        ).astype(np.float64, copy=False)
+        vol: npt.NDArray[np.float64] = np.bincount(
+            customer, weights=np.asarray(volume, np.float64), minlength=size
+        ).astype(np.float64, copy=False)
+        fen[: len(self.fen)] += self.fen
+        vol[: len(self.volume)] += self.volume
+        return fen, vol
+
+    def keep(self, fen: npt.NDArray[np.float64], volume: npt.NDArray[np.float64]) -> None:
+        """Make totals returned by :meth:`added` the current ones."""
+        self.fen, self.volume = fen, volume
+
+    @staticmethod
+    def suspects(
+        fen: npt.NDArray[np.float64], volume: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.bool_]:
+        """Per customer code: whether a month of it may pass the monthly limit."""
+        return (fen > MAX_MONTH_FEN) | (volume > MAX_MONTH_VOLUME)
+
+
+def check_record_limits(block: RevenueColumns, ids: Callable[[int], object]) -> None:
+    """Refuse a record beyond the per-record amount or volume limit.
 
     Raises:
         InvalidMoneyError: a record's ``|fen|`` beyond the per-record limit.
         ValidationError: a record's volume beyond the per-record limit.
-        PrecisionError: a customer-month beyond its limit.
     """
-    if not len(block):
-        return
     bad = (block.fen > MAX_AMOUNT_FEN) | (block.fen < -MAX_AMOUNT_FEN)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -106,37 +142,46 @@ def check_revenue_limits(
             f"record {i} (customer {ids(int(block.customer[i]))!r}): volume "
             f"{int(block.volume[i])} is beyond the limit of {MAX_VOLUME} per record"
         )
-    abs_fen = np.abs(block.fen.astype(np.float64))
-    # A customer whose absolute revenue (and volume) over all its months stays within
-    # the monthly limit cannot pass it in any one month: only the others are grouped
-    # by month, so the common case costs two bincounts and no sort.
-    size = int(block.customer.max()) + 1
-    fen_total = np.bincount(block.customer, weights=abs_fen, minlength=size)
-    volume_total = np.bincount(
-        block.customer, weights=block.volume.astype(np.float64), minlength=size
-    )
-    if held is not None and len(held):
-        mine = held.customer < size
-        fen_total += np.bincount(
-            held.customer[mine], weights=np.abs(held.fen[mine].astype(np.float64)), minlength=size
-        )
-        volume_total += np.bincount(
-            held.customer[mine], weights=held.volume[mine].astype(np.float64), minlength=size
-        )
-    suspect = (fen_total > MAX_MONTH_FEN) | (volume_total > MAX_MONTH_VOLUME)
-    if not suspect.any():
+
+
+def check_revenue_limits(
+    held: Callable[[], RevenueColumns],
+    block: RevenueColumns,
+    ids: Callable[[int], object],
+    totals: CustomerTotals,
+) -> None:
+    """Check ``block`` against the per-record limits and, with what is held, the monthly ones.
+
+    Args:
+        held: The records already held (read only when a customer of
+            ``block`` may pass the monthly limit).
+        block: The records to be added.
+        ids: Maps a customer code to the id shown in messages.
+        totals: The running totals of the held records; updated when
+            ``block`` passes.
+
+    Raises:
+        InvalidMoneyError: a record's ``|fen|`` beyond the per-record limit.
+        ValidationError: a record's volume beyond the per-record limit.
+        PrecisionError: a customer-month beyond its limit.
+    """
+    if not len(block):
         return
-    rows = suspect[block.customer]
-    customer, period = block.customer[rows], block.period[rows]
-    fen, volume = abs_fen[rows], block.volume[rows]
-    if held is not None and len(held):
-        # only the held records of the customer-months the block touches count
-        new = np.unique(customer.astype(np.int64) * (1 << 32) + period)
-        old = held.customer.astype(np.int64) * (1 << 32) + held.period
-        same = np.isin(old, new)
-        if same.any():
-            customer = np.concatenate([held.customer[same], customer])
-            period = np.concatenate([held.period[same], period])
-            fen = np.concatenate([np.abs(held.fen[same].astype(np.float64)), fen])
-            volume = np.concatenate([held.volume[same], volume])
-    check_month_sums(customer, period, fen, volume, lambda c: ids(int(c)))
+    check_record_limits(block, ids)
+    abs_fen = np.abs(block.fen.astype(np.float64))
+    fen_total, volume_total = totals.added(block.customer, abs_fen, block.volume)
+    suspect = totals.suspects(fen_total, volume_total)
+    if suspect[block.customer].any():
+        rows = suspect[block.customer]
+        customer, period = block.customer[rows], block.period[rows]
+        fen, volume = abs_fen[rows], block.volume[rows]
+        if len(totals.fen):
+            old = held()
+            same = suspect[old.customer] if len(old) else np.zeros(0, np.bool_)
+            if same.any():
+                customer = np.concatenate([old.customer[same], customer])
+                period = np.concatenate([old.period[same], period])
+                fen = np.concatenate([np.abs(old.fen[same].astype(np.float64)), fen])
+                volume = np.concatenate([old.volume[same], volume])
+        check_month_sums(customer, period, fen, volume, lambda c: ids(int(c)))
+    totals.keep(fen_total, volume_total)

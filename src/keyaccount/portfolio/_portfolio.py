@@ -41,7 +41,7 @@ from keyaccount.portfolio._columns import (
     RevenueColumns,
 )
 from keyaccount.portfolio._customers import CustomerColumns
-from keyaccount.portfolio._limits import check_revenue_limits
+from keyaccount.portfolio._limits import CustomerTotals, check_revenue_limits
 from keyaccount.portfolio._metrics import MetricsTable, SortedRevenue, compute_metrics
 from keyaccount.portfolio._summary import SegmentTierSummary, summarise
 
@@ -102,6 +102,7 @@ class Portfolio:
         self._customer_parts: list[CustomerColumns] = []
         self._customers_cache: CustomerColumns | None = CustomerColumns.empty()
         self._revenue_parts: list[RevenueColumns] = []
+        self._revenue_totals = CustomerTotals()
         self._revenue_cache: RevenueColumns | None = RevenueColumns.empty()
         self._sorted_revenue: SortedRevenue | None = None
         self._groups: dict[str, ProjectGroup] = {}
@@ -632,9 +633,10 @@ class Portfolio:
 
     def _append_revenue(self, block: RevenueColumns) -> None:
         check_revenue_limits(
-            self.revenue_columns if self._revenue_parts else None,
+            lambda: self.revenue_columns,
             block,
             self.customer_columns.id.__getitem__,
+            self._revenue_totals,
         )
         self._revenue_parts.append(block)
         self._revenue_cache = None

@@ -18,17 +18,19 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 import attrs
 import numpy as np
 import numpy.typing as npt
+import sqlalchemy as sa
 
 from keyaccount.domain import Period, ProductCatalog
+from keyaccount.domain._money import MAX_MONTH_FEN, MAX_MONTH_VOLUME
 from keyaccount.exceptions import CsvImportError, CsvRowError
-from keyaccount.portfolio._columns import NO_CODE, SEGMENTS, SUB_SEGMENTS, TIERS
+from keyaccount.portfolio._columns import NO_CODE, SEGMENTS, SUB_SEGMENTS, TIERS, RevenueColumns
+from keyaccount.portfolio._limits import CustomerTotals, check_month_sums, check_record_limits
 from keyaccount.store._mapping import CustomerBlock, customer_tuples, product_to_db
 from keyaccount.store._reads import customer_index, stored_catalog
+from keyaccount.store._tables import revenue_table
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-
-    import sqlalchemy as sa
 
     from keyaccount.store._bulk import BulkWriter
 
@@ -225,6 +227,7 @@ class Importer:
         catalog: ProductCatalog,
         product_map: npt.NDArray[np.int32],
     ) -> None:
+        self._conn = conn
         self._writer = writer
         self.catalog = catalog
         self._product_map = product_map
@@ -233,6 +236,20 @@ class Importer:
         self._next_key = len(self._first)
         self.customers_added = 0
         self.revenue_added = 0
+        # Only customers the store held before the import can have stored revenue,
+        # and only when the store holds any: otherwise no query is needed.
+        self._held_keys = (
+            self._next_key
+            if conn.exec_driver_sql("SELECT 1 FROM ka_revenue LIMIT 1").first() is not None
+            else 0
+        )
+        # the monthly-limit screen: this import's totals per customer key, the stored
+        # totals of the held customers read so far, and the customers to check exactly
+        self._totals = CustomerTotals()
+        self._stored = CustomerTotals()
+        self._fetched = np.zeros(0, np.bool_)
+        self._suspects = np.empty(0, np.int64)
+        self._names: dict[int, str] | None = None
 
     # ------------------------------------------------------------ customers
 
@@ -375,6 +392,7 @@ class Importer:
         def pick(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
             return a if all_good else a[good]
 
+        self._check_months(pick(keys), pick(batch.period), pick(batch.fen), pick(batch.volume))
         self._writer.revenue(
             pick(keys),
             self._product_map[pick(product)],
@@ -382,7 +400,124 @@ class Importer:
             pick(batch.fen),
             pick(batch.volume),
         )
+        if len(self._suspects):
+            self._check_suspects()
         self.revenue_added += int(good.sum())
+
+    def _check_months(
+        self,
+        keys: npt.NDArray[np.int64],
+        period: npt.NDArray[Any],
+        fen: npt.NDArray[np.int64],
+        volume: npt.NDArray[np.int64],
+    ) -> None:
+        """Refuse a row beyond the per-record limits; screen the customers for the monthly one.
+
+        The rows of the import are added to running totals per customer, on
+        top of each customer's stored totals (read once, in one aggregate
+        query per batch for the customers the batch brings that the store
+        held). Customers still within the monthly limit over all their
+        records need nothing more; the others (none in real data) are
+        checked exactly by :meth:`_check_suspects` once the batch is written.
+
+        Raises:
+            InvalidMoneyError, ValidationError: a row beyond the per-record limits.
+        """
+        cols = RevenueColumns(
+            keys.astype(np.int32),
+            np.zeros(len(keys), np.int32),
+            period.astype(np.int32),
+            fen,
+            volume,
+        )
+        check_record_limits(cols, self._id_of)
+        if not len(keys):
+            self._suspects = np.empty(0, np.int64)
+            return
+        self._fetch_stored_totals(keys)
+        fen_total, volume_total = self._totals.added(keys, np.abs(fen.astype(np.float64)), volume)
+        self._totals.keep(fen_total, volume_total)
+        both_fen, both_volume = fen_total, volume_total
+        if len(self._stored.fen):
+            both_fen = fen_total.copy()
+            both_volume = volume_total.copy()
+            n = min(len(both_fen), len(self._stored.fen))
+            both_fen[:n] += self._stored.fen[:n]
+            both_volume[:n] += self._stored.volume[:n]
+        suspect = CustomerTotals.suspects(both_fen, both_volume)
+        self._suspects = np.unique(keys[suspect[keys]])
+
+    def _fetch_stored_totals(self, keys: npt.NDArray[np.int64]) -> None:
+        """Read the stored totals of the batch's customers that the store held, once each."""
+        if not self._held_keys:
+            return
+        held = np.unique(keys[keys < self._held_keys])
+        if len(self._fetched):
+            held = held[~self._fetched[held]]
+        if not len(held):
+            return
+        if len(self._fetched) < self._held_keys:
+            self._fetched = np.zeros(self._held_keys, np.bool_)
+            self._stored.keep(np.zeros(self._held_keys), np.zeros(self._held_keys))
+        self._fetched[held] = True
+        r = revenue_table
+        for cut in range(0, len(held), 10_000):
+            part = held[cut : cut + 10_000].tolist()
+            stmt = (
+                sa.select(
+                    r.c.customer_key,
+                    sa.func.sum(sa.func.abs(sa.cast(r.c.revenue_fen, sa.Double()))),
+                    sa.func.sum(sa.cast(r.c.volume, sa.Double())),
+                )
+                .where(r.c.customer_key.in_(part))
+                .group_by(r.c.customer_key)
+            )
+            for key, absolute, parcels in self._conn.execute(stmt):
+                # Rows this import already wrote count here too: an overestimate,
+                # which can only send a customer to the exact check.
+                self._stored.fen[key] = absolute or 0.0
+                self._stored.volume[key] = parcels or 0.0
+
+    def _check_suspects(self) -> None:
+        """Check the screened customers' months exactly, in the database, after the write.
+
+        Raises:
+            PrecisionError: a customer-month (stored rows and this import's)
+                beyond its limit; the transaction is rolled back.
+        """
+        suspects, self._suspects = self._suspects, np.empty(0, np.int64)
+        r = revenue_table
+        absolute: sa.ColumnElement[float] = sa.func.sum(
+            sa.func.abs(sa.cast(r.c.revenue_fen, sa.Double()))
+        )
+        parcels: sa.ColumnElement[float] = sa.func.sum(sa.cast(r.c.volume, sa.Double()))
+        for cut in range(0, len(suspects), 10_000):
+            stmt = (
+                sa.select(r.c.customer_key, r.c.period, absolute, parcels)
+                .where(r.c.customer_key.in_(suspects[cut : cut + 10_000].tolist()))
+                .group_by(r.c.customer_key, r.c.period)
+                .having(sa.or_(absolute > MAX_MONTH_FEN, parcels > MAX_MONTH_VOLUME))
+                .order_by(r.c.customer_key, r.c.period)
+                .limit(1)
+            )
+            found = self._conn.execute(stmt).first()
+            if found is not None:
+                key, month, total, volume = found
+                check_month_sums(
+                    np.array([key]),
+                    np.array([month], np.int32),
+                    np.array([total], np.float64),
+                    np.array([volume], np.float64),
+                    self._id_of,
+                    where="this import with the revenue the store holds"
+                    if self._held_keys
+                    else "import",
+                )
+
+    def _id_of(self, key: object) -> object:
+        if self._names is None or len(self._names) != len(self.ids):
+            self._names = {k: cid for cid, k in self.ids.items()}
+        return self._names.get(int(key), key)  # type: ignore[call-overload]
 
     def _report(
         self,

@@ -22,8 +22,10 @@ from keyaccount.domain import (
     Segment,
     Tier,
     default_catalog,
+    format_yuan,
 )
-from keyaccount.exceptions import UnknownCustomerError, UnknownProjectGroupError
+from keyaccount.domain._money import MAX_AMOUNT_FEN, MAX_VOLUME
+from keyaccount.exceptions import PrecisionError, UnknownCustomerError, UnknownProjectGroupError
 from keyaccount.portfolio import CustomerColumns, Portfolio, RevenueColumns
 from keyaccount.store._mapping import (
     CUSTOMER_COLUMN_ORDER,
@@ -512,6 +514,32 @@ def get_project_group(conn: sa.Connection, group_id: str) -> ProjectGroup:
 # ---------------------------------------------------------------- portfolio
 
 
+def _check_stored_rows(columns: RevenueColumns, portfolio: Portfolio) -> None:
+    """Refuse stored rows beyond the per-record limits, naming the row (the portfolio's limits).
+
+    Raises:
+        PrecisionError: a row's ``|fen|`` or volume beyond its limit.
+    """
+    bad = (np.abs(columns.fen.astype(np.float64)) > MAX_AMOUNT_FEN) | (columns.volume > MAX_VOLUME)
+    if not bad.any():
+        return
+    i = int(np.flatnonzero(bad)[0])
+    cid = portfolio.customer_columns.id[int(columns.customer[i])]
+    pid = portfolio.products.products[int(columns.product[i])].id
+    fen, volume = int(columns.fen[i]), int(columns.volume[i])
+    what = (
+        f"amount {format_yuan(fen)} yuan is beyond the limit of "
+        f"{format_yuan(MAX_AMOUNT_FEN)} yuan per record"
+        if abs(fen) > MAX_AMOUNT_FEN
+        else f"volume {volume:,} is beyond the limit of {MAX_VOLUME:,} per record"
+    )
+    raise PrecisionError(
+        f"the store's revenue row of customer {cid!r}, product {pid!r}, month "
+        f"{Period.from_ordinal(int(columns.period[i]))}: {what} (docs/limits.md); "
+        "correct or remove it"
+    )
+
+
 def load_portfolio(
     conn: sa.Connection, selection: Selection, start: Period | None, end: Period | None
 ) -> Portfolio:
@@ -530,15 +558,20 @@ def load_portfolio(
     portfolio.add_customer_columns(columns)
     product_keys = np.arange(len(catalog), dtype=np.int64)
     for block in iter_revenue_blocks(conn, keys=keys, start=start, end=end):
-        portfolio.add_revenue_columns(
-            RevenueColumns(
-                _positions(stored_keys, block[:, 0]),
-                _positions(product_keys, block[:, 1]),
-                block[:, 2].astype(np.int32),
-                block[:, 3].copy(),
-                block[:, 4].copy(),
-            )
+        rows = RevenueColumns(
+            _positions(stored_keys, block[:, 0]),
+            _positions(product_keys, block[:, 1]),
+            block[:, 2].astype(np.int32),
+            block[:, 3].copy(),
+            block[:, 4].copy(),
         )
+        _check_stored_rows(rows, portfolio)
+        try:
+            portfolio.add_revenue_columns(rows)
+        except PrecisionError as exc:
+            raise PrecisionError(
+                f"the store's revenue: {exc}; correct or remove these rows"
+            ) from None
     for group in read_project_groups(conn, keys=keys):
         portfolio.add_project_group(group)
     return portfolio

@@ -21,6 +21,13 @@ Money comes out as integer fen (``BIGINT``). SQLite sums 64-bit integers;
 PostgreSQL, whose ``SUM`` of ``BIGINT`` is a slow ``numeric`` sum, sums float64
 values, exact while every total stays below 2**53, which the query checks per
 customer (see :class:`_Sums`; beyond it the caller raises ``PrecisionError``).
+The input limits (``docs/limits.md``: at most 10**13 - 1 absolute fen per
+customer and month) keep every per-customer sum of 24 months below 2**53, so
+neither check can fire on data this library wrote; a roll-up is checked
+first by :func:`check_rollup`, with the bound and the message of the
+in-memory metrics. Should a database still refuse a sum (rows beyond the
+limits, written by other means), :func:`guarded` raises ``PrecisionError``
+naming the customer and month.
 ``yoy_growth`` is ``CAST(t12m AS DOUBLE PRECISION) / CAST(prev12m AS DOUBLE
 PRECISION) - 1.0`` with the constant bound as a float8 parameter, so SQLite and
 PostgreSQL make the same IEEE operations as numpy. Absent values are ``NULL``.
@@ -31,6 +38,7 @@ Only the metrics a caller names are computed: a policy that never names
 
 from __future__ import annotations
 
+import sqlite3
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final
 
@@ -38,10 +46,12 @@ import numpy as np
 import numpy.typing as npt
 import sqlalchemy as sa
 
-from keyaccount.domain import Period, default_catalog
+from keyaccount.domain import Period, default_catalog, format_yuan
+from keyaccount.domain._money import MAX_MONTH_FEN, MAX_MONTH_VOLUME
 from keyaccount.exceptions import PrecisionError
 from keyaccount.portfolio import METRICS, MetricsTable
 from keyaccount.portfolio._columns import NO_CODE, SEGMENTS
+from keyaccount.portfolio._metrics import _check_rollup
 from keyaccount.store._engine import transaction
 from keyaccount.store._tables import customer_table, product_table, revenue_table
 
@@ -60,6 +70,8 @@ __all__ = [
     "as_bigint",
     "as_double",
     "check_exact",
+    "check_rollup",
+    "guarded",
     "metrics_select",
     "product_fen_column",
     "product_keys",
@@ -376,7 +388,8 @@ def _last_positive_before(
         .select_from(source)
         .where(_R.c.period < first)
         .group_by(key, _R.c.period)
-        .having(sa.func.sum(_R.c.revenue_fen) > 0)
+        # float64: cannot overflow; exact wherever the result depends on it (check_rollup)
+        .having(sa.func.sum(sa.cast(_R.c.revenue_fen, DOUBLE)) > as_double(0.0))
         .subquery("ka_older_positive")
     )
     older_last = (
@@ -413,22 +426,199 @@ def uses_float_sums(conn: sa.Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
-def check_exact(flags: Sequence[Any], customer_ids: Sequence[Any], as_of: Period) -> None:
-    """Raise :class:`~keyaccount.exceptions.PrecisionError` where a float64 sum may be inexact.
+def _beyond_limits(conn: sa.Connection) -> PrecisionError | None:
+    """The error naming the first stored customer-month beyond the monthly limits, if any.
+
+    Sums in float64, which cannot overflow (and is exact below the limits); a
+    full scan, made only once a sum has failed.
+    """
+    absolute = sa.func.sum(sa.func.abs(sa.cast(_R.c.revenue_fen, DOUBLE)))
+    volume = sa.func.sum(sa.cast(_R.c.volume, DOUBLE))
+    stmt = (
+        sa.select(_C.c.customer_id, _R.c.period, absolute, volume)
+        .join(_C, _C.c.customer_key == _R.c.customer_key)
+        .group_by(_R.c.customer_key, _C.c.customer_id, _R.c.period)
+        .having(
+            sa.or_(
+                absolute > as_double(float(MAX_MONTH_FEN)),
+                volume > as_double(float(MAX_MONTH_VOLUME)),
+            )
+        )
+        .order_by(_R.c.customer_key, _R.c.period)
+        .limit(1)
+    )
+    row = conn.execute(stmt).first()
+    if row is None:
+        return None
+    cid, period, fen, parcels = row
+    month = Period.from_ordinal(int(period))
+    if float(fen) > MAX_MONTH_FEN:
+        shown = f"{format_yuan(int(fen))} yuan" if fen < 2**63 else "more than 64-bit fen"
+        what = f"absolute revenue of {shown}, beyond the limit of {format_yuan(MAX_MONTH_FEN)} yuan"
+    else:
+        shown = f"{int(parcels):,} parcels" if parcels < 2**63 else "more than 64 bits"
+        what = f"a volume of {shown}, beyond the limit of {MAX_MONTH_VOLUME:,} parcels"
+    return PrecisionError(
+        f"customer {cid!r}, month {month}: the store holds {what} per customer and month "
+        "(docs/limits.md), so its sums cannot be exact; correct or remove these revenue rows"
+    )
+
+
+def _is_overflow(error: sa.exc.DBAPIError) -> bool:
+    """Whether the driver reports an integer or numeric overflow (SQLite or PostgreSQL)."""
+    orig = error.orig
+    if isinstance(orig, sqlite3.Error):
+        return "integer overflow" in str(orig)
+    # psycopg: numeric_value_out_of_range (22003), e.g. "bigint out of range"
+    return getattr(orig, "sqlstate", None) == "22003"
+
+
+@contextmanager
+def guarded(conn: sa.Connection, what: str) -> Iterator[None]:
+    """Run queries with a database's overflow of a sum translated to ``PrecisionError``.
+
+    The queries run under a savepoint, so that after PostgreSQL's error the
+    stored rows beyond the limits can be looked up and named.
 
     Args:
+        conn: The connection, inside a transaction.
+        what: What the queries compute, for the message when no row is to blame.
+
+    Raises:
+        PrecisionError: the database refused a sum as beyond 64 bits.
+    """
+    savepoint = conn.begin_nested()
+    try:
+        yield
+    except sa.exc.DBAPIError as exc:
+        savepoint.rollback()
+        if not _is_overflow(exc):
+            raise
+        found = _beyond_limits(conn)
+        if found is not None:
+            raise found from exc
+        raise PrecisionError(
+            f"{what}: the database refused a sum as beyond 64-bit integers "
+            f"({str(exc.orig).strip()})"
+        ) from exc
+    else:
+        savepoint.commit()
+
+
+def check_exact(
+    conn: sa.Connection, flags: Sequence[Any], customer_ids: Sequence[Any], as_of: Period
+) -> None:
+    """Raise :class:`~keyaccount.exceptions.PrecisionError` where a float64 sum may be inexact.
+
+    Names the stored customer-month beyond the limits when there is one.
+
+    Args:
+        conn: The query's connection.
         flags: The :data:`INEXACT` column of a query's rows.
         customer_ids: The customer ids of the same rows.
         as_of: The month, for the message.
     """
     bad = [cid for flag, cid in zip(flags, customer_ids, strict=True) if flag]
     if bad:
+        found = _beyond_limits(conn)
+        if found is not None:
+            raise found
         shown = ", ".join(repr(c) for c in bad[:5])
         raise PrecisionError(
             f"absolute revenue (fen) or volume totals of {len(bad)} customer(s) ({shown}) in "
             f"the 24 months up to {as_of} reach 2**53; the database path cannot sum them "
             "exactly in float64"
         )
+
+
+def check_rollup(conn: sa.Connection, as_of: Period) -> None:
+    """Refuse a roll-up as of ``as_of`` exactly where the in-memory metrics refuse it.
+
+    The bound of :func:`keyaccount.portfolio._metrics.compute_metrics`: each
+    group's (a customer with its descendants) absolute fen in the 24 months
+    to ``as_of`` and its volume in the 12 months to it stay below 2**53, and
+    so does its absolute fen in each older block of 24 months that
+    ``months_since_last`` reads (the blocks back from the window, as long as
+    some customer has no positive month since). Sums are float64 (exact
+    below 2**53, and at or above it once the exact sum is; they cannot
+    overflow). A single sum over the store's revenue to ``as_of`` skips the
+    per-group sums when even all of it stays below 2**53.
+
+    Raises:
+        PrecisionError: a group beyond the bound, named with the message of
+            the in-memory metrics; or, first, a stored customer-month beyond
+            the input limits (see :func:`guarded`).
+    """
+    p = as_of.ordinal
+    first = p - (WINDOW - 1)
+    limit = as_double(float(EXACT_LIMIT))
+    absolute = sa.func.sum(sa.func.abs(sa.cast(_R.c.revenue_fen, DOUBLE)))
+    volume = sa.func.sum(sa.case((_R.c.period >= p - 11, sa.cast(_R.c.volume, DOUBLE))))
+    fen_total, volume_total = conn.execute(
+        sa.select(absolute, volume).where(_R.c.period <= p)
+    ).one()
+    if (fen_total or 0.0) < EXACT_LIMIT and (volume_total or 0.0) < EXACT_LIMIT:
+        return
+    tree = _tree()
+    source = _R.join(tree, tree.c.member == _R.c.customer_key).join(
+        _C, _C.c.customer_key == tree.c.anc
+    )
+
+    def refuse(group: str, what: str) -> None:
+        found = _beyond_limits(conn)
+        if found is not None:
+            raise found
+        _check_rollup(np.array([float(EXACT_LIMIT)]), np.array([group], dtype=object), what)
+
+    def first_group(value: sa.ColumnElement[Any], lo: int) -> str | None:
+        stmt = (
+            sa.select(_C.c.customer_id)
+            .select_from(source)
+            .where(_R.c.period.between(lo, p))
+            .group_by(tree.c.anc, _C.c.customer_id)
+            .having(value >= limit)
+            .order_by(tree.c.anc)
+            .limit(1)
+        )
+        found = conn.execute(stmt).scalar()
+        return None if found is None else str(found)
+
+    group = first_group(absolute, first)
+    if group is not None:
+        refuse(group, f"absolute revenue (fen) in the 24 months to {as_of}")
+    group = first_group(sa.func.sum(sa.cast(_R.c.volume, DOUBLE)), p - 11)
+    if group is not None:
+        refuse(group, f"volume in the 12 months to {as_of}")
+    # older blocks of 24 months, numbered back from the window: block b is first-24(b+1)..
+    block = sa.cast((first - 1 - _R.c.period) // WINDOW, BIGINT)
+    older = conn.execute(
+        sa.select(block, _C.c.customer_id)
+        .select_from(source)
+        .where(_R.c.period < first)
+        .group_by(block, tree.c.anc, _C.c.customer_id)
+        .having(absolute >= limit)
+        .order_by(block, tree.c.anc)
+        .limit(1)
+    ).first()
+    if older is None:
+        return
+    b, group = int(older[0]), str(older[1])
+    # The walk reaches block b when some customer has no positive month in
+    # lo..p (the window and blocks before b, all of whose sums are exact).
+    lo = first - WINDOW * b
+    positive = (
+        sa.select(tree.c.anc)
+        .select_from(_R.join(tree, tree.c.member == _R.c.customer_key))
+        .where(_R.c.period.between(lo, p))
+        .group_by(tree.c.anc, _R.c.period)
+        .having(sa.func.sum(sa.cast(_R.c.revenue_fen, DOUBLE)) > as_double(0.0))
+        .subquery("ka_positive")
+    )
+    resolved = conn.execute(sa.select(sa.func.count(sa.distinct(positive.c.anc)))).scalar_one()
+    customers = conn.execute(sa.select(sa.func.count()).select_from(_C)).scalar_one()
+    if int(resolved) < int(customers):
+        last = Period.from_ordinal(first - 1 - WINDOW * b)
+        refuse(group, f"absolute revenue (fen) in the 24 months to {last}")
 
 
 def read_metrics(conn: sa.Connection, as_of: Period, *, rollup: bool = False) -> MetricsTable:
@@ -441,16 +631,20 @@ def read_metrics(conn: sa.Connection, as_of: Period, *, rollup: bool = False) ->
     """
     names = tuple(METRICS)
     float_sums = uses_float_sums(conn)
-    result = conn.execute(
-        metrics_select(as_of, metrics=names, rollup=rollup, float_sums=float_sums)
-    )
-    labels = list(result.keys())
-    rows = result.all()
+    if rollup:
+        check_rollup(conn, as_of)
+    with guarded(conn, f"metrics as of {as_of}"):
+        result = conn.execute(
+            metrics_select(as_of, metrics=names, rollup=rollup, float_sums=float_sums)
+        )
+        labels = list(result.keys())
+        rows = result.all()
+        product_rows = conn.execute(_product_revenue_select(as_of, rollup)).all()
     n = len(rows)
     raw = list(zip(*rows, strict=True)) if rows else [() for _ in labels]
     position = {name: i for i, name in enumerate(labels)}
     if INEXACT in position:
-        check_exact(raw[position[INEXACT]], raw[1], as_of)
+        check_exact(conn, raw[position[INEXACT]], raw[1], as_of)
     keys = np.array(raw[0], dtype=np.int64)
     columns: dict[str, Array] = {}
     absent: dict[str, npt.NDArray[np.bool_]] = {}
@@ -470,7 +664,7 @@ def read_metrics(conn: sa.Connection, as_of: Period, *, rollup: bool = False) ->
     product_ids = tuple(catalog) if catalog else tuple(default_catalog())
     column_of = {key: j for j, key in enumerate(catalog.values())}
     matrix = np.zeros((n, len(product_ids)), dtype=np.int64)
-    for ckey, pkey, fen in conn.execute(_product_revenue_select(as_of, rollup)):
+    for ckey, pkey, fen in product_rows:
         row = int(np.searchsorted(keys, ckey))
         if row < n and keys[row] == ckey:
             matrix[row, column_of[int(pkey)]] = int(fen)

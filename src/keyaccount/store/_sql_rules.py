@@ -74,6 +74,8 @@ from keyaccount.store._sql_metrics import (
     as_bigint,
     as_double,
     check_exact,
+    check_rollup,
+    guarded,
     metrics_select,
     product_fen_column,
     product_keys,
@@ -455,6 +457,8 @@ def _execute(conn: sa.Connection, stmt: sa.Select[Any], policy: Policy) -> Any:
     try:
         return conn.execute(stmt).all()
     except sa.exc.DataError as exc:
+        if getattr(exc.orig, "sqlstate", None) == "22003" and "bigint" in str(exc.orig):
+            raise  # a sum beyond 64 bits: guarded() names the stored rows
         raise PrecisionError(
             f"policy {policy.name!r}: the database refused a value of a condition "
             f"({str(exc.orig).strip()}); PostgreSQL reports a float64 overflow or underflow "
@@ -495,8 +499,10 @@ def evaluate_in_database(
     Raises:
         PolicyError: a rule names a user metric.
         UnknownProductError: a ``share()`` names a product the store does not hold.
-        PrecisionError: PostgreSQL refused a float64 overflow or underflow, or a
-            customer's fen sums could not be exact in float64.
+        PrecisionError: PostgreSQL refused a float64 overflow or underflow; a
+            roll-up beyond the bound of ``check_rollup`` (the in-memory bound,
+            naming the group); or stored rows beyond the input limits (naming
+            the customer and month) whose sums cannot be exact.
     """
     compiled = compile_policy(
         policy,
@@ -505,7 +511,10 @@ def evaluate_in_database(
         postgresql=conn.dialect.name == "postgresql",
         rollup=rollup,
     )
-    result = _execute(conn, compiled.evaluation, policy)
+    if rollup:
+        check_rollup(conn, compiled.as_of)
+    with guarded(conn, f"policy {policy.name!r} as of {compiled.as_of}"):
+        result = _execute(conn, compiled.evaluation, policy)
     labels = list(compiled.evaluation.selected_columns.keys())
     n = len(result)
     cols: list[tuple[Any, ...]] = list(zip(*result, strict=True)) if result else [()] * len(labels)
@@ -513,7 +522,7 @@ def evaluate_in_database(
     ids = np.empty(n, dtype=object)
     ids[:] = column["customer_id"]
     if INEXACT in column:
-        check_exact(column[INEXACT], column["customer_id"], compiled.as_of)
+        check_exact(conn, column[INEXACT], column["customer_id"], compiled.as_of)
     tier = _chain(
         column["tier_decision"],
         np.fromiter(column["tier"], dtype=np.int8, count=n),

@@ -338,6 +338,9 @@ class Store:
 
         Raises:
             UnknownProjectGroupError: ``project_group`` is not in the store.
+            PrecisionError: stored rows beyond the limits of ``docs/limits.md``
+                (written by other means): the message names the row, or the
+                customer and month.
         """
         selection = Selection.of(
             customer_ids=customer_ids, segment=segment, project_group=project_group, tier=tier
@@ -452,6 +455,9 @@ class Store:
 
         Raises:
             CsvImportError: every bad row found, named by source and line.
+            InvalidMoneyError: a row beyond the per-record amount limit.
+            PrecisionError: a customer-month, counting the revenue already
+                stored, beyond 10**13 - 1 fen of absolute revenue or parcels.
         """
         # Batches held in a list can be counted; an iterator may be of any size.
         large = (customers is not None and len(customers) >= _LARGE_ROWS) or (
@@ -535,6 +541,8 @@ class Store:
         Raises:
             CsvFileNotFoundError, CsvHeaderError: a missing file or a bad header.
             CsvImportError: without ``reject_dir``, the bad rows of a file.
+            PrecisionError: a customer-month, counting the revenue already
+                stored, beyond 10**13 - 1 fen of absolute revenue or parcels.
         """
         reject_root = None if reject_dir is None else Path(reject_dir)
         files = [Path(p) for p in (customers, revenue, transactions) if p is not None]
@@ -734,8 +742,10 @@ class Store:
         revenue per product (``docs/rules.md``, "Evaluating in the database").
 
         Raises:
-            PrecisionError: on PostgreSQL, a customer's absolute revenue or volume
-                total in the 24 months reaches 2**53 (sums there are float64).
+            PrecisionError: with ``rollup``, a group whose absolute revenue in a
+                24-month window (or volume in 12 months) reaches 2**53 fen, named,
+                on both databases; or stored rows beyond the limits of
+                ``docs/limits.md``, naming the customer and month.
         """
         from keyaccount.store._sql_metrics import read_metrics, snapshot
 
@@ -760,9 +770,9 @@ class Store:
             PolicyError: a rule names a user metric.
             UnknownProductError: a ``share()`` names a product the store does not hold.
             PrecisionError: PostgreSQL refused a float64 overflow or underflow
-                of a condition (IEEE arithmetic would give ``inf`` or ``0``), or
-                a customer's absolute revenue or volume total in the 24 months
-                reaches 2**53 (PostgreSQL sums them as float64).
+                of a condition (IEEE arithmetic would give ``inf`` or ``0``); with
+                ``rollup``, a group whose absolute revenue in a 24-month window
+                reaches 2**53 fen; stored rows beyond the limits.
         """
         from keyaccount.store._sql_metrics import snapshot
         from keyaccount.store._sql_rules import evaluate_in_database
