@@ -80,7 +80,9 @@ def test_every_error_is_a_keyaccount_error_and_a_builtin() -> None:
     """Every public error derives from KeyAccountError and from a built-in exception."""
     from keyaccount import exceptions
 
-    helpers = {name for name in exceptions.__all__ if not isinstance(getattr(exceptions, name), type)}
+    helpers = {
+        name for name in exceptions.__all__ if not isinstance(getattr(exceptions, name), type)
+    }
     assert helpers == {"shorten"}
     for name in sorted(set(exceptions.__all__) - helpers):
         error = getattr(exceptions, name)

@@ -4,18 +4,32 @@ Numbers (``1_000_000``, ``0.5``, ``1e-3``), names, quoted product ids
 (``'court_express'``), ``( ) ,``, ``+ - * /``, ``< <= > >= == !=`` and the words
 ``and or not true false`` (in any case). Anything else is a
 :class:`~keyaccount.exceptions.RuleSyntaxError` at its position.
+
+Numbers are bounded before any value is computed, so that a hostile literal is
+refused in microseconds: digits are ASCII ``0-9`` only (a fullwidth ``１`` or an
+Arabic-Indic ``٣`` is refused by name), a number is at most
+:data:`MAX_NUMBER_CHARACTERS` characters long (``_``, ``.`` and the exponent
+included) and its exponent is at most :data:`MAX_EXPONENT` in magnitude. Names
+are ASCII letters, digits and ``_``.
 """
 
 from __future__ import annotations
 
 import enum
 import re
+import unicodedata
 
 import attrs
 
-from keyaccount.exceptions import RuleSyntaxError
+from keyaccount.exceptions import RuleSyntaxError, shorten
 
-__all__ = ["Token", "TokenKind", "tokenize"]
+__all__ = ["MAX_EXPONENT", "MAX_NUMBER_CHARACTERS", "Token", "TokenKind", "tokenize"]
+
+MAX_NUMBER_CHARACTERS = 40
+"""The longest number literal, in characters (digits, ``_``, ``.`` and exponent)."""
+
+MAX_EXPONENT = 99
+"""The largest exponent magnitude of a number literal (``1e99``, ``1e-99``)."""
 
 
 class TokenKind(enum.Enum):
@@ -45,7 +59,12 @@ class Token:
 
 KEYWORDS = frozenset({"and", "or", "not", "true", "false"})
 
-_NUMBER = re.compile(r"\d(?:_?\d)*(?:\.\d(?:_?\d)*)?(?:[eE][+-]?\d+)?")
+_DIGITS = "0123456789"
+_NUMBER = re.compile(r"[0-9](?:_?[0-9])*(?:\.[0-9](?:_?[0-9])*)?(?:[eE]([+-]?[0-9]+))?")
+# a number is matched within a window a little longer than the longest allowed,
+# so that a ten-million-digit literal costs no more than a short one
+_WINDOW = MAX_NUMBER_CHARACTERS + 8
+_WORD = re.compile(r"[\w.]+(?:(?<=[eE])[+-][\w.]*)?")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SPACE = re.compile(r"\s+")
 _TWO = {">=": TokenKind.CMP, "<=": TokenKind.CMP, "==": TokenKind.CMP, "!=": TokenKind.CMP}
@@ -88,18 +107,9 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(Token(TokenKind.END, "", n, n))
             return tokens
         ch = text[pos]
-        if ch.isdigit():
-            match = _NUMBER.match(text, pos)
-            assert match is not None
-            end = match.end()
-            if end < n and (text[end].isalnum() or text[end] in "_."):
-                raise RuleSyntaxError(
-                    f"malformed number {_word_at(text, pos)!r} (digits may be grouped "
-                    "with single '_' between them, as in 1_000_000)",
-                    text=text,
-                    offset=pos,
-                )
-            tokens.append(Token(TokenKind.NUMBER, match.group(), pos, end))
+        if ch in _DIGITS:
+            end = _number_end(text, pos)
+            tokens.append(Token(TokenKind.NUMBER, text[pos:end], pos, end))
             pos = end
         elif ch.isascii() and (ch.isalpha() or ch == "_"):
             match = _NAME.match(text, pos)
@@ -127,14 +137,73 @@ def tokenize(text: str) -> list[Token]:
         elif ch in _ONE:
             tokens.append(Token(_ONE[ch], ch, pos, pos + 1))
             pos += 1
+        elif _is_foreign_digit(ch):
+            raise _foreign_digit(text, pos)
         else:
-            raise RuleSyntaxError(f"unexpected character {ch!r}", text=text, offset=pos)
+            raise RuleSyntaxError(
+                f"unexpected character {ch!r} ({_char_name(ch)})", text=text, offset=pos
+            )
+
+
+def _number_end(text: str, pos: int) -> int:
+    """The end of the number starting at ``pos``, after checking its length and exponent.
+
+    Raises:
+        RuleSyntaxError: a number that is too long, has too large an exponent,
+            holds a digit that is not ASCII, or is malformed.
+    """
+    window = text[pos : pos + _WINDOW]
+    match = _NUMBER.match(window)
+    assert match is not None
+    end = pos + match.end()
+    if match.end() > MAX_NUMBER_CHARACTERS:
+        raise RuleSyntaxError(
+            f"number {shorten(_word_at(text, pos))} is too long: at most "
+            f"{MAX_NUMBER_CHARACTERS} characters",
+            text=text,
+            offset=pos,
+        )
+    if end < len(text):
+        after = text[end]
+        if _is_foreign_digit(after):
+            raise _foreign_digit(text, end)
+        if after.isalnum() or after in "_.":
+            raise RuleSyntaxError(
+                f"malformed number {shorten(_word_at(text, pos))} (digits may be grouped "
+                "with single '_' between them, as in 1_000_000)",
+                text=text,
+                offset=pos,
+            )
+    exponent = match.group(1)
+    if exponent is not None and abs(int(exponent)) > MAX_EXPONENT:
+        raise RuleSyntaxError(
+            f"number {shorten(match.group())} has too large an exponent: at most "
+            f"{MAX_EXPONENT} either way (1e{MAX_EXPONENT}, 1e-{MAX_EXPONENT})",
+            text=text,
+            offset=pos,
+        )
+    return end
+
+
+def _is_foreign_digit(ch: str) -> bool:
+    """A character that Unicode counts as a digit but that is not ASCII ``0-9``."""
+    return not ch.isascii() and (ch.isdigit() or unicodedata.category(ch) == "Nd")
+
+
+def _char_name(ch: str) -> str:
+    return f"U+{ord(ch):04X} {unicodedata.name(ch, 'unnamed character')}"
+
+
+def _foreign_digit(text: str, pos: int) -> RuleSyntaxError:
+    ch = text[pos]
+    return RuleSyntaxError(
+        f"digit {ch!r} ({_char_name(ch)}) is not an ASCII digit; write numbers with 0-9",
+        text=text,
+        offset=pos,
+    )
 
 
 def _word_at(text: str, pos: int) -> str:
-    end = pos
-    while end < len(text) and (text[end].isalnum() or text[end] in "_.+-"):
-        if text[end] in "+-" and text[end - 1] not in "eE":
-            break
-        end += 1
-    return text[pos:end]
+    """The run of word characters from ``pos``: a malformed number as the user wrote it."""
+    match = _WORD.match(text, pos)
+    return match.group() if match else text[pos]

@@ -19,18 +19,27 @@ type from what it meets: money (yuan, converted to fen; digits below the fen
 are an error), a count (when it is a whole number) or a ratio (float64).
 Constant sub-expressions of ``+`` and ``-`` stay untyped until they meet a
 typed operand; any ``*`` or ``/`` is float64.
+
+Limits, checked while parsing so that no evaluator ever meets a value or a
+depth it cannot handle: a whole number (a count, or money in fen) is smaller
+than :data:`LITERAL_LIMIT` (2**53) in magnitude; money literals are converted to
+fen exactly (a digit below the fen, however the literal is written, is an
+error; no rounding); a condition nests at most :data:`MAX_DEPTH` levels
+(parentheses, ``not``, unary minus and every operator of a chain such as
+``a and b and c`` each count one level).
 """
 
 from __future__ import annotations
 
 import difflib
+import math
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import attrs
 
 from keyaccount.domain import ProductCatalog, default_catalog
-from keyaccount.exceptions import RuleSyntaxError
+from keyaccount.exceptions import RuleSyntaxError, shorten
 from keyaccount.rules._ast import (
     And,
     Arith,
@@ -50,10 +59,20 @@ from keyaccount.rules._registry import default_registry
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["LITERAL_LIMIT", "parse_condition"]
+__all__ = ["LITERAL_LIMIT", "MAX_DEPTH", "check_tree", "parse_condition"]
 
 LITERAL_LIMIT = 2**53
-"""Whole-number literals (counts, and money in fen) must be smaller than this in magnitude."""
+"""Whole-number literals (counts, and money in fen) must be smaller than this in magnitude.
+
+Money literals are therefore at most 90_071_992_547_409.91 yuan, so that every
+money literal is exact in float64 too; count literals at most 9_007_199_254_740_991.
+"""
+
+MAX_DEPTH = 64
+"""The deepest a condition may nest (parentheses, ``not``, unary minus, operator chains)."""
+
+_SUGGEST_LIMIT = 64
+"""Names longer than this get no "did you mean" suggestion (difflib is slow on long text)."""
 
 # ---------------------------------------------------------------- untyped tree
 
@@ -94,6 +113,7 @@ class _Unary:
     operand: _Raw
     start: int
     end: int
+    depth: int = 1
 
 
 @attrs.frozen
@@ -102,6 +122,7 @@ class _Binary:
     left: _Raw
     right: _Raw
     op_start: int
+    depth: int = 1
 
     @property
     def start(self) -> int:
@@ -115,11 +136,16 @@ class _Binary:
 _Raw = _Num | _Bool | _Name | _Share | _Unary | _Binary
 
 
+def _depth(raw: _Raw) -> int:
+    return raw.depth if isinstance(raw, _Unary | _Binary) else 0
+
+
 class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.tokens = tokenize(text)
         self.pos = 0
+        self.nesting = 0  # open parentheses, ``not`` and unary minus being parsed
 
     @property
     def tok(self) -> Token:
@@ -139,7 +165,31 @@ class _Parser:
         return self.tok.kind is TokenKind.KEYWORD and self.tok.text == word
 
     def describe(self, tok: Token) -> str:
-        return tok.kind.value if tok.kind is TokenKind.END else repr(tok.text)
+        return tok.kind.value if tok.kind is TokenKind.END else shorten(tok.text)
+
+    def enter(self, tok: Token) -> None:
+        """Count one more level of nesting at ``tok``; refuse past :data:`MAX_DEPTH`."""
+        self.nesting += 1
+        if self.nesting > MAX_DEPTH:
+            raise self.too_deep(tok.start)
+
+    def too_deep(self, offset: int) -> RuleSyntaxError:
+        return self.fail(
+            f"the condition is nested too deeply: more than {MAX_DEPTH} levels (parentheses, "
+            "'not', minus signs and chained operators each count one); split it into several "
+            "rules",
+            offset,
+        )
+
+    def binary(self, op: Token, left: _Raw, right: _Raw) -> _Binary:
+        depth = 1 + max(_depth(left), _depth(right))
+        if depth + self.nesting > MAX_DEPTH:
+            raise self.too_deep(op.start)
+        return _Binary(op.text, left, right, op.start, depth)
+
+    def unary_node(self, op: Token, operand: _Raw) -> _Unary:
+        self.nesting -= 1
+        return _Unary(op.text, operand, op.start, operand.end, 1 + _depth(operand))
 
     def parse(self) -> _Raw:
         if self.tok.kind is TokenKind.END:
@@ -158,49 +208,49 @@ class _Parser:
         node = self.and_expr()
         while self.at_keyword("or"):
             op = self.advance()
-            node = _Binary("or", node, self.and_expr(), op.start)
+            node = self.binary(op, node, self.and_expr())
         return node
 
     def and_expr(self) -> _Raw:
         node = self.not_expr()
         while self.at_keyword("and"):
             op = self.advance()
-            node = _Binary("and", node, self.not_expr(), op.start)
+            node = self.binary(op, node, self.not_expr())
         return node
 
     def not_expr(self) -> _Raw:
         if self.at_keyword("not"):
             op = self.advance()
-            operand = self.not_expr()
-            return _Unary("not", operand, op.start, operand.end)
+            self.enter(op)
+            return self.unary_node(op, self.not_expr())
         return self.comparison()
 
     def comparison(self) -> _Raw:
         node = self.sum()
         if self.tok.kind is TokenKind.CMP:
             op = self.advance()
-            node = _Binary(op.text, node, self.sum(), op.start)
+            node = self.binary(op, node, self.sum())
         return node
 
     def sum(self) -> _Raw:
         node = self.product()
         while self.tok.kind is TokenKind.OP and self.tok.text in "+-":
             op = self.advance()
-            node = _Binary(op.text, node, self.product(), op.start)
+            node = self.binary(op, node, self.product())
         return node
 
     def product(self) -> _Raw:
         node = self.unary()
         while self.tok.kind is TokenKind.OP and self.tok.text in "*/":
             op = self.advance()
-            node = _Binary(op.text, node, self.unary(), op.start)
+            node = self.binary(op, node, self.unary())
         return node
 
     def unary(self) -> _Raw:
         if self.tok.kind is TokenKind.OP and self.tok.text == "-":
             op = self.advance()
-            operand = self.unary()
-            return _Unary("-", operand, op.start, operand.end)
+            self.enter(op)
+            return self.unary_node(op, self.unary())
         if self.tok.kind is TokenKind.OP and self.tok.text == "+":
             raise self.fail("unexpected '+': a number needs no plus sign")
         return self.atom()
@@ -209,6 +259,7 @@ class _Parser:
         tok = self.tok
         if tok.kind is TokenKind.NUMBER:
             self.advance()
+            # the lexer bounds the length and exponent, so this is cheap and exact
             return _Num(tok.text, Decimal(tok.text.replace("_", "")), tok.start, tok.end)
         if tok.kind is TokenKind.KEYWORD and tok.text in ("true", "false"):
             self.advance()
@@ -220,7 +271,9 @@ class _Parser:
             return _Name(tok.text, tok.start, tok.end)
         if tok.kind is TokenKind.LPAREN:
             self.advance()
+            self.enter(tok)
             node = self.or_expr()
+            self.nesting -= 1
             if self.tok.kind is not TokenKind.RPAREN:
                 raise self.fail(
                     f"expected ')' to close the '(' at column {self._column(tok.start)}, "
@@ -231,13 +284,15 @@ class _Parser:
         if tok.kind is TokenKind.END:
             raise self.fail("the condition ends too early; expected a value")
         if tok.kind is TokenKind.STRING:
-            raise self.fail(f"unexpected text {tok.text!r}: quotes belong inside share('...')")
+            raise self.fail(
+                f"unexpected text {shorten(tok.text)}: quotes belong inside share('...')"
+            )
         raise self.fail(f"unexpected {self.describe(tok)}; expected a value")
 
     def call(self, name: Token) -> _Raw:
         if name.text != "share":
             raise self.fail(
-                f"unknown function {name.text!r}; the only function is share('product_id')",
+                f"unknown function {shorten(name.text)}; the only function is share('product_id')",
                 name.start,
             )
         self.advance()  # (
@@ -299,11 +354,12 @@ class _Checker:
         return RuleSyntaxError(message, text=self.text, offset=offset)
 
     def snippet(self, raw: _Raw) -> str:
-        return " ".join(self.text[raw.start : raw.end].split())
+        """The source text of ``raw``, quoted and shortened for a message."""
+        return shorten(" ".join(self.text[raw.start : raw.end].split()))
 
     def describe(self, raw: _Raw, typed: _Typed) -> str:
         kind = "a number" if isinstance(typed, _Pending) else _TYPE_WORDS[typed.type]
-        return f"{self.snippet(raw)!r} is {kind}"
+        return f"{self.snippet(raw)} is {kind}"
 
     # -- entry
 
@@ -328,10 +384,10 @@ class _Checker:
             return self.name(raw)
         if isinstance(raw, _Share):
             if raw.product_id not in self.catalog:
-                close = difflib.get_close_matches(raw.product_id, list(self.catalog), n=1)
+                close = _suggest(raw.product_id, list(self.catalog))
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 raise self.fail(
-                    f"unknown product {raw.product_id!r} in share(){hint}", raw.arg_start
+                    f"unknown product {shorten(raw.product_id)} in share(){hint}", raw.arg_start
                 )
             return ShareRef(raw.product_id, span=(raw.start, raw.end))
         if isinstance(raw, _Unary):
@@ -356,12 +412,12 @@ class _Checker:
             return MetricRef(raw.name, self.metrics[raw.name], span=(raw.start, raw.end))
         if raw.name == "share":
             raise self.fail("share needs a product id: share('court_express')", raw.start)
-        close = difflib.get_close_matches(raw.name, list(self.metrics), n=1)
+        close = _suggest(raw.name, list(self.metrics))
         if not close:
             lowered = {m.lower(): m for m in self.metrics}
             close = [lowered[raw.name.lower()]] if raw.name.lower() in lowered else []
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise self.fail(f"unknown metric {raw.name!r}{hint}", raw.start)
+        raise self.fail(f"unknown metric {shorten(raw.name)}{hint}", raw.start)
 
     def boolean(self, raw: _Raw, op: str) -> Expr:
         typed = self.check(raw)
@@ -425,8 +481,8 @@ class _Checker:
         if ValueType.RATIO in (lt, rt):
             return ValueType.RATIO
         raise self.fail(
-            f"cannot {verb} money and a count ({self.snippet(raw.left)!r} is "
-            f"{_TYPE_WORDS[lt]}, {self.snippet(raw.right)!r} is {_TYPE_WORDS[rt]}); "
+            f"cannot {verb} money and a count ({self.snippet(raw.left)} is "
+            f"{_TYPE_WORDS[lt]}, {self.snippet(raw.right)} is {_TYPE_WORDS[rt]}); "
             "divide to get a ratio, as in t12m_revenue / active_months",
             raw.op_start,
         )
@@ -452,25 +508,99 @@ class _Checker:
         )
 
     def literal_value(self, raw: _Num, kind: ValueType) -> int | float:
+        """The value of a literal as ``kind``: exact fen, an exact count, or a float64."""
         if kind is ValueType.RATIO:
-            value = float(raw.text.replace("_", ""))
-            if value in (float("inf"), float("-inf")):
-                raise self.fail(f"number {raw.text} is too large", raw.start)
-            return value
-        if kind is ValueType.MONEY:
-            fen = raw.value * 100
-            if fen != fen.to_integral_value():
+            # at most 40 characters and an exponent within 99: always finite
+            return float(raw.text.replace("_", ""))
+        whole = _scaled(raw.value, 2 if kind is ValueType.MONEY else 0)
+        if whole is None:
+            if kind is ValueType.MONEY:
                 raise self.fail(
                     f"money literal {raw.text} has digits below the fen (0.01 yuan); "
                     "money in conditions is in yuan",
                     raw.start,
                 )
-            whole = int(fen)
-        else:
-            whole = int(raw.value)
+            raise self.fail(f"count {raw.text} is not a whole number", raw.start)
         if abs(whole) >= LITERAL_LIMIT:
-            raise self.fail(f"number {raw.text} is too large", raw.start)
+            largest = (
+                "90_071_992_547_409.91 yuan"
+                if kind is ValueType.MONEY
+                else f"{LITERAL_LIMIT - 1:_}"
+            )
+            raise self.fail(f"number {raw.text} is too large: at most {largest}", raw.start)
         return whole
+
+
+def _scaled(value: Decimal, places: int) -> int | None:
+    """``value * 10**places`` as an exact ``int``, or ``None`` when it is not whole.
+
+    Integer arithmetic on the decimal digits (no :mod:`decimal` context, so
+    nothing is rounded); the lexer bounds the digits (40) and the exponent (99).
+    """
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    mantissa: int = int("".join(map(str, digits)) or "0")
+    shift = exponent + places
+    whole: int
+    if shift >= 0:
+        whole = mantissa * 10**shift
+    else:
+        whole, rest = divmod(mantissa, 10**-shift)
+        if rest:
+            return None
+    return -whole if sign else whole
+
+
+def _suggest(word: str, choices: list[str]) -> list[str]:
+    """The closest of ``choices`` to ``word`` (none for a long word)."""
+    if len(word) > _SUGGEST_LIMIT:
+        return []
+    return difflib.get_close_matches(word, choices, n=1)
+
+
+def check_tree(condition: object) -> str | None:
+    """What is wrong with a condition tree built by hand, or ``None``.
+
+    The same bounds as parsed text: at most :data:`MAX_DEPTH` levels, money
+    and count literals whole numbers (``int``) smaller than
+    :data:`LITERAL_LIMIT` in magnitude, ratio literals finite numbers, boolean
+    literals ``bool``. The tree is walked without recursion, so an absurdly deep
+    one is refused rather than crashing.
+    """
+    stack: list[tuple[object, int]] = [(condition, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH + 1:
+            return f"the condition is nested too deeply: more than {MAX_DEPTH} levels"
+        if isinstance(node, Literal):
+            problem = _literal_problem(node)
+            if problem is not None:
+                return problem
+        elif isinstance(node, Neg | Not):
+            stack.append((node.operand, depth + 1))
+        elif isinstance(node, Arith | Compare | And | Or):
+            stack.append((node.left, depth + 1))
+            stack.append((node.right, depth + 1))
+        elif not isinstance(node, MetricRef | ShareRef):
+            return f"not a condition node: {shorten(node)}"
+    return None
+
+
+def _literal_problem(node: Literal) -> str | None:
+    value, kind = node.value, node.type
+    if kind is ValueType.BOOLEAN:
+        return None if isinstance(value, bool) else f"boolean literal {shorten(value)}"
+    if kind is ValueType.RATIO:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"ratio literal {shorten(value)} is not a number"
+        if isinstance(value, int) and abs(value) >= LITERAL_LIMIT:
+            return f"ratio literal {shorten(value)} is too large: at most {LITERAL_LIMIT - 1:_}"
+        return None if math.isfinite(value) else f"ratio literal {value!r} is not finite"
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"{kind.value} literal {shorten(value)} must be a whole number (fen for money)"
+    if abs(value) >= LITERAL_LIMIT:
+        return f"{kind.value} literal {shorten(value)} is too large: at most {LITERAL_LIMIT - 1:_}"
+    return None
 
 
 def parse_condition(
@@ -510,7 +640,11 @@ def parse_condition(
         return _Checker(text, metrics, catalog).condition(raw)
     except RuleSyntaxError as exc:
         raise exc.located(rule=rule, source=source) from None
-    except RecursionError:
+    except RecursionError:  # pragma: no cover - MAX_DEPTH keeps the recursion shallow
         raise RuleSyntaxError(
-            "condition is nested too deeply", text=text, offset=0, rule=rule, source=source
+            f"the condition is nested too deeply: more than {MAX_DEPTH} levels",
+            text=text,
+            offset=0,
+            rule=rule,
+            source=source,
         ) from None

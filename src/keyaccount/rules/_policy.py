@@ -15,9 +15,10 @@ from keyaccount.exceptions import (
     PolicyValidationError,
     RuleSyntaxError,
     UnknownLabelError,
+    shorten,
 )
 from keyaccount.rules._ast import Expr, MetricRef, ValueType, format_condition, references
-from keyaccount.rules._parser import parse_condition
+from keyaccount.rules._parser import check_tree, parse_condition
 from keyaccount.rules._registry import MetricRegistry, default_registry
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from keyaccount.rules._evaluation import Evaluation
     from keyaccount.rules._validate import Finding
 
-__all__ = ["UNASSIGNED", "Policy", "Rule"]
+__all__ = ["MAX_DATA_DEPTH", "MAX_MIN_MONTHS_IN_TIER", "UNASSIGNED", "Policy", "Rule"]
 
 UNASSIGNED = "UNASSIGNED"
 """How ``from_segment`` names customers not yet assigned to a segment (also ``未分配``)."""
@@ -37,18 +38,26 @@ _RULE_KEYS = ("name", "description", "from", "from_segment", "to", "to_segment",
 
 Engine = Literal["columnar", "reference"]
 
+MAX_MIN_MONTHS_IN_TIER = 1200
+"""The largest ``min_months_in_tier`` (100 years; the policy holds demotions that long)."""
+
+MAX_DATA_DEPTH = 16
+"""The deepest nesting of tables and arrays in a policy file (a valid one needs 4)."""
+
+_BOM = "\ufeff"
+
 
 def _where(source: str | None, rule: str | None) -> str:
     parts = [source] if source else []
     if rule is not None:
-        parts.append(f"rule {rule!r}")
+        parts.append(f"rule {shorten(rule)}")
     return ": ".join(parts) + ": " if parts else ""
 
 
 def _unknown(where: str, exc: UnknownLabelError, key: str, extra: str = "") -> PolicyError:
     choices = ", ".join((*exc.choices, extra) if extra else exc.choices)
     return PolicyError(
-        f"{where}unknown {exc.kind} {exc.value!r} in '{key}'; expected one of {choices}"
+        f"{where}unknown {exc.kind} {shorten(exc.value)} in '{key}'; expected one of {choices}"
     )
 
 
@@ -62,7 +71,7 @@ def _as_list(value: object, key: str, where: str) -> list[Any]:
                 f"{where}'{key}' is empty, so the rule matches no customer; omit it to match any"
             )
         return items
-    raise PolicyError(f"{where}'{key}' must be a name or a list of names, got {value!r}")
+    raise PolicyError(f"{where}'{key}' must be a name or a list of names, got {shorten(value)}")
 
 
 def _tiers(value: object, key: str, where: str) -> tuple[Tier, ...]:
@@ -81,7 +90,7 @@ def _segment(value: object, key: str, where: str, *, allow_unassigned: bool) -> 
     if value is None or (isinstance(value, str) and value.strip().upper() in _UNASSIGNED_WORDS):
         if allow_unassigned:
             return None
-        raise PolicyError(f"{where}'{key}' must name a segment, got {value!r}")
+        raise PolicyError(f"{where}'{key}' must name a segment, got {shorten(value)}")
     try:
         return Segment.parse(value)  # type: ignore[arg-type]
     except UnknownLabelError as exc:
@@ -155,7 +164,7 @@ class Rule:
         source: str | None = None,
     ) -> None:
         if not isinstance(name, str) or not name.strip():
-            raise PolicyError(f"{_where(source, None)}a rule needs a name, got {name!r}")
+            raise PolicyError(f"{_where(source, None)}a rule needs a name, got {shorten(name)}")
         where = _where(source, name)
         if isinstance(when, str):
             condition = parse_condition(
@@ -168,6 +177,9 @@ class Rule:
             text = when.strip()
         else:
             condition = when
+            problem = check_tree(condition)
+            if problem is not None:
+                raise PolicyError(f"{where}{problem}")
             if condition.type is not ValueType.BOOLEAN:
                 raise PolicyError(f"{where}condition must be boolean, got {condition.type.value}")
             text = format_condition(condition)
@@ -278,29 +290,29 @@ class Policy:
     ) -> None:
         where = _where(source, None)
         if not isinstance(name, str) or not name.strip():
-            raise PolicyError(f"{where}a policy needs a name, got {name!r}")
+            raise PolicyError(f"{where}a policy needs a name, got {shorten(name)}")
         if (
             not isinstance(min_months_in_tier, int)
             or isinstance(min_months_in_tier, bool)
-            or min_months_in_tier < 0
+            or not 0 <= min_months_in_tier <= MAX_MIN_MONTHS_IN_TIER
         ):
             raise PolicyError(
-                f"{where}min_months_in_tier must be a whole number of months >= 0, "
-                f"got {min_months_in_tier!r}"
+                f"{where}min_months_in_tier must be a whole number of months from 0 to "
+                f"{MAX_MIN_MONTHS_IN_TIER}, got {shorten(min_months_in_tier)}"
             )
         rules = tuple(rules)
         registry = default_registry() if metrics is None else metrics
         seen: set[str] = set()
         for rule in rules:
             if not isinstance(rule, Rule):
-                raise PolicyError(f"{where}not a Rule: {rule!r}")
+                raise PolicyError(f"{where}not a Rule: {shorten(rule)}")
             if rule.name in seen:
-                raise PolicyError(f"{where}rule name {rule.name!r} is used twice")
+                raise PolicyError(f"{where}rule name {shorten(rule.name)} is used twice")
             seen.add(rule.name)
             for ref in references(rule.condition):
                 if isinstance(ref, MetricRef) and registry.get(ref.name) is not ref.type:
                     raise PolicyError(
-                        f"{where}rule {rule.name!r} uses the metric {ref.name!r}, which the "
+                        f"{where}rule {shorten(rule.name)} uses the metric {ref.name!r}, which the "
                         "policy's metrics do not know (pass metrics= with its registry)"
                     )
         self.__attrs_init__(
@@ -332,7 +344,9 @@ class Policy:
         for r in self.rules:
             if r.name == name:
                 return r
-        raise PolicyError(f"{_where(self.source, None)}policy {self.name!r} has no rule {name!r}")
+        raise PolicyError(
+            f"{_where(self.source, None)}policy {shorten(self.name)} has no rule {shorten(name)}"
+        )
 
     # ------------------------------------------------------------------ evaluation
 
@@ -382,7 +396,7 @@ class Policy:
         if engine == "reference":
             facts = facts_from_table(table, self, portfolio)
             return evaluate_reference(self, facts, table.as_of)
-        raise PolicyError(f"unknown engine {engine!r}; expected 'columnar' or 'reference'")
+        raise PolicyError(f"unknown engine {shorten(engine)}; expected 'columnar' or 'reference'")
 
     def validate(self) -> list[Finding]:
         """Findings about the policy: unreachable tiers, shadowed rules, flip-flops.
@@ -443,16 +457,20 @@ class Policy:
         Every rule is checked; all problems are raised together.
 
         Raises:
-            RuleSyntaxError, PolicyError: one problem.
+            RuleSyntaxError, PolicyError: one problem (a ``PolicyError`` too when
+                tables and arrays nest deeper than :data:`MAX_DATA_DEPTH`).
             PolicyValidationError: several problems, each one of the above.
         """
         where = _where(source, None)
+        if not isinstance(data, Mapping):
+            raise PolicyError(f"{where}a policy must be a table, got {shorten(data)}")
+        _check_depth(data, where)
         problems: list[Exception] = []
         unknown = sorted(set(data) - {"policy", "rule"})
         if unknown:
             problems.append(
                 PolicyError(
-                    f"{where}unknown top-level key {unknown[0]!r}; "
+                    f"{where}unknown top-level key {shorten(unknown[0])}; "
                     "expected [policy] and [[rule]] tables"
                 )
             )
@@ -462,7 +480,7 @@ class Policy:
         for key in sorted(set(head) - set(_POLICY_KEYS)):
             problems.append(
                 PolicyError(
-                    f"{where}unknown key {key!r} in [policy]; expected one of "
+                    f"{where}unknown key {shorten(key)} in [policy]; expected one of "
                     f"{', '.join(_POLICY_KEYS)}"
                 )
             )
@@ -507,15 +525,23 @@ class Policy:
     ) -> Policy:
         """Parse a policy from TOML text (see ``examples/policy.toml``).
 
+        A leading byte order mark (U+FEFF) is ignored.
+
         Raises:
-            PolicyError: the text is not valid TOML, or a policy-level problem.
+            PolicyError: the text is not valid TOML, nests tables and arrays
+                deeper than :data:`MAX_DATA_DEPTH`, or a policy-level problem.
             RuleSyntaxError: a bad condition.
             PolicyValidationError: several problems at once.
         """
+        where = _where(source, None)
         try:
-            data = tomllib.loads(text)
+            data = tomllib.loads(text.removeprefix(_BOM))
         except tomllib.TOMLDecodeError as exc:
-            raise PolicyError(f"{_where(source, None)}not valid TOML: {exc}") from None
+            raise PolicyError(f"{where}not valid TOML: {exc}") from None
+        except RecursionError:
+            raise PolicyError(
+                f"{where}not a policy: tables and arrays nest deeper than {MAX_DATA_DEPTH} levels"
+            ) from None
         return cls.from_dict(data, source=source, metrics=metrics, catalog=catalog)
 
     @classmethod
@@ -526,7 +552,7 @@ class Policy:
         metrics: MetricRegistry | None = None,
         catalog: ProductCatalog | None = None,
     ) -> Policy:
-        """Read a policy file; errors name the file.
+        """Read a policy file (UTF-8, with or without a byte order mark); errors name the file.
 
         Raises:
             PolicyError: the file cannot be read, or see :meth:`from_toml`.
@@ -534,7 +560,7 @@ class Policy:
         try:
             text = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise PolicyError(f"cannot read policy file {str(path)!r}: {exc}") from None
+            raise PolicyError(f"cannot read policy file {shorten(str(path))}: {exc}") from None
         return cls.from_toml(text, source=str(path), metrics=metrics, catalog=catalog)
 
 
@@ -550,11 +576,13 @@ def _rule_from_dict(
         raise PolicyError(f"{where}rule #{number} must be a table")
     name = raw.get("name")
     label = name if isinstance(name, str) and name.strip() else f"#{number}"
-    rwhere = f"{where}rule {label!r}: " if label != f"#{number}" else f"{where}rule {label}: "
+    rwhere = (
+        f"{where}rule {shorten(label)}: " if label != f"#{number}" else f"{where}rule {label}: "
+    )
     unknown = sorted(set(raw) - set(_RULE_KEYS))
     if unknown:
         raise PolicyError(
-            f"{rwhere}unknown key {unknown[0]!r}; expected one of {', '.join(_RULE_KEYS)}"
+            f"{rwhere}unknown key {shorten(unknown[0])}; expected one of {', '.join(_RULE_KEYS)}"
         )
     if label == f"#{number}":
         raise PolicyError(f"{rwhere}missing 'name'")
@@ -562,7 +590,7 @@ def _rule_from_dict(
         raise PolicyError(f"{rwhere}missing 'when' (the condition)")
     when = raw["when"]
     if not isinstance(when, str):
-        raise PolicyError(f"{rwhere}'when' must be text, got {when!r}")
+        raise PolicyError(f"{rwhere}'when' must be text, got {shorten(when)}")
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise PolicyError(f"{rwhere}'description' must be text")
@@ -578,6 +606,21 @@ def _rule_from_dict(
         catalog=catalog,
         source=source,
     )
+
+
+def _check_depth(data: Mapping[str, Any], where: str) -> None:
+    """Refuse tables and arrays nested deeper than :data:`MAX_DATA_DEPTH` (without recursion)."""
+    stack: list[tuple[object, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DATA_DEPTH:
+            raise PolicyError(
+                f"{where}not a policy: tables and arrays nest deeper than {MAX_DATA_DEPTH} levels"
+            )
+        if isinstance(value, Mapping):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list | tuple):
+            stack.extend((v, depth + 1) for v in value)
 
 
 def _toml_string(text: str) -> str:

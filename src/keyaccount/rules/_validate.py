@@ -19,12 +19,26 @@ Findings, by code:
 
 Thresholds are understood for comparisons of one metric (or one expression)
 with a constant, joined by ``and``; other conditions are treated as opaque.
+
+Validation takes time close to linear in the number of rules: rules are
+indexed by the thresholds and sub-conditions they share, so a rule is only
+compared with rules that can interact with it. Two bounds keep the work
+linear for policies of many similar rules:
+
+- ``shadowed-rule``: rules whose condition is one threshold, or always true,
+  are found exactly; of the other earlier rules that share a metric or a
+  sub-condition with a rule, at most :data:`SHADOW_CHECKS` are compared with it.
+- ``flip-flop``: each rule is compared with at most :data:`FLIP_FLOP_CHECKS`
+  later rules that move customers back and share a threshold metric with it;
+  at most :data:`MAX_FLIP_FLOPS` flip-flop warnings are listed, then one
+  ``flip-flop-limit`` note says the list was cut.
 """
 
 from __future__ import annotations
 
+import bisect
 import enum
-import itertools
+import heapq
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
@@ -32,6 +46,7 @@ import attrs
 import networkx as nx
 
 from keyaccount.domain import Segment, Tier
+from keyaccount.exceptions import shorten
 from keyaccount.portfolio._columns import TIERS
 from keyaccount.rules._ast import (
     And,
@@ -47,11 +62,28 @@ from keyaccount.rules._ast import (
 from keyaccount.rules._policy import UNASSIGNED
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
 
     from keyaccount.rules._policy import Policy, Rule
 
-__all__ = ["Finding", "Severity", "transition_graph", "validate"]
+__all__ = [
+    "FLIP_FLOP_CHECKS",
+    "MAX_FLIP_FLOPS",
+    "SHADOW_CHECKS",
+    "Finding",
+    "Severity",
+    "transition_graph",
+    "validate",
+]
+
+SHADOW_CHECKS = 16
+"""Earlier rules with compound conditions compared with each rule for ``shadowed-rule``."""
+
+FLIP_FLOP_CHECKS = 64
+"""Later candidate rules compared with each rule for ``flip-flop``."""
+
+MAX_FLIP_FLOPS = 1000
+"""The most ``flip-flop`` warnings listed for one chain."""
 
 Node = Tier | Segment | str
 
@@ -286,6 +318,11 @@ def _overlap(a: Expr, b: Expr) -> list[str] | None:
     """Threshold ranges satisfying both conditions, or ``None`` when none or unknown."""
     ia, _ = _intervals(_conjuncts(a))
     ib, _ = _intervals(_conjuncts(b))
+    return _overlap_of(ia, ib)
+
+
+def _overlap_of(ia: dict[Expr, _Interval], ib: dict[Expr, _Interval]) -> list[str] | None:
+    """:func:`_overlap` of two conditions' threshold intervals."""
     shared = [e for e in ia if e in ib]
     if not shared:
         return None
@@ -308,18 +345,289 @@ def _sources(rule: Rule) -> set[Node] | None:
     return None if rule.from_segments is None else {_node(s) for s in rule.from_segments}
 
 
+# ---------------------------------------------------------------- indexes
+
+_Filter = tuple[frozenset[Tier] | None, frozenset[Segment | None] | None]
+_Key = tuple[str, Expr]
+
+
+def _filter(rule: Rule) -> _Filter:
+    return (
+        None if rule.from_tiers is None else frozenset(rule.from_tiers),
+        None if rule.from_segments is None else frozenset(rule.from_segments),
+    )
+
+
+def _filter_covers(first: _Filter, later: _Filter) -> bool:
+    """:func:`_covers` on the ``from`` filters of two rules."""
+    return (first[0] is None or (later[0] is not None and later[0] <= first[0])) and (
+        first[1] is None or (later[1] is not None and later[1] <= first[1])
+    )
+
+
+def _universal(a: Expr) -> bool:
+    """Whether :func:`implies` holds for ``a`` whatever the other condition."""
+    if constant_value(a) is True:
+        return True
+    if isinstance(a, Or):
+        return _universal(a.left) or _universal(a.right)
+    if isinstance(a, And):
+        return _universal(a.left) and _universal(a.right)
+    return False
+
+
+def _skeleton(node: Expr) -> Iterator[Expr]:
+    """``node`` and every node reached from it through ``and`` and ``or``."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        if isinstance(n, And | Or):
+            stack += (n.right, n.left)
+
+
+def _leaf_keys(leaf: Expr) -> list[_Key]:
+    found = _as_interval(leaf)
+    keys: list[_Key] = [("node", leaf)]
+    if found is not None:
+        keys.append(("interval", found[0]))
+    return keys
+
+
+def _keys(condition: Expr) -> set[_Key]:
+    """What a later rule's condition offers: its skeleton nodes and threshold expressions."""
+    out: set[_Key] = set()
+    for n in _skeleton(condition):
+        out.update(_leaf_keys(n))
+    return out
+
+
+def _required(condition: Expr) -> list[_Key] | None:
+    """For a condition without ``or``: one key per leaf that another condition must offer.
+
+    ``None`` for a condition with ``or`` (any of its leaves may be the one implied).
+    """
+    leaves = [n for n in _skeleton(condition) if not isinstance(n, And | Or)]
+    if any(isinstance(n, Or) for n in _skeleton(condition)):
+        return None
+    return [_leaf_keys(leaf)[-1] for leaf in leaves if not _universal(leaf)]
+
+
+@attrs.define
+class _Thresholds:
+    """Earlier one-threshold rules on one expression with one ``from`` filter.
+
+    Lower bounds are kept only when weaker than every earlier one (so the
+    list is ordered both by rule and by bound), likewise upper bounds; with
+    the first rule of each ``==`` value, this finds the earliest rule whose
+    threshold holds whenever a given interval's does, with a binary search.
+    """
+
+    first: int = -1
+    lows: list[tuple[Fraction, int]] = attrs.Factory(list)  # (-low, -open), rising
+    low_rules: list[int] = attrs.Factory(list)
+    highs: list[tuple[Fraction, int]] = attrs.Factory(list)  # (high, closed), rising
+    high_rules: list[int] = attrs.Factory(list)
+    points: dict[Fraction, int] = attrs.Factory(dict)
+
+    def add(self, index: int, interval: _Interval) -> None:
+        if self.first < 0:
+            self.first = index
+        if interval.low is not None and interval.high is not None:
+            self.points.setdefault(interval.low, index)
+        elif interval.low is not None:
+            key = (-interval.low, -int(not interval.low_closed))
+            if not self.lows or key > self.lows[-1]:
+                self.lows.append(key)
+                self.low_rules.append(index)
+        elif interval.high is not None:
+            key = (interval.high, int(interval.high_closed))
+            if not self.highs or key > self.highs[-1]:
+                self.highs.append(key)
+                self.high_rules.append(index)
+
+    def earliest(self, have: _Interval) -> int | None:
+        """The earliest rule whose threshold ``have`` lies within, or ``None``."""
+        if have.empty:
+            return self.first
+        found: list[int] = []
+        if have.low is not None:
+            p = bisect.bisect_left(self.lows, (-have.low, -int(not have.low_closed)))
+            if p < len(self.lows):
+                found.append(self.low_rules[p])
+            if have.low == have.high and have.low in self.points:
+                found.append(self.points[have.low])
+        if have.high is not None:
+            p = bisect.bisect_left(self.highs, (have.high, int(have.high_closed)))
+            if p < len(self.highs):
+                found.append(self.high_rules[p])
+        return min(found, default=None)
+
+
+def _shadowing(rules: tuple[Rule, ...], dead: set[int]) -> dict[int, int]:
+    """For each rule that can never decide, the earliest earlier rule that shadows it.
+
+    The same answer as comparing every pair with :func:`implies` (within the
+    bound :data:`SHADOW_CHECKS` on compound earlier rules).
+    """
+    shadowed: dict[int, int] = {}
+    universal: dict[_Filter, int] = {}  # earliest always-implied rule per filter
+    thresholds: dict[Expr, dict[_Filter, _Thresholds]] = {}
+    compound: dict[_Key, list[int]] = {}  # compound rules by one required key
+    ored: dict[_Key, list[int]] = {}  # conditions with ``or``, by every leaf
+    single: dict[_Key, list[int]] = {}  # one-threshold rules, for conditions with ``or``
+    required: dict[int, set[_Key]] = {}
+    filters = [_filter(r) for r in rules]
+    for i, later in enumerate(rules):
+        if i in dead:
+            continue
+        b, mine = later.condition, filters[i]
+        best = min((j for f, j in universal.items() if _filter_covers(f, mine)), default=len(rules))
+        offered = _keys(b)
+        if not isinstance(b, Or):
+            have, _ = _intervals(_conjuncts(b))
+            for expr, interval in have.items():
+                for f, group in thresholds.get(expr, {}).items():
+                    j = group.earliest(interval) if _filter_covers(f, mine) else None
+                    if j is not None and j < best:
+                        best = j
+        lists = [compound.get(k, []) for k in offered] + [ored.get(k, []) for k in offered]
+        if isinstance(b, Or):  # otherwise one-threshold rules are answered exactly above
+            lists += [single.get(k, []) for k in offered]
+        for checks, j in enumerate(_ascending(lists)):
+            if j >= best or checks >= SHADOW_CHECKS:
+                break
+            if (
+                _filter_covers(filters[j], mine)
+                and required.get(j, set()) <= offered
+                and implies(b, rules[j].condition)
+            ):
+                best = j
+        if best < len(rules):
+            shadowed[i] = best
+        # the rule as an earlier rule for the rules after it
+        a = later.condition
+        if _universal(a):
+            universal.setdefault(mine, i)
+            continue
+        simple = _as_interval(a)
+        if simple is not None:
+            expr, interval = simple
+            thresholds.setdefault(expr, {}).setdefault(mine, _Thresholds()).add(i, interval)
+            single.setdefault(("interval", expr), []).append(i)
+            continue
+        need = _required(a)
+        if need is None:
+            for leaf_key in {k for leaf in _skeleton(a) for k in _leaf_keys(leaf)}:
+                ored.setdefault(leaf_key, []).append(i)
+        else:
+            required[i] = set(need)
+            key = next((k for k in need if k[0] == "node" and _as_interval(k[1]) is None), None)
+            if key is None and need:
+                key = need[0]
+            if key is None:  # every leaf always implied: a universal rule
+                universal.setdefault(mine, i)
+            else:
+                compound.setdefault(key, []).append(i)
+    return shadowed
+
+
+def _ascending(lists: Iterable[Iterable[int]]) -> Iterator[int]:
+    """The distinct numbers of several ascending lists, in ascending order."""
+    last = -1
+    for j in heapq.merge(*lists):
+        if j != last:
+            yield j
+            last = j
+
+
+def _tail(items: list[int], start: int) -> Iterator[int]:
+    """``items[start:]`` without copying it."""
+    return (items[k] for k in range(start, len(items)))
+
+
+def _flip_flops(policy: Policy, rules: tuple[Rule, ...]) -> list[Finding]:
+    """Pairs of rules moving customers in opposite directions under overlapping thresholds."""
+    any_source = "*"
+    index: dict[tuple[Expr, Node, Node | str], list[int]] = {}
+    thresholds: list[dict[Expr, _Interval]] = []
+    for j, rule in enumerate(rules):
+        have, _ = _intervals(_conjuncts(rule.condition))
+        thresholds.append(have)
+        sources = _sources(rule)
+        for expr in have:
+            for source in [any_source] if sources is None else sources:
+                index.setdefault((expr, _target(rule), source), []).append(j)
+    all_targets = {_target(r) for r in rules}
+    findings: list[Finding] = []
+    for i, a in enumerate(rules):
+        ta, sa = _target(a), _sources(a)
+        targets = all_targets if sa is None else sa & all_targets
+        lists: list[Iterator[int]] = []
+        for expr in thresholds[i]:
+            for tb in targets:
+                if tb == ta:
+                    continue
+                for source in (ta, any_source):
+                    found = index.get((expr, tb, source), [])
+                    lists.append(_tail(found, bisect.bisect_right(found, i)))
+        for checks, j in enumerate(_ascending(lists)):
+            if checks >= FLIP_FLOP_CHECKS:
+                break
+            ranges = _overlap_of(thresholds[i], thresholds[j])
+            if ranges is None:
+                continue
+            if len(findings) == MAX_FLIP_FLOPS:
+                findings.append(
+                    Finding(
+                        Severity.INFO,
+                        "flip-flop-limit",
+                        f"more rules may flip-flop: only the first {MAX_FLIP_FLOPS} pairs are "
+                        "listed",
+                    )
+                )
+                return findings
+            findings.append(_flip_flop(policy, a, rules[j], ranges))
+    return findings
+
+
+def _flip_flop(policy: Policy, a: Rule, b: Rule, ranges: list[str]) -> Finding:
+    ta, tb = _target(a), _target(b)
+    hold = ""
+    if isinstance(ta, Tier) and isinstance(tb, Tier):
+        hold = (
+            f"; min_months_in_tier = {policy.min_months_in_tier} slows this to one round "
+            f"trip every {policy.min_months_in_tier} months"
+            if policy.min_months_in_tier > 1
+            else "; min_months_in_tier does not slow it down"
+        )
+    return Finding(
+        Severity.WARNING,
+        "flip-flop",
+        f"rules {shorten(a.name)} (-> {_name(ta)}) and {shorten(b.name)} (-> {_name(tb)}) "
+        f"both hold for {_cut(' and '.join(ranges))}: such a customer could move "
+        f"back and forth every month{hold}",
+        (a.name, b.name),
+    )
+
+
+def _cut(text: str, limit: int = 400) -> str:
+    """``text`` as it is, or shortened (quoted, with its length) when longer than ``limit``."""
+    return text if len(text) <= limit else shorten(text, limit)
+
+
 def _chain_findings(policy: Policy, rules: tuple[Rule, ...]) -> list[Finding]:
     findings: list[Finding] = []
-    dead: set[str] = set()
-    for rule in rules:
+    dead: set[int] = set()
+    for i, rule in enumerate(rules):
         if constant_value(rule.condition) is not True and not references(rule.condition):
-            dead.add(rule.name)
+            dead.add(i)
             findings.append(
                 Finding(
                     Severity.ERROR,
                     "never-fires",
-                    f"rule {rule.name!r} can never fire: its condition "
-                    f"{format_condition(rule.condition)!r} is never true",
+                    f"rule {shorten(rule.name)} can never fire: its condition "
+                    f"{shorten(format_condition(rule.condition), 400)} is never true",
                     (rule.name,),
                 )
             )
@@ -329,59 +637,44 @@ def _chain_findings(policy: Policy, rules: tuple[Rule, ...]) -> list[Finding]:
                 Finding(
                     Severity.INFO,
                     "stay-rule",
-                    f"rule {rule.name!r} only keeps customers in {_name(_target(rule))} "
+                    f"rule {shorten(rule.name)} only keeps customers in {_name(_target(rule))} "
                     "(a stay rule: it protects them from later rules)",
                     (rule.name,),
                 )
             )
-    for i, later in enumerate(rules):
-        if later.name in dead:
-            continue
-        for first in rules[:i]:
-            if first.name in dead or not _covers(first, later):
-                continue
-            if implies(later.condition, first.condition):
-                findings.append(
-                    Finding(
-                        Severity.ERROR,
-                        "shadowed-rule",
-                        f"rule {later.name!r} can never fire: the earlier rule {first.name!r} "
-                        "considers the same customers and holds whenever it holds",
-                        (first.name, later.name),
-                    )
-                )
-                break
-    for a, b in itertools.combinations(rules, 2):
-        sa, sb = _sources(a), _sources(b)
-        ta, tb = _target(a), _target(b)
-        if ta == tb or (sb is not None and ta not in sb) or (sa is not None and tb not in sa):
-            continue
-        ranges = _overlap(a.condition, b.condition)
-        if ranges is None:
-            continue
-        hold = ""
-        if isinstance(ta, Tier) and isinstance(tb, Tier):
-            hold = (
-                f"; min_months_in_tier = {policy.min_months_in_tier} slows this to one round "
-                f"trip every {policy.min_months_in_tier} months"
-                if policy.min_months_in_tier > 1
-                else "; min_months_in_tier does not slow it down"
-            )
+    for i, j in sorted(_shadowing(rules, dead).items()):
+        later, first = rules[i], rules[j]
         findings.append(
             Finding(
-                Severity.WARNING,
-                "flip-flop",
-                f"rules {a.name!r} (-> {_name(ta)}) and {b.name!r} (-> {_name(tb)}) both hold "
-                f"for {' and '.join(ranges)}: such a customer could move back and forth "
-                f"every month{hold}",
-                (a.name, b.name),
+                Severity.ERROR,
+                "shadowed-rule",
+                f"rule {shorten(later.name)} can never fire: the earlier rule "
+                f"{shorten(first.name)} considers the same customers and holds whenever it holds",
+                (first.name, later.name),
             )
         )
+    findings += _flip_flops(policy, rules)
     return findings
 
 
 def _name(node: Node) -> str:
     return node if isinstance(node, str) else node.name
+
+
+def _moves(policy: Policy) -> tuple[set[Node], set[Node]]:
+    """The nodes of :func:`transition_graph` with an edge in, and with an edge out."""
+    into: set[Node] = set()
+    out_of: set[Node] = set()
+    for rule in policy.rules:
+        target = _target(rule)
+        sources = _sources(rule)
+        if sources is None:
+            sources = set(Tier) if rule.to is not None else {*Segment, UNASSIGNED}
+        sources.discard(target)
+        if sources:
+            into.add(target)
+            out_of.update(sources)
+    return into, out_of
 
 
 def validate(policy: Policy) -> list[Finding]:
@@ -395,10 +688,10 @@ def validate(policy: Policy) -> list[Finding]:
         ['shadowed-rule']
     """
     findings: list[Finding] = []
-    graph = transition_graph(policy)
+    into, out_of = _moves(policy)
     if policy.tier_rules:
         for tier in TIERS:
-            if graph.in_degree(tier) == 0:
+            if tier not in into:
                 findings.append(
                     Finding(
                         Severity.WARNING,
@@ -406,7 +699,7 @@ def validate(policy: Policy) -> list[Finding]:
                         f"no rule moves customers into {tier.name}",
                     )
                 )
-            if graph.out_degree(tier) == 0:
+            if tier not in out_of:
                 findings.append(
                     Finding(
                         Severity.WARNING,
@@ -415,7 +708,7 @@ def validate(policy: Policy) -> list[Finding]:
                     )
                 )
     if policy.segment_rules:
-        unreached = [s.name for s in Segment if graph.in_degree(s) == 0]
+        unreached = [s.name for s in Segment if s not in into]
         if unreached:
             findings.append(
                 Finding(
