@@ -179,7 +179,7 @@ def compiled(conn: sa.Connection) -> list[Any]:
 
 def decisions_of_compiled(rows: list[Any]) -> tuple[np.ndarray, ...]:
     """Tier after the month, held, segment code after the month."""
-    from keyaccount.portfolio._columns import segment_code
+    from keyaccount.domain import segment_code
     from keyaccount.store._sql_rules import _chain
 
     policy = default_policy()
@@ -203,7 +203,7 @@ def decisions_of_compiled(rows: list[Any]) -> tuple[np.ndarray, ...]:
 
 
 def decisions_of_hand_written(rows: list[Any]) -> tuple[np.ndarray, ...]:
-    from keyaccount.portfolio._columns import SEGMENTS
+    from keyaccount.domain import SEGMENTS
 
     code = {s.name: i for i, s in enumerate(SEGMENTS)}
     cols = list(zip(*rows, strict=True))

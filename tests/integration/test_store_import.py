@@ -18,9 +18,9 @@ from keyaccount import (
     RevenueRecord,
     default_catalog,
 )
+from keyaccount.domain import NO_CODE, SEGMENTS, SUB_SEGMENTS
 from keyaccount.exceptions import CsvImportError, CsvRowError
 from keyaccount.io import CustomerRows, RevenueRows, write_portfolio_csv
-from keyaccount.portfolio._columns import NO_CODE, SEGMENTS, SUB_SEGMENTS
 from keyaccount.store import ImportReport, Store
 
 if TYPE_CHECKING:

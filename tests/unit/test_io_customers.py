@@ -7,11 +7,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from keyaccount.domain import Customer, Period, Segment, SubSegment, Tier
+from keyaccount.domain import SEGMENTS, SUB_SEGMENTS, Customer, Period, Segment, SubSegment, Tier
 from keyaccount.exceptions import CsvHeaderError, CsvImportError
 from keyaccount.io import ErrorPolicy, read_customers_csv
 from keyaccount.portfolio import Portfolio
-from keyaccount.portfolio._columns import SEGMENTS, SUB_SEGMENTS
 
 if TYPE_CHECKING:
     from pathlib import Path

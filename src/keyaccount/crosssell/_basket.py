@@ -18,14 +18,13 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from keyaccount.domain import Period
+from keyaccount.domain import NO_CODE, Period
 from keyaccount.exceptions import (
     PrecisionError,
     UnknownCustomerError,
     UnknownProductError,
     ValidationError,
 )
-from keyaccount.portfolio._columns import NO_CODE
 from keyaccount.portfolio._metrics import ancestors_expansion
 
 if TYPE_CHECKING:

@@ -37,8 +37,7 @@ import numpy as np
 
 from keyaccount._atomic import atomic_path
 from keyaccount.crosssell._basket import DEFAULT_WINDOW, Basket, build_basket
-from keyaccount.domain import Period
-from keyaccount.portfolio._columns import NO_CODE, SEGMENTS, SUB_SEGMENTS, TIERS
+from keyaccount.domain import NO_CODE, SEGMENTS, SUB_SEGMENTS, TIERS, Period
 
 if TYPE_CHECKING:
     from keyaccount.portfolio import Portfolio

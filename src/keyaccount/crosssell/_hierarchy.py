@@ -24,9 +24,8 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from keyaccount.crosssell._basket import DEFAULT_WINDOW, build_basket
-from keyaccount.domain import Period, fen_to_yuan
+from keyaccount.domain import NO_CODE, Period, fen_to_yuan
 from keyaccount.exceptions import UnknownProductError, ValidationError
-from keyaccount.portfolio._columns import NO_CODE
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

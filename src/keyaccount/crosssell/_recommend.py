@@ -50,14 +50,13 @@ import scipy.sparse as sp
 from keyaccount.crosssell._basket import DEFAULT_WINDOW, Basket, build_basket
 from keyaccount.crosssell._copurchase import PairStatistics, pair_statistics
 from keyaccount.crosssell._graph import customer_node, product_node
-from keyaccount.domain import Period, Segment, Tier
+from keyaccount.domain import NO_CODE, SEGMENTS, TIERS, Period, Segment, Tier
 from keyaccount.exceptions import (
     KeyAccountError,
     UnknownCustomerError,
     UnknownProductError,
     ValidationError,
 )
-from keyaccount.portfolio._columns import NO_CODE, SEGMENTS, TIERS
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping

@@ -30,9 +30,8 @@ import numpy as np
 import numpy.typing as npt
 
 from keyaccount.crosssell._basket import DEFAULT_WINDOW, Basket, build_basket
-from keyaccount.domain import Period, Segment, Tier, fen_to_yuan
+from keyaccount.domain import NO_CODE, SEGMENTS, TIERS, Period, Segment, Tier, fen_to_yuan
 from keyaccount.exceptions import UnknownProductError, ValidationError
-from keyaccount.portfolio._columns import NO_CODE, SEGMENTS, TIERS
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator

@@ -3,6 +3,17 @@
 from __future__ import annotations
 
 from keyaccount.domain._change import Change, ExplanationValue, SegmentChange, TierChange
+from keyaccount.domain._codes import (
+    NO_CODE,
+    SEGMENTS,
+    SUB_SEGMENT_SEGMENT,
+    SUB_SEGMENTS,
+    TIERS,
+    parent_cycles,
+    segment_code,
+    sub_segment_code,
+    sub_segment_mismatch,
+)
 from keyaccount.domain._customer import Customer, RevenueRecord
 from keyaccount.domain._labels import Role, Segment, SubSegment, Tier
 from keyaccount.domain._money import FEN_PER_YUAN, fen_to_yuan, format_yuan, yuan_to_fen
@@ -18,6 +29,11 @@ from keyaccount.domain._project import Member, ProjectGroup, default_project_gro
 __all__ = [
     "DEFAULT_PRODUCT_ID",
     "FEN_PER_YUAN",
+    "NO_CODE",
+    "SEGMENTS",
+    "SUB_SEGMENTS",
+    "SUB_SEGMENT_SEGMENT",
+    "TIERS",
     "Change",
     "Customer",
     "ExplanationValue",
@@ -38,5 +54,9 @@ __all__ = [
     "default_project_groups",
     "fen_to_yuan",
     "format_yuan",
+    "parent_cycles",
+    "segment_code",
+    "sub_segment_code",
+    "sub_segment_mismatch",
     "yuan_to_fen",
 ]

@@ -82,6 +82,11 @@ class Tier(_Labelled):
         """Position in the order, 0 for ``DORMANT`` up to 3 for ``STRATEGIC``."""
         return int(self.value)
 
+    @property
+    def code(self) -> int:
+        """The integer code in columnar data: the rank (``docs/architecture.md``)."""
+        return int(self.value)
+
     @classmethod
     def _aliases(cls, member: Tier) -> tuple[str, ...]:
         names = _TIER_LABELS[member]
@@ -138,6 +143,11 @@ class Segment(_Labelled):
         return str(self.value)
 
     @property
+    def code(self) -> int:
+        """The integer code in columnar data: the position in definition order."""
+        return _position(self)
+
+    @property
     def sub_segments(self) -> tuple[SubSegment, ...]:
         """The sub-segments that belong to this segment, in declaration order."""
         return tuple(s for s in SubSegment if s.segment is self)
@@ -185,6 +195,11 @@ class SubSegment(_Labelled):
         return str(self.value[0])
 
     @property
+    def code(self) -> int:
+        """The integer code in columnar data: the position in definition order."""
+        return _position(self)
+
+    @property
     def segment(self) -> Segment:
         """The segment this sub-segment belongs to."""
         seg: Segment = self.value[1]
@@ -226,3 +241,13 @@ class Role(_Labelled):
         if member.is_support:
             return (member.label_zh, member.label_zh.removesuffix("经理"))
         return (member.label_zh,)
+
+
+_POSITIONS: dict[Segment | SubSegment, int] = {
+    **{s: i for i, s in enumerate(Segment)},
+    **{s: i for i, s in enumerate(SubSegment)},
+}
+
+
+def _position(member: Segment | SubSegment) -> int:
+    return _POSITIONS[member]

@@ -8,7 +8,15 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from keyaccount.domain import Customer, Period
+from keyaccount.domain import (
+    NO_CODE,
+    SEGMENTS,
+    SUB_SEGMENTS,
+    TIERS,
+    Customer,
+    Period,
+    parent_cycles,
+)
 from keyaccount.exceptions import UnknownCustomerError
 from keyaccount.io._fast import has_control
 from keyaccount.io._fields import (
@@ -31,7 +39,6 @@ from keyaccount.io._lines import (
 )
 from keyaccount.io._problems import ErrorPolicy, Problem, ProgressCallback
 from keyaccount.portfolio import CustomerColumns
-from keyaccount.portfolio._columns import NO_CODE, SEGMENTS, SUB_SEGMENTS, TIERS
 
 if TYPE_CHECKING:
     import os
@@ -200,39 +207,6 @@ class CustomerRows:
             yield self.customer(i)
 
 
-def _cycles(link: npt.NDArray[np.int64]) -> list[list[int]]:
-    """Every cycle of the links ``row -> parent row`` (``-1``: none), as rows along it."""
-    n = link.shape[0]
-    if n == 0:
-        return []
-    # Pointer doubling: a row whose chain of parents ends leaves -1 behind within
-    # log2(n) + 1 doublings; the rows left are on a cycle or lead into one.
-    jump = link.copy()
-    for _ in range(max(1, int(n).bit_length() + 1)):
-        live = jump >= 0
-        if not live.any():
-            return []
-        jump[live] = jump[jump[live]]
-    suspects = np.flatnonzero(jump >= 0).tolist()
-    parent = link.tolist()
-    cycles: list[list[int]] = []
-    state: dict[int, int] = {}  # 1 on the current walk, 2 finished
-    for start in suspects:
-        if start in state:
-            continue
-        path: list[int] = []
-        walk = start
-        while walk >= 0 and walk not in state:
-            state[walk] = 1
-            path.append(walk)
-            walk = parent[walk]
-        if walk >= 0 and state[walk] == 1:
-            cycles.append(path[path.index(walk) :])
-        for row in path:
-            state[row] = 2
-    return cycles
-
-
 def cross_row_checks(
     rows: CustomerRows,
     bad_ids: dict[str, int],
@@ -266,7 +240,7 @@ def cross_row_checks(
     link[link < 0] = -1
     if bad:
         link[list(bad)] = -1
-    for cycle in _cycles(link):
+    for cycle in parent_cycles(link):
         text = " -> ".join([*(ids[r] for r in cycle), ids[cycle[0]]])
         for row in cycle:
             bad[row] = ("parent_id", str(parents[row]), f"parent cycle: {text}")

@@ -16,11 +16,19 @@ from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
-from keyaccount.domain import DEFAULT_PRODUCT_ID, ProductCatalog, Segment, SubSegment, Tier
+from keyaccount.domain import (
+    DEFAULT_PRODUCT_ID,
+    NO_CODE,
+    SEGMENTS,
+    SUB_SEGMENTS,
+    ProductCatalog,
+    Segment,
+    SubSegment,
+    Tier,
+)
 from keyaccount.exceptions import UnknownLabelError
 from keyaccount.io._lines import Malformed
 from keyaccount.io._problems import Problem
-from keyaccount.portfolio._columns import NO_CODE, SEGMENTS, SUB_SEGMENTS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Container, Sequence

@@ -8,21 +8,24 @@ import numpy as np
 import numpy.typing as npt
 
 from keyaccount._atomic import atomic_path
-from keyaccount.domain import Customer, Period, ProductCatalog, default_catalog
+from keyaccount.domain import (
+    NO_CODE,
+    SEGMENTS,
+    SUB_SEGMENTS,
+    TIERS,
+    Customer,
+    Period,
+    ProductCatalog,
+    default_catalog,
+    segment_code,
+    sub_segment_code,
+)
 from keyaccount.exceptions import ValidationError
 from keyaccount.io._customers import CustomerRows
 from keyaccount.io._formats import CUSTOMER_COLUMNS, REVENUE_COLUMNS
 from keyaccount.io._quoting import csv_line, quote_field
 from keyaccount.io._rows import RevenueRows
 from keyaccount.portfolio import CustomerColumns, Portfolio
-from keyaccount.portfolio._columns import (
-    NO_CODE,
-    SEGMENTS,
-    SUB_SEGMENTS,
-    TIERS,
-    segment_code,
-    sub_segment_code,
-)
 
 if TYPE_CHECKING:
     import os

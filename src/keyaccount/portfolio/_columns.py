@@ -8,35 +8,31 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from keyaccount.domain import Period, Segment, SubSegment, Tier
+from keyaccount.domain import (
+    NO_CODE,
+    SEGMENTS,
+    SUB_SEGMENTS,
+    TIERS,
+    Period,
+    segment_code,
+    sub_segment_code,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["NO_CODE", "SEGMENTS", "SUB_SEGMENTS", "TIERS", "RevenueColumns"]
+__all__ = [  # the codes are re-exported for modules not yet importing them from the domain
+    "NO_CODE",
+    "SEGMENTS",
+    "SUB_SEGMENTS",
+    "TIERS",
+    "RevenueColumns",
+    "segment_code",
+    "sub_segment_code",
+]
 
 IntArray = npt.NDArray[np.int64]
 I32Array = npt.NDArray[np.int32]
-
-NO_CODE = -1
-"""Code used in integer columns for an absent segment, sub-segment, parent or period."""
-
-SEGMENTS: tuple[Segment, ...] = tuple(Segment)
-"""Segment codes are positions in this tuple."""
-SUB_SEGMENTS: tuple[SubSegment, ...] = tuple(SubSegment)
-"""Sub-segment codes are positions in this tuple."""
-TIERS: tuple[Tier, ...] = tuple(sorted(Tier, key=lambda t: t.rank))
-"""Tier codes are ranks: positions in this tuple."""
-
-
-def segment_code(segment: Segment | None) -> int:
-    """The integer code of ``segment`` (``NO_CODE`` for ``None``)."""
-    return NO_CODE if segment is None else SEGMENTS.index(segment)
-
-
-def sub_segment_code(sub: SubSegment | None) -> int:
-    """The integer code of ``sub`` (``NO_CODE`` for ``None``)."""
-    return NO_CODE if sub is None else SUB_SEGMENTS.index(sub)
 
 
 @attrs.frozen(eq=False)

@@ -8,12 +8,13 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from keyaccount.domain import Customer, Period
-from keyaccount.portfolio._columns import (
+from keyaccount.domain import (
     NO_CODE,
     SEGMENTS,
     SUB_SEGMENTS,
     TIERS,
+    Customer,
+    Period,
     segment_code,
     sub_segment_code,
 )

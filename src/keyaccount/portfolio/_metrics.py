@@ -30,9 +30,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from keyaccount.domain import Period, Segment, Tier, fen_to_yuan
+from keyaccount.domain import NO_CODE, SEGMENTS, TIERS, Period, Segment, Tier, fen_to_yuan
 from keyaccount.exceptions import PrecisionError, UnknownCustomerError, UnknownProductError
-from keyaccount.portfolio._columns import NO_CODE, SEGMENTS, TIERS, RevenueColumns
+from keyaccount.portfolio._columns import RevenueColumns
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping

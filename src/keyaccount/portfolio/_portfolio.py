@@ -10,6 +10,10 @@ import numpy as np
 import numpy.typing as npt
 
 from keyaccount.domain import (
+    NO_CODE,
+    SEGMENTS,
+    SUB_SEGMENTS,
+    TIERS,
     Customer,
     Period,
     Product,
@@ -19,6 +23,8 @@ from keyaccount.domain import (
     SegmentChange,
     TierChange,
     default_catalog,
+    parent_cycles,
+    sub_segment_mismatch,
 )
 from keyaccount.exceptions import (
     DuplicateCustomerError,
@@ -33,13 +39,7 @@ from keyaccount.exceptions import (
     UnknownProjectGroupError,
     ValidationError,
 )
-from keyaccount.portfolio._columns import (
-    NO_CODE,
-    SEGMENTS,
-    SUB_SEGMENTS,
-    TIERS,
-    RevenueColumns,
-)
+from keyaccount.portfolio._columns import RevenueColumns
 from keyaccount.portfolio._customers import CustomerColumns
 from keyaccount.portfolio._limits import CustomerTotals, check_revenue_limits
 from keyaccount.portfolio._metrics import MetricsTable, SortedRevenue, compute_metrics
@@ -211,7 +211,14 @@ class Portfolio:
                 problems.append(
                     UnknownCustomerError(f"customer {c.id!r}: unknown parent customer {parent!r}")
                 )
-        problems.extend(_cycles({c.id: c.parent_id for c in valid}))
+        row_of = {c.id: n for n, c in enumerate(valid)}
+        links = np.array(
+            [NO_CODE if c.parent_id is None else row_of.get(c.parent_id, NO_CODE) for c in valid],
+            dtype=np.int64,
+        )
+        for cycle in parent_cycles(links):
+            path = " -> ".join(valid[c].id for c in [*cycle, cycle[0]])
+            problems.append(HierarchyCycleError(f"parent cycle: {path}"))
         _raise(problems, "customers")
         block = CustomerColumns.from_customers(valid, {**self._positions, **new_positions})
         self._append_customers(block, new_positions)
@@ -256,9 +263,7 @@ class Portfolio:
         _check_codes(block.segment, len(SEGMENTS), "segment", block.id)
         _check_codes(block.sub_segment, len(SUB_SEGMENTS), "sub-segment", block.id)
         _check_codes(block.tier, len(TIERS), "tier", block.id)
-        sub_of = np.array([SEGMENTS.index(s.segment) for s in SUB_SEGMENTS], dtype=np.int64)
-        has_sub = block.sub_segment != NO_CODE
-        mismatch = has_sub & (sub_of[np.where(has_sub, block.sub_segment, 0)] != block.segment)
+        mismatch = sub_segment_mismatch(block.segment, block.sub_segment)
         if mismatch.any():
             i = int(np.flatnonzero(mismatch)[0])
             sub = SUB_SEGMENTS[int(block.sub_segment[i])]
@@ -288,8 +293,9 @@ class Portfolio:
             )
         parent = np.concatenate([self.customer_columns.parent, block.parent.astype(np.int32)])
         all_ids = np.concatenate([self.customer_columns.id, np.array(ids, dtype=object)])
-        cycle = _find_cycle(parent)
-        if cycle:
+        cycles = parent_cycles(parent)
+        if cycles:
+            cycle = cycles[0]
             path = " -> ".join(str(all_ids[c]) for c in [*cycle, cycle[0]])
             raise HierarchyCycleError(f"parent cycle: {path}")
         # The portfolio keeps its own copy in its own dtypes: later updates never
@@ -801,50 +807,6 @@ def _check_codes(codes: npt.NDArray[Any], size: int, what: str, ids: npt.NDArray
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValidationError(f"customer {ids[i]!r}: {what} code {int(codes[i])} is not valid")
-
-
-def _cycles(parent_of: dict[str, str | None]) -> list[Exception]:
-    """Cycles among the batch's parent links (links to existing customers end a walk)."""
-    problems: list[Exception] = []
-    done: set[str] = set()
-    for start in parent_of:
-        path: list[str] = []
-        on_path: set[str] = set()
-        walk: str | None = start
-        while walk is not None and walk in parent_of and walk not in done:
-            if walk in on_path:
-                cycle = [*path[path.index(walk) :], walk]
-                problems.append(HierarchyCycleError(f"parent cycle: {' -> '.join(cycle)}"))
-                break
-            path.append(walk)
-            on_path.add(walk)
-            walk = parent_of[walk]
-        done.update(path)
-    return problems
-
-
-def _find_cycle(parent: npt.NDArray[np.int32]) -> list[int]:
-    """Positions on one cycle of ``parent`` links, in link order; empty when there is none."""
-    live: npt.NDArray[np.int64] = np.arange(parent.shape[0], dtype=np.int64)
-    for _ in range(64):
-        live = parent[live].astype(np.int64)
-        live = live[live != NO_CODE]
-        if live.size == 0:
-            return []
-    links: list[int] = parent.tolist()
-    state = [0] * len(links)  # 0 unseen, 1 on the current path, 2 done
-    for s in range(len(links)):
-        path: list[int] = []
-        w = s
-        while w != NO_CODE and state[w] == 0:
-            state[w] = 1
-            path.append(w)
-            w = links[w]
-        if w != NO_CODE and state[w] == 1:
-            return path[path.index(w) :]
-        for q in path:
-            state[q] = 2
-    return []
 
 
 def _check_ordinals(

@@ -8,9 +8,8 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from keyaccount.domain import Period, Segment, Tier, fen_to_yuan
+from keyaccount.domain import NO_CODE, SEGMENTS, TIERS, Period, Segment, Tier, fen_to_yuan
 from keyaccount.exceptions import PrecisionError
-from keyaccount.portfolio._columns import NO_CODE, SEGMENTS, TIERS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

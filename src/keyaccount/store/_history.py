@@ -21,13 +21,21 @@ import attrs
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from keyaccount.domain import Change, Period, Segment, SegmentChange, Tier, TierChange
+from keyaccount.domain import (
+    SUB_SEGMENTS,
+    TIERS,
+    Change,
+    Period,
+    Segment,
+    SegmentChange,
+    Tier,
+    TierChange,
+)
 from keyaccount.exceptions import (
     StaleChangeError,
     UnknownCustomerError,
     ValidationError,
 )
-from keyaccount.portfolio._columns import SUB_SEGMENTS, TIERS
 from keyaccount.store._mapping import (
     change_from_db,
     change_values,

@@ -20,10 +20,19 @@ import numpy as np
 import numpy.typing as npt
 import sqlalchemy as sa
 
-from keyaccount.domain import Period, ProductCatalog
+from keyaccount.domain import (
+    NO_CODE,
+    SEGMENTS,
+    SUB_SEGMENTS,
+    TIERS,
+    Period,
+    ProductCatalog,
+    parent_cycles,
+    sub_segment_mismatch,
+)
 from keyaccount.domain._money import MAX_MONTH_FEN, MAX_MONTH_VOLUME
 from keyaccount.exceptions import CsvImportError, CsvRowError
-from keyaccount.portfolio._columns import NO_CODE, SEGMENTS, SUB_SEGMENTS, TIERS, RevenueColumns
+from keyaccount.portfolio._columns import RevenueColumns
 from keyaccount.portfolio._limits import CustomerTotals, check_month_sums, check_record_limits
 from keyaccount.store._mapping import CustomerBlock, customer_tuples, product_to_db
 from keyaccount.store._reads import customer_index, stored_catalog
@@ -329,9 +338,7 @@ class Importer:
         flag((seg < NO_CODE) | (seg >= len(SEGMENTS)), "segment", seg, "unknown segment code")
         flag((sub < NO_CODE) | (sub >= len(SUB_SEGMENTS)), "sub_segment", sub, "unknown code")
         flag((tier < 0) | (tier >= len(TIERS)), "tier", tier, "unknown tier code")
-        sub_of = np.array([SEGMENTS.index(s.segment) for s in SUB_SEGMENTS], dtype=np.int16)
-        valid_sub = (sub >= 0) & (sub < len(SUB_SEGMENTS))
-        mismatch = valid_sub & (sub_of[np.where(valid_sub, sub, 0)] != seg)
+        mismatch = sub_segment_mismatch(seg, sub)
         flag(mismatch, "sub_segment", sub, "sub-segment does not belong to the segment")
         since = rows.tier_since
         flag(
@@ -638,43 +645,13 @@ def _cycles_among(
     first_row: dict[str, int],
     bad: dict[int, tuple[str, str, str]],
 ) -> list[list[str]]:
-    """The parent cycles among the good rows, found by pointer doubling in bulk.
-
-    Every row follows its parent link 2, 4, 8, ... steps at once; without a
-    cycle all walks leave the rows within log2(n) doublings. Only when some
-    do not are the cycles traced one by one.
-    """
-    n = len(ids)
-    jump = np.fromiter(
+    """The parent cycles among the good rows (links to stored customers end a walk)."""
+    link = np.fromiter(
         (
-            -1 if pid is None or i in bad else first_row.get(pid, -1)
+            NO_CODE if pid is None or i in bad else first_row.get(pid, NO_CODE)
             for i, pid in enumerate(parents)
         ),
         dtype=np.int64,
-        count=n,
+        count=len(ids),
     )
-    for _ in range(max(n, 1).bit_length() + 1):
-        if not (jump >= 0).any():
-            return []
-        jump = np.where(jump >= 0, jump[np.maximum(jump, 0)], -1)
-    return _cycles({ids[i]: parents[i] for i in first_row.values() if i not in bad})
-
-
-def _cycles(parent_of: dict[str, str | None]) -> list[list[str]]:
-    """Every cycle of parent links among ``parent_of``, each as the ids along it."""
-    cycles: list[list[str]] = []
-    state: dict[str, int] = {}
-    for start in parent_of:
-        if start in state:
-            continue
-        path: list[str] = []
-        walk: str | None = start
-        while walk is not None and walk in parent_of and walk not in state:
-            state[walk] = 1
-            path.append(walk)
-            walk = parent_of[walk]
-        if walk is not None and state.get(walk) == 1:
-            cycles.append(path[path.index(walk) :])
-        for cid in path:
-            state[cid] = 2
-    return cycles
+    return [[ids[i] for i in cycle] for cycle in parent_cycles(link)]

@@ -23,6 +23,10 @@ import numpy as np
 import numpy.typing as npt
 
 from keyaccount.domain import (
+    NO_CODE,
+    SEGMENTS,
+    SUB_SEGMENTS,
+    TIERS,
     Change,
     Customer,
     ExplanationValue,
@@ -39,7 +43,6 @@ from keyaccount.domain import (
 )
 from keyaccount.exceptions import ValidationError
 from keyaccount.portfolio import CustomerColumns
-from keyaccount.portfolio._columns import NO_CODE, SEGMENTS, SUB_SEGMENTS, TIERS
 from keyaccount.store._tables import (
     DbChange,
     DbCustomer,
