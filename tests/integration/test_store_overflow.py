@@ -16,8 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from keyaccount import Customer, Portfolio, RevenueRecord
-from keyaccount.domain import Period, format_yuan
-from keyaccount.domain._money import MAX_MONTH_FEN
+from keyaccount.domain import MAX_MONTH_FEN, Period, format_yuan
 from keyaccount.exceptions import PrecisionError
 from keyaccount.rules import Policy, Rule
 from keyaccount.rules._policy import MAX_MIN_MONTHS_IN_TIER

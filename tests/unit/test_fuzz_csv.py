@@ -11,8 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from keyaccount.domain import default_catalog
-from keyaccount.domain._money import MAX_AMOUNT_FEN, MAX_MONTH_FEN
+from keyaccount.domain import MAX_AMOUNT_FEN, MAX_MONTH_FEN, default_catalog
 from keyaccount.exceptions import KeyAccountError
 from keyaccount.io import iter_revenue_csv, iter_transactions_csv, read_customers_csv
 from keyaccount.io._reference import reference_revenue, reference_transactions

@@ -20,7 +20,7 @@ from keyaccount import (
     Tier,
     fen_to_yuan,
 )
-from keyaccount.domain._money import MAX_MONTH_FEN
+from keyaccount.domain import MAX_MONTH_FEN
 from keyaccount.exceptions import UnknownCustomerError, UnknownProductError
 from keyaccount.portfolio import CustomerColumns, MetricKind, RevenueColumns, reference_metrics
 from tests.strategies import PRODUCT_IDS, PortfolioData, portfolios

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from keyaccount import Customer, Portfolio, RevenueRecord
-from keyaccount.domain import Period, yuan_to_fen
-from keyaccount.domain._money import MAX_AMOUNT_FEN, MAX_MONEY_TEXT, MAX_MONTH_FEN
+from keyaccount.domain import MAX_AMOUNT_FEN, MAX_MONEY_TEXT, MAX_MONTH_FEN, Period, yuan_to_fen
 from keyaccount.exceptions import (
     CsvHeaderError,
     CsvImportError,

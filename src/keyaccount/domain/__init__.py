@@ -16,7 +16,18 @@ from keyaccount.domain._codes import (
 )
 from keyaccount.domain._customer import Customer, RevenueRecord
 from keyaccount.domain._labels import Role, Segment, SubSegment, Tier
-from keyaccount.domain._money import FEN_PER_YUAN, fen_to_yuan, format_yuan, yuan_to_fen
+from keyaccount.domain._money import (
+    FEN_PER_YUAN,
+    MAX_AMOUNT_FEN,
+    MAX_MONEY_TEXT,
+    MAX_MONTH_FEN,
+    MAX_MONTH_VOLUME,
+    MAX_VOLUME,
+    check_amount_fen,
+    fen_to_yuan,
+    format_yuan,
+    yuan_to_fen,
+)
 from keyaccount.domain._period import Period, PeriodRange
 from keyaccount.domain._product import (
     DEFAULT_PRODUCT_ID,
@@ -29,6 +40,11 @@ from keyaccount.domain._project import Member, ProjectGroup, default_project_gro
 __all__ = [
     "DEFAULT_PRODUCT_ID",
     "FEN_PER_YUAN",
+    "MAX_AMOUNT_FEN",
+    "MAX_MONEY_TEXT",
+    "MAX_MONTH_FEN",
+    "MAX_MONTH_VOLUME",
+    "MAX_VOLUME",
     "NO_CODE",
     "SEGMENTS",
     "SUB_SEGMENTS",
@@ -50,6 +66,7 @@ __all__ = [
     "SubSegment",
     "Tier",
     "TierChange",
+    "check_amount_fen",
     "default_catalog",
     "default_project_groups",
     "fen_to_yuan",

@@ -10,8 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from keyaccount.domain import Period, ProductCatalog, default_catalog, format_yuan
-from keyaccount.domain._money import MAX_MONTH_FEN
+from keyaccount.domain import MAX_MONTH_FEN, Period, ProductCatalog, default_catalog, format_yuan
 from keyaccount.exceptions import PrecisionError, ValidationError
 from keyaccount.io._fast import (
     ProductTable,

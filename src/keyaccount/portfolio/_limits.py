@@ -12,8 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from keyaccount.domain import Period, format_yuan
-from keyaccount.domain._money import MAX_AMOUNT_FEN, MAX_MONTH_FEN, MAX_MONTH_VOLUME, MAX_VOLUME
+from keyaccount.domain import (
+    MAX_AMOUNT_FEN,
+    MAX_MONTH_FEN,
+    MAX_MONTH_VOLUME,
+    MAX_VOLUME,
+    Period,
+    format_yuan,
+)
 from keyaccount.exceptions import InvalidMoneyError, PrecisionError, ValidationError
 
 if TYPE_CHECKING:

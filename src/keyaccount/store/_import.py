@@ -21,6 +21,8 @@ import numpy.typing as npt
 import sqlalchemy as sa
 
 from keyaccount.domain import (
+    MAX_MONTH_FEN,
+    MAX_MONTH_VOLUME,
     NO_CODE,
     SEGMENTS,
     SUB_SEGMENTS,
@@ -30,7 +32,6 @@ from keyaccount.domain import (
     parent_cycles,
     sub_segment_mismatch,
 )
-from keyaccount.domain._money import MAX_MONTH_FEN, MAX_MONTH_VOLUME
 from keyaccount.exceptions import CsvImportError, CsvRowError
 from keyaccount.portfolio._columns import RevenueColumns
 from keyaccount.portfolio._limits import CustomerTotals, check_month_sums, check_record_limits
