@@ -1,16 +1,17 @@
 """Database fixtures: every store test runs on SQLite and on a real, throwaway PostgreSQL.
 
-The PostgreSQL server is started once per test session from the binaries of
-the machine (``initdb`` and ``pg_ctl``, found in ``/usr/lib/postgresql/*/bin``
-or on ``PATH``) in a temporary directory, listening on a free loopback port
-with its socket in that directory and trust authentication; it is stopped at
-the end. ``initdb`` refuses to run as root, so under root the server runs as
-the ``postgres`` user (``runuser``). Each test gets a database of its own.
+The PostgreSQL server is ``pytest-postgresql``'s: its executor runs ``pg_ctl``
+to create a cluster in a temporary directory, start it on a free loopback port
+once per session and stop it at the end; its janitor creates and drops the
+database each test gets. ``pg_ctl`` and ``initdb`` refuse to run as root and
+the plugin cannot run them as another user, so under root the executor is
+given a two-line script that runs the real ``pg_ctl`` as the ``postgres`` user
+(``runuser``), and the server's directory belongs to that user.
 
-When no server can be started the PostgreSQL tests are skipped with the
-reason, unless ``KEYACCOUNT_REQUIRE_POSTGRES=1`` is set (as in CI): then
-they fail. ``KEYACCOUNT_POSTGRES_BINDIR`` names the binaries' directory
-when they are elsewhere.
+The binaries are taken from ``$KEYACCOUNT_POSTGRES_BINDIR``, else the newest
+``/usr/lib/postgresql/*/bin``, else ``PATH``. When no server can be started the
+PostgreSQL tests are skipped with the reason, unless
+``KEYACCOUNT_REQUIRE_POSTGRES=1`` is set (as in CI): then they fail.
 """
 
 from __future__ import annotations
@@ -20,15 +21,19 @@ import glob
 import itertools
 import os
 import pwd
+import shlex
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import attrs
+import port_for
 import pytest
+from mirakuru.exceptions import ExecutorError
+from pytest_postgresql.exceptions import PostgreSQLUnsupported
+from pytest_postgresql.executors import PostgreSQLExecutor
+from pytest_postgresql.janitor import DatabaseJanitor
 
 from keyaccount.store import Store
 
@@ -47,54 +52,52 @@ def _postgres_bindir() -> Path | None:
     """The directory of ``initdb`` and ``pg_ctl``: given, newest installed, or on ``PATH``."""
     explicit = os.environ.get("KEYACCOUNT_POSTGRES_BINDIR", "").strip()
     if explicit:
-        found = Path(explicit)
-        return found if (found / "initdb").exists() and (found / "pg_ctl").exists() else None
-    candidates = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin"),
-        key=lambda p: [int(x) for x in Path(p).parent.name.split(".") if x.isdigit()],
-        reverse=True,
-    )
-    on_path = shutil.which("initdb")
-    if on_path is not None:
-        candidates.append(str(Path(on_path).parent))
-    for directory in candidates:
-        if (Path(directory) / "initdb").exists() and (Path(directory) / "pg_ctl").exists():
-            return Path(directory)
+        candidates = [explicit]
+    else:
+        candidates = sorted(
+            glob.glob("/usr/lib/postgresql/*/bin"),
+            key=lambda p: [int(x) for x in Path(p).parent.name.split(".") if x.isdigit()],
+            reverse=True,
+        )
+        on_path = shutil.which("initdb")
+        if on_path is not None:
+            candidates.append(str(Path(on_path).parent))
+    for directory in map(Path, candidates):
+        if (directory / "initdb").exists() and (directory / "pg_ctl").exists():
+            return directory
     return None
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@attrs.frozen
-class PostgresServer:
-    """A running throwaway PostgreSQL server."""
-
-    port: int
-    datadir: Path
-
-    def url(self, database: str = "postgres") -> str:
-        """The SQLAlchemy URL of ``database`` on this server."""
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
-
-    def admin(self, sql: str) -> None:
-        """Run ``sql`` in autocommit mode on the ``postgres`` database."""
-        import psycopg
-
-        with psycopg.connect(
-            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True
-        ) as conn:
-            conn.execute(sql.encode())
 
 
 class _UnavailableError(Exception):
     """PostgreSQL cannot be started here; the message says why."""
 
 
-def _start_postgres(workdir: Path) -> tuple[PostgresServer, list[str]]:
+def _pg_ctl(bindir: Path, workdir: Path, serverdir: Path) -> str:
+    """``pg_ctl``; under root, a script in ``workdir`` that runs it as ``postgres``."""
+    if os.geteuid() != 0:
+        return str(bindir / "pg_ctl")
+    try:
+        user = pwd.getpwnam("postgres")
+    except KeyError:
+        raise _UnavailableError(
+            "running as root and there is no 'postgres' user to run initdb as"
+        ) from None
+    runuser = shutil.which("runuser")
+    if runuser is None:
+        raise _UnavailableError("running as root and runuser is not available")
+    workdir.chmod(0o711)  # the script stays root's; only serverdir is the server's
+    os.chown(serverdir, user.pw_uid, user.pw_gid)
+    script = workdir / "pg_ctl"
+    script.write_text(
+        f"#!/bin/sh\nexec {shlex.quote(runuser)} -u postgres -- "
+        f'{shlex.quote(str(bindir / "pg_ctl"))} "$@"\n'
+    )
+    script.chmod(0o755)
+    return str(script)
+
+
+def _executor(workdir: Path) -> PostgreSQLExecutor:
+    """An executor for a server in ``workdir/server`` (not started yet)."""
     bindir = _postgres_bindir()
     if bindir is None:
         raise _UnavailableError(
@@ -102,95 +105,51 @@ def _start_postgres(workdir: Path) -> tuple[PostgresServer, list[str]]:
             "$KEYACCOUNT_POSTGRES_BINDIR, /usr/lib/postgresql/*/bin or on PATH; install them "
             "with `apt-get install -y postgresql`"
         )
-    try:
-        import psycopg  # noqa: F401
-    except ImportError as exc:
-        raise _UnavailableError(f"psycopg is not installed ({exc}); install the dev group") from exc
-    run_as: list[str] = []
-    if os.geteuid() == 0:
-        try:
-            user = pwd.getpwnam("postgres")
-        except KeyError:
-            raise _UnavailableError(
-                "running as root and there is no 'postgres' user to run initdb as"
-            ) from None
-        runuser = shutil.which("runuser")
-        if runuser is None:
-            raise _UnavailableError("running as root and runuser is not available") from None
-        os.chown(workdir, user.pw_uid, user.pw_gid)
-        run_as = [runuser, "-u", "postgres", "--"]
-    datadir = workdir / "data"
-    port = _free_port()
-
-    def run(*args: str) -> None:
-        result = subprocess.run(
-            [*run_as, *args], capture_output=True, text=True, check=False, timeout=120
-        )
-        if result.returncode != 0:
-            log = workdir / "server.log"
-            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-            raise _UnavailableError(
-                f"{Path(args[0]).name} failed ({result.returncode}): "
-                f"{result.stderr.strip() or result.stdout.strip()} {tail}"
-            )
-
-    run(
-        str(bindir / "initdb"),
-        "-D",
-        str(datadir),
-        "-U",
-        "postgres",
-        "-A",
-        "trust",
-        "-E",
-        "UTF8",
-        "--no-locale",
-        "--no-sync",
+    serverdir = workdir / "server"
+    serverdir.mkdir()
+    return PostgreSQLExecutor(
+        executable=_pg_ctl(bindir, workdir, serverdir),
+        host="127.0.0.1",
+        port=port_for.select_random(),
+        datadir=str(serverdir / "data"),
+        unixsocketdir=str(serverdir),
+        logfile=str(serverdir / "server.log"),
+        startparams="-w",
+        dbname="postgres",
+        postgres_options=(
+            "-c listen_addresses=127.0.0.1 -c synchronous_commit=off "
+            "-c full_page_writes=off -c max_connections=50"
+        ),
     )
-    options = " ".join(
-        [
-            f"-p {port}",
-            "-c listen_addresses=127.0.0.1",
-            f"-c unix_socket_directories={workdir}",
-            "-c fsync=off",
-            "-c synchronous_commit=off",
-            "-c full_page_writes=off",
-            "-c max_connections=50",
-        ]
-    )
-    run(
-        str(bindir / "pg_ctl"),
-        "-D",
-        str(datadir),
-        "-l",
-        str(workdir / "server.log"),
-        "-o",
-        options,
-        "-w",
-        "-t",
-        "60",
-        "start",
-    )
-    stop = [*run_as, str(bindir / "pg_ctl"), "-D", str(datadir), "-m", "immediate", "-w", "stop"]
-    return PostgresServer(port, datadir), stop
 
 
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
+def postgres_server() -> Iterator[PostgreSQLExecutor]:
     """A throwaway PostgreSQL server for the whole session (skips when none can start)."""
     workdir = Path(tempfile.mkdtemp(prefix="keyaccount-pg-"))
-    stop: list[str] | None = None
+    executor: PostgreSQLExecutor | None = None
     try:
         try:
-            server, stop = _start_postgres(workdir)
-        except _UnavailableError as exc:
+            executor = _executor(workdir)
+            executor.start()
+        except (
+            _UnavailableError,
+            OSError,
+            subprocess.SubprocessError,
+            ExecutorError,
+            PostgreSQLUnsupported,
+        ) as exc:
+            log = Path(executor.logfile) if executor is not None else None
+            tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
+            reason = f"{exc} {tail}".strip()
             if _require_postgres():
-                pytest.fail(f"KEYACCOUNT_REQUIRE_POSTGRES is set but {exc}", pytrace=False)
-            pytest.skip(f"PostgreSQL tests skipped: {exc}")
-        yield server
+                pytest.fail(f"KEYACCOUNT_REQUIRE_POSTGRES is set but {reason}", pytrace=False)
+            pytest.skip(f"PostgreSQL tests skipped: {reason}")
+        yield executor
     finally:
-        if stop is not None:
-            subprocess.run(stop, capture_output=True, check=False, timeout=120)
+        if executor is not None:
+            with contextlib.suppress(subprocess.SubprocessError, ExecutorError):
+                executor.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -198,13 +157,11 @@ _numbers = itertools.count()
 
 
 @contextlib.contextmanager
-def _postgres_database(server: PostgresServer) -> Iterator[str]:
+def _postgres_database(server: PostgreSQLExecutor) -> Iterator[str]:
+    """A fresh database on ``server``, dropped afterwards; yields its SQLAlchemy URL."""
     name = f"ka_test_{os.getpid()}_{next(_numbers)}"
-    server.admin(f"CREATE DATABASE {name}")
-    try:
-        yield server.url(name)
-    finally:
-        server.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with DatabaseJanitor(user=server.user, host=server.host, port=server.port, dbname=name):
+        yield f"postgresql+psycopg://{server.user}@{server.host}:{server.port}/{name}"
 
 
 @pytest.fixture(params=BACKENDS)
@@ -219,7 +176,7 @@ def store_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> I
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'store.db'}"
         return
-    server: PostgresServer = request.getfixturevalue("postgres_server")
+    server: PostgreSQLExecutor = request.getfixturevalue("postgres_server")
     with _postgres_database(server) as url:
         yield url
 

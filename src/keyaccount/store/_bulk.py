@@ -8,8 +8,8 @@ Never one ORM object (or one SQLAlchemy parameter dict) per row:
   the store's transaction, with a larger page cache for the load. Foreign
   keys are checked by the store itself (a dict of customer ids) rather than
   row by row.
-- PostgreSQL: ``COPY ... FROM STDIN``; revenue in the binary format, built for
-  a whole batch at once as a numpy structured array.
+- PostgreSQL: ``COPY ... FROM STDIN``; revenue in the binary format, which
+  psycopg writes from the column types given with ``set_types``.
 
 When the customer or revenue table is empty at the start of a load, its
 indexes are dropped and built again after the load (one sort instead of a
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
     import sqlalchemy as sa
 
-__all__ = ["REVENUE_COLUMN_ORDER", "BulkWriter", "paused_gc", "pg_binary_revenue"]
+__all__ = ["REVENUE_COLUMN_ORDER", "BulkWriter", "paused_gc"]
 
 REVENUE_COLUMN_ORDER: Final = ("customer_key", "product_key", "period", "revenue_fen", "volume")
 """The ``ka_revenue`` columns a bulk load writes, in order."""
@@ -46,47 +46,8 @@ _SQLITE_CACHE_KIB: Final = 64 * 1024
 the indexes are built. More does not make the load faster and costs resident memory."""
 
 _PG_PK: Final = "pk_ka_revenue"
-_PG_HEADER: Final = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
-_PG_TRAILER: Final = b"\xff\xff"
-_PG_REVENUE_ROW: Final = np.dtype(
-    [
-        ("fields", ">i2"),
-        ("len_customer", ">i4"),
-        ("customer", ">i4"),
-        ("len_product", ">i4"),
-        ("product", ">i4"),
-        ("len_period", ">i4"),
-        ("period", ">i4"),
-        ("len_fen", ">i4"),
-        ("fen", ">i8"),
-        ("len_volume", ">i4"),
-        ("volume", ">i8"),
-    ]
-)
-"""One ``ka_revenue`` row in PostgreSQL's binary COPY format (packed, big-endian)."""
-
-
-def pg_binary_revenue(
-    customer: npt.NDArray[np.integer[Any]],
-    product: npt.NDArray[np.integer[Any]],
-    period: npt.NDArray[np.integer[Any]],
-    fen: npt.NDArray[np.integer[Any]],
-    volume: npt.NDArray[np.integer[Any]],
-) -> bytes:
-    """A complete binary COPY stream (header, rows, trailer) for revenue columns."""
-    rows = np.empty(len(customer), dtype=_PG_REVENUE_ROW)
-    rows["fields"] = 5
-    rows["len_customer"] = 4
-    rows["customer"] = customer
-    rows["len_product"] = 4
-    rows["product"] = product
-    rows["len_period"] = 4
-    rows["period"] = period
-    rows["len_fen"] = 8
-    rows["fen"] = fen
-    rows["len_volume"] = 8
-    rows["volume"] = volume
-    return _PG_HEADER + rows.tobytes() + _PG_TRAILER
+_PG_REVENUE_TYPES: Final = ("int4", "int4", "int4", "int8", "int8")
+"""The PostgreSQL types of :data:`REVENUE_COLUMN_ORDER`, for the binary COPY."""
 
 
 _CHUNK_ROWS: Final = 50_000
@@ -262,11 +223,13 @@ class BulkWriter:
             block = np.column_stack([customer, product, period, fen, volume]).astype(np.int64)
             _sqlite_insert_block(self._raw, "ka_revenue", REVENUE_COLUMN_ORDER, block)
             return
-        data = pg_binary_revenue(customer, product, period, fen, volume)
         with (
             self._raw.cursor() as cursor,
             cursor.copy(
                 f"COPY ka_revenue ({', '.join(REVENUE_COLUMN_ORDER)}) FROM STDIN (FORMAT BINARY)"
             ) as copy,
         ):
-            copy.write(data)
+            copy.set_types(_PG_REVENUE_TYPES)
+            columns = (customer, product, period, fen, volume)
+            for row in zip(*(column.tolist() for column in columns), strict=True):
+                copy.write_row(row)
