@@ -18,8 +18,7 @@ from __future__ import annotations
 import enum
 import re
 import unicodedata
-
-import attrs
+from typing import NamedTuple
 
 from keyaccount.exceptions import RuleSyntaxError, shorten
 
@@ -47,8 +46,7 @@ class TokenKind(enum.Enum):
     END = "end of condition"
 
 
-@attrs.frozen
-class Token:
+class Token(NamedTuple):
     """A token: its kind, text (a keyword in lower case) and offsets in the condition."""
 
     kind: TokenKind
@@ -90,12 +88,94 @@ _HINTS = {
 }
 
 
+# The tokens of a well-formed condition, in one regular expression: a number not
+# followed by a word character or "." (else it is malformed), a name, a quoted
+# string on one line, a comparison (not "<>"), an operator or punctuation. Text
+# it does not scan completely goes through the character-by-character loop of
+# :func:`tokenize`, which gives the same tokens or the error. Each part of a
+# number is matched at most MAX_NUMBER_CHARACTERS long, so that a number of
+# millions of digits fails at once instead of being read to its end.
+_FAST = re.compile(
+    r"""\s*(?:
+      (?P<number>[0-9](?:_?[0-9]){0,39}(?:\.[0-9](?:_?[0-9]){0,39})?(?:[eE][+-]?[0-9]{1,40})?)
+        (?![\w.])
+    | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+    | '(?P<single>[^'\n]*)'
+    | "(?P<double>[^"\n]*)"
+    | (?P<cmp>[<>=!]=|<(?!>)|>)
+    | (?P<op>[-+*/])
+    | (?P<lparen>\()
+    | (?P<rparen>\))
+    | (?P<comma>,)
+    )""",
+    re.VERBOSE,
+)
+assert MAX_NUMBER_CHARACTERS == 40  # the bounds in _FAST
+_FAST_KINDS = {
+    "cmp": TokenKind.CMP,
+    "op": TokenKind.OP,
+    "lparen": TokenKind.LPAREN,
+    "rparen": TokenKind.RPAREN,
+    "comma": TokenKind.COMMA,
+}
+_REST_IS_SPACE = re.compile(r"\s*\Z")
+
+
 def tokenize(text: str) -> list[Token]:
     """Split ``text`` into tokens, ending with an ``END`` token.
 
     Raises:
         RuleSyntaxError: a character or number that the language does not have.
     """
+    tokens = _scan(text)
+    return _tokenize(text) if tokens is None else tokens
+
+
+def _scan(text: str) -> list[Token] | None:
+    """:func:`tokenize` of a well-formed condition, or ``None`` for anything unusual.
+
+    One regular-expression match per token; ``None`` (never an error) where the
+    text is not a clean sequence of tokens, or holds a number that is too long
+    or has too large an exponent: :func:`_tokenize` then finds the problem.
+    """
+    tokens: list[Token] = []
+    append = tokens.append
+    match = _FAST.match
+    pos = 0
+    while (m := match(text, pos)) is not None:
+        group = m.lastgroup
+        pos = m.end()
+        if group == "name":
+            word = m.group(group)
+            start = pos - len(word)
+            lowered = word.lower()
+            if lowered in KEYWORDS:
+                append(Token(TokenKind.KEYWORD, lowered, start, pos))
+            else:
+                append(Token(TokenKind.NAME, word, start, pos))
+        elif group == "number":
+            number = m.group(group)
+            if len(number) > MAX_NUMBER_CHARACTERS:
+                return None
+            cut = max(number.find("e"), number.find("E"))
+            if cut >= 0 and abs(int(number[cut + 1 :])) > MAX_EXPONENT:
+                return None
+            append(Token(TokenKind.NUMBER, number, pos - len(number), pos))
+        elif group == "single" or group == "double":
+            append(Token(TokenKind.STRING, m.group(group), m.start(group) - 1, pos))
+        else:
+            assert group is not None
+            op = m.group(group)
+            append(Token(_FAST_KINDS[group], op, pos - len(op), pos))
+    if _REST_IS_SPACE.match(text, pos) is None:
+        return None
+    n = len(text)
+    append(Token(TokenKind.END, "", n, n))
+    return tokens
+
+
+def _tokenize(text: str) -> list[Token]:
+    """:func:`tokenize`, character by character: the reference, and the errors."""
     tokens: list[Token] = []
     pos = 0
     n = len(text)

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import difflib
 import math
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import attrs
@@ -75,31 +74,32 @@ _SUGGEST_LIMIT = 64
 """Names longer than this get no "did you mean" suggestion (difflib is slow on long text)."""
 
 # ---------------------------------------------------------------- untyped tree
+# Plain (mutable, slotted) classes: the parser makes several per condition and
+# never changes them after.
 
 
-@attrs.frozen
+@attrs.define
 class _Num:
     text: str
-    value: Decimal
     start: int
     end: int
 
 
-@attrs.frozen
+@attrs.define
 class _Bool:
     value: bool
     start: int
     end: int
 
 
-@attrs.frozen
+@attrs.define
 class _Name:
     name: str
     start: int
     end: int
 
 
-@attrs.frozen
+@attrs.define
 class _Share:
     product_id: str
     start: int
@@ -107,7 +107,7 @@ class _Share:
     arg_start: int
 
 
-@attrs.frozen
+@attrs.define
 class _Unary:
     op: str  # "-" or "not"
     operand: _Raw
@@ -116,28 +116,29 @@ class _Unary:
     depth: int = 1
 
 
-@attrs.frozen
+@attrs.define
 class _Binary:
     op: str  # + - * / < <= > >= == != and or
     left: _Raw
     right: _Raw
     op_start: int
     depth: int = 1
+    start: int = attrs.field(init=False)
+    end: int = attrs.field(init=False)
 
-    @property
-    def start(self) -> int:
-        return self.left.start
-
-    @property
-    def end(self) -> int:
-        return self.right.end
+    def __attrs_post_init__(self) -> None:
+        self.start = self.left.start
+        self.end = self.right.end
 
 
 _Raw = _Num | _Bool | _Name | _Share | _Unary | _Binary
 
 
 def _depth(raw: _Raw) -> int:
-    return raw.depth if isinstance(raw, _Unary | _Binary) else 0
+    return raw.depth if type(raw) is _Binary or type(raw) is _Unary else 0
+
+
+_KEYWORD, _OP, _CMP, _END = TokenKind.KEYWORD, TokenKind.OP, TokenKind.CMP, TokenKind.END
 
 
 class _Parser:
@@ -161,11 +162,8 @@ class _Parser:
         self.pos += 1
         return tok
 
-    def at_keyword(self, word: str) -> bool:
-        return self.tok.kind is TokenKind.KEYWORD and self.tok.text == word
-
     def describe(self, tok: Token) -> str:
-        return tok.kind.value if tok.kind is TokenKind.END else shorten(tok.text)
+        return tok.kind.value if tok.kind is _END else shorten(tok.text)
 
     def enter(self, tok: Token) -> None:
         """Count one more level of nesting at ``tok``; refuse past :data:`MAX_DEPTH`."""
@@ -192,12 +190,12 @@ class _Parser:
         return _Unary(op.text, operand, op.start, operand.end, 1 + _depth(operand))
 
     def parse(self) -> _Raw:
-        if self.tok.kind is TokenKind.END:
+        if self.tok.kind is _END:
             raise self.fail("empty condition; write for example 't12m_revenue >= 1_000_000'")
         node = self.or_expr()
         rest = self.tokens[self.pos]
-        if rest.kind is not TokenKind.END:
-            if rest.kind is TokenKind.CMP:
+        if rest.kind is not _END:
+            if rest.kind is _CMP:
                 raise self.fail(
                     f"comparisons cannot be chained ({rest.text!r}); join them with 'and'"
                 )
@@ -206,71 +204,79 @@ class _Parser:
 
     def or_expr(self) -> _Raw:
         node = self.and_expr()
-        while self.at_keyword("or"):
-            op = self.advance()
+        tokens = self.tokens
+        while (op := tokens[self.pos]).kind is _KEYWORD and op.text == "or":
+            self.pos += 1
             node = self.binary(op, node, self.and_expr())
         return node
 
     def and_expr(self) -> _Raw:
         node = self.not_expr()
-        while self.at_keyword("and"):
-            op = self.advance()
+        tokens = self.tokens
+        while (op := tokens[self.pos]).kind is _KEYWORD and op.text == "and":
+            self.pos += 1
             node = self.binary(op, node, self.not_expr())
         return node
 
     def not_expr(self) -> _Raw:
-        if self.at_keyword("not"):
-            op = self.advance()
+        op = self.tokens[self.pos]
+        if op.kind is _KEYWORD and op.text == "not":
+            self.pos += 1
             self.enter(op)
             return self.unary_node(op, self.not_expr())
         return self.comparison()
 
     def comparison(self) -> _Raw:
         node = self.sum()
-        if self.tok.kind is TokenKind.CMP:
-            op = self.advance()
+        op = self.tokens[self.pos]
+        if op.kind is _CMP:
+            self.pos += 1
             node = self.binary(op, node, self.sum())
         return node
 
     def sum(self) -> _Raw:
         node = self.product()
-        while self.tok.kind is TokenKind.OP and self.tok.text in "+-":
-            op = self.advance()
+        tokens = self.tokens
+        while (op := tokens[self.pos]).kind is _OP and op.text in "+-":
+            self.pos += 1
             node = self.binary(op, node, self.product())
         return node
 
     def product(self) -> _Raw:
         node = self.unary()
-        while self.tok.kind is TokenKind.OP and self.tok.text in "*/":
-            op = self.advance()
+        tokens = self.tokens
+        while (op := tokens[self.pos]).kind is _OP and op.text in "*/":
+            self.pos += 1
             node = self.binary(op, node, self.unary())
         return node
 
     def unary(self) -> _Raw:
-        if self.tok.kind is TokenKind.OP and self.tok.text == "-":
-            op = self.advance()
-            self.enter(op)
-            return self.unary_node(op, self.unary())
-        if self.tok.kind is TokenKind.OP and self.tok.text == "+":
-            raise self.fail("unexpected '+': a number needs no plus sign")
+        op = self.tokens[self.pos]
+        if op.kind is _OP:
+            if op.text == "-":
+                self.pos += 1
+                self.enter(op)
+                return self.unary_node(op, self.unary())
+            if op.text == "+":
+                raise self.fail("unexpected '+': a number needs no plus sign")
         return self.atom()
 
     def atom(self) -> _Raw:
-        tok = self.tok
-        if tok.kind is TokenKind.NUMBER:
-            self.advance()
-            # the lexer bounds the length and exponent, so this is cheap and exact
-            return _Num(tok.text, Decimal(tok.text.replace("_", "")), tok.start, tok.end)
-        if tok.kind is TokenKind.KEYWORD and tok.text in ("true", "false"):
-            self.advance()
-            return _Bool(tok.text == "true", tok.start, tok.end)
-        if tok.kind is TokenKind.NAME:
-            self.advance()
-            if self.tok.kind is TokenKind.LPAREN:
+        tok = self.tokens[self.pos]
+        kind = tok.kind
+        if kind is TokenKind.NUMBER:
+            self.pos += 1
+            return _Num(tok.text, tok.start, tok.end)
+        if kind is TokenKind.NAME:
+            self.pos += 1
+            if self.tokens[self.pos].kind is TokenKind.LPAREN:
                 return self.call(tok)
             return _Name(tok.text, tok.start, tok.end)
-        if tok.kind is TokenKind.LPAREN:
-            self.advance()
+        if kind is _KEYWORD and tok.text in ("true", "false"):
+            self.pos += 1
+            return _Bool(tok.text == "true", tok.start, tok.end)
+        if kind is TokenKind.LPAREN:
+            self.pos += 1
             self.enter(tok)
             node = self.or_expr()
             self.nesting -= 1
@@ -279,11 +285,11 @@ class _Parser:
                     f"expected ')' to close the '(' at column {self._column(tok.start)}, "
                     f"found {self.describe(self.tok)}"
                 )
-            self.advance()
+            self.pos += 1
             return node
-        if tok.kind is TokenKind.END:
+        if kind is _END:
             raise self.fail("the condition ends too early; expected a value")
-        if tok.kind is TokenKind.STRING:
+        if kind is TokenKind.STRING:
             raise self.fail(
                 f"unexpected text {shorten(tok.text)}: quotes belong inside share('...')"
             )
@@ -325,7 +331,7 @@ class _Pending:
 
 def _integral(raw: _Raw) -> bool:
     if isinstance(raw, _Num):
-        return raw.value == raw.value.to_integral_value()
+        return _scaled(raw.text, 0) is not None
     if isinstance(raw, _Unary):
         return _integral(raw.operand)
     assert isinstance(raw, _Binary)
@@ -408,8 +414,12 @@ class _Checker:
         return self.compare(raw)
 
     def name(self, raw: _Name) -> Expr:
-        if raw.name in self.metrics:
-            return MetricRef(raw.name, self.metrics[raw.name], span=(raw.start, raw.end))
+        try:
+            kind = self.metrics[raw.name]
+        except KeyError:
+            pass
+        else:
+            return MetricRef(raw.name, kind, span=(raw.start, raw.end))
         if raw.name == "share":
             raise self.fail("share needs a product id: share('court_express')", raw.start)
         close = _suggest(raw.name, list(self.metrics))
@@ -512,7 +522,7 @@ class _Checker:
         if kind is ValueType.RATIO:
             # at most 40 characters and an exponent within 99: always finite
             return float(raw.text.replace("_", ""))
-        whole = _scaled(raw.value, 2 if kind is ValueType.MONEY else 0)
+        whole = _scaled(raw.text, 2 if kind is ValueType.MONEY else 0)
         if whole is None:
             if kind is ValueType.MONEY:
                 raise self.fail(
@@ -531,24 +541,27 @@ class _Checker:
         return whole
 
 
-def _scaled(value: Decimal, places: int) -> int | None:
-    """``value * 10**places`` as an exact ``int``, or ``None`` when it is not whole.
+def _scaled(number: str, places: int) -> int | None:
+    """The number literal ``number`` times ``10**places`` as an exact ``int``, or ``None``.
 
-    Integer arithmetic on the decimal digits (no :mod:`decimal` context, so
-    nothing is rounded); the lexer bounds the digits (40) and the exponent (99).
+    ``None`` when the product is not whole. Integer arithmetic on the decimal
+    digits (nothing is rounded); the lexer bounds the digits (40) and the
+    exponent (99) and leaves no sign on a literal.
     """
-    sign, digits, exponent = value.as_tuple()
-    assert isinstance(exponent, int)
-    mantissa: int = int("".join(map(str, digits)) or "0")
-    shift = exponent + places
+    digits = number.replace("_", "")
+    exponent = 0
+    cut = max(digits.find("e"), digits.find("E"))
+    if cut >= 0:
+        digits, exponent = digits[:cut], int(digits[cut + 1 :])
+    whole_part, _, fraction = digits.partition(".")
+    mantissa = int(whole_part + fraction)
+    shift = exponent - len(fraction) + places
     whole: int
     if shift >= 0:
         whole = mantissa * 10**shift
-    else:
-        whole, rest = divmod(mantissa, 10**-shift)
-        if rest:
-            return None
-    return -whole if sign else whole
+        return whole
+    whole, rest = divmod(mantissa, 10**-shift)
+    return None if rest else whole
 
 
 def _suggest(word: str, choices: list[str]) -> list[str]:

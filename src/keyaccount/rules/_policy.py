@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from keyaccount._gc import paused_gc
 from keyaccount.domain import Period, ProductCatalog, Segment, Tier, default_catalog
 from keyaccount.exceptions import (
     PolicyError,
@@ -17,9 +18,21 @@ from keyaccount.exceptions import (
     UnknownLabelError,
     shorten,
 )
-from keyaccount.rules._ast import Expr, MetricRef, ValueType, format_condition, references
+from keyaccount.rules._ast import (
+    And,
+    Arith,
+    Compare,
+    Expr,
+    MetricRef,
+    Neg,
+    Not,
+    Or,
+    ValueType,
+    format_condition,
+)
 from keyaccount.rules._parser import check_tree, parse_condition
 from keyaccount.rules._registry import MetricRegistry, default_registry
+from keyaccount.rules._shapes import ConditionCache
 
 if TYPE_CHECKING:
     from keyaccount.portfolio import MetricsTable, Portfolio
@@ -35,6 +48,7 @@ _UNASSIGNED_WORDS = {"UNASSIGNED", "NONE", "未分配", "无行业"}
 
 _POLICY_KEYS = ("name", "description", "min_months_in_tier")
 _RULE_KEYS = ("name", "description", "from", "from_segment", "to", "to_segment", "when")
+_RULE_KEY_SET = frozenset(_RULE_KEYS)
 
 Engine = Literal["columnar", "reference"]
 
@@ -61,10 +75,41 @@ def _unknown(where: str, exc: UnknownLabelError, key: str, extra: str = "") -> P
     )
 
 
+# Tier and segment names already read, by their text (the enums never change); a
+# policy names a handful, so the tables stay small.
+_TIER_TEXTS: dict[str, Tier] = {}
+_SEGMENT_TEXTS: dict[str, Segment] = {}
+_MAX_REMEMBERED = 1024
+
+
+def _parse_tier(item: object) -> Tier:
+    """``Tier.parse(item)``, remembered for text."""
+    if type(item) is not str:
+        return Tier.parse(item)  # type: ignore[arg-type]
+    tier = _TIER_TEXTS.get(item)
+    if tier is None:
+        tier = Tier.parse(item)
+        if len(_TIER_TEXTS) < _MAX_REMEMBERED:
+            _TIER_TEXTS[item] = tier
+    return tier
+
+
+def _parse_segment(item: object) -> Segment:
+    """``Segment.parse(item)``, remembered for text."""
+    if type(item) is not str:
+        return Segment.parse(item)  # type: ignore[arg-type]
+    segment = _SEGMENT_TEXTS.get(item)
+    if segment is None:
+        segment = Segment.parse(item)
+        if len(_SEGMENT_TEXTS) < _MAX_REMEMBERED:
+            _SEGMENT_TEXTS[item] = segment
+    return segment
+
+
 def _as_list(value: object, key: str, where: str) -> list[Any]:
     if isinstance(value, str | Tier | Segment) or value is None:
         return [value]
-    if isinstance(value, Iterable) and not isinstance(value, Mapping):
+    if type(value) is list or (isinstance(value, Iterable) and not isinstance(value, Mapping)):
         items = list(value)
         if not items:
             raise PolicyError(
@@ -78,7 +123,7 @@ def _tiers(value: object, key: str, where: str) -> tuple[Tier, ...]:
     out: list[Tier] = []
     for item in _as_list(value, key, where):
         try:
-            tier = Tier.parse(item)
+            tier = _parse_tier(item)
         except UnknownLabelError as exc:
             raise _unknown(where, exc, key) from None
         if tier not in out:
@@ -92,7 +137,7 @@ def _segment(value: object, key: str, where: str, *, allow_unassigned: bool) -> 
             return None
         raise PolicyError(f"{where}'{key}' must name a segment, got {shorten(value)}")
     try:
-        return Segment.parse(value)  # type: ignore[arg-type]
+        return _parse_segment(value)
     except UnknownLabelError as exc:
         raise _unknown(where, exc, key, UNASSIGNED if allow_unassigned else "") from None
 
@@ -183,6 +228,63 @@ class Rule:
             if condition.type is not ValueType.BOOLEAN:
                 raise PolicyError(f"{where}condition must be boolean, got {condition.type.value}")
             text = format_condition(condition)
+        self._setup(
+            name,
+            where,
+            condition,
+            text,
+            to=to,
+            to_segment=to_segment,
+            from_tiers=from_tiers,
+            from_segments=from_segments,
+            description=description,
+        )
+
+    @classmethod
+    def _parsed(
+        cls,
+        name: str,
+        when: str,
+        conditions: ConditionCache,
+        *,
+        to: Tier | str | None,
+        to_segment: Segment | str | None,
+        from_tiers: Iterable[Tier | str] | Tier | str | None,
+        from_segments: Iterable[Segment | str | None] | Segment | str | None,
+        description: str,
+        source: str | None,
+    ) -> Rule:
+        """``Rule(name, when, ...)`` with ``when`` parsed by ``conditions`` (a policy file's)."""
+        if not isinstance(name, str) or not name.strip():
+            raise PolicyError(f"{_where(source, None)}a rule needs a name, got {shorten(name)}")
+        rule = cls.__new__(cls)
+        rule._setup(
+            name,
+            _where(source, name),
+            conditions.parse(when, rule=name, source=source),
+            when.strip(),
+            to=to,
+            to_segment=to_segment,
+            from_tiers=from_tiers,
+            from_segments=from_segments,
+            description=description,
+        )
+        return rule
+
+    def _setup(
+        self,
+        name: str,
+        where: str,
+        condition: Expr,
+        text: str,
+        *,
+        to: Tier | str | None,
+        to_segment: Segment | str | None,
+        from_tiers: Iterable[Tier | str] | Tier | str | None,
+        from_segments: Iterable[Segment | str | None] | Segment | str | None,
+        description: str,
+    ) -> None:
+        """The checks and fields after the condition (shared by ``__init__`` and ``_parsed``)."""
         if (to is None) == (to_segment is None):
             raise PolicyError(
                 f"{where}a rule needs exactly one of 'to' (a tier) and 'to_segment' (a segment)"
@@ -190,7 +292,7 @@ class Rule:
         target: Tier | None = None
         if to is not None:
             try:
-                target = Tier.parse(to)
+                target = _parse_tier(to)
             except UnknownLabelError as exc:
                 raise _unknown(where, exc, "to") from None
         seg_target = (
@@ -303,18 +405,25 @@ class Policy:
         rules = tuple(rules)
         registry = default_registry() if metrics is None else metrics
         seen: set[str] = set()
+        checked: set[int] = set()  # conditions (by id) whose metrics the registry knows
+        known: dict[str, ValueType | None] = {}  # the registry's answers so far
         for rule in rules:
             if not isinstance(rule, Rule):
                 raise PolicyError(f"{where}not a Rule: {shorten(rule)}")
             if rule.name in seen:
                 raise PolicyError(f"{where}rule name {shorten(rule.name)} is used twice")
             seen.add(rule.name)
-            for ref in references(rule.condition):
-                if isinstance(ref, MetricRef) and registry.get(ref.name) is not ref.type:
+            if id(rule.condition) in checked:
+                continue
+            for ref in _metric_refs(rule.condition):
+                if ref.name not in known:
+                    known[ref.name] = registry.get(ref.name)
+                if known[ref.name] is not ref.type:
                     raise PolicyError(
                         f"{where}rule {shorten(rule.name)} uses the metric {ref.name!r}, which the "
                         "policy's metrics do not know (pass metrics= with its registry)"
                     )
+            checked.add(id(rule.condition))
         self.__attrs_init__(
             name.strip(),
             rules,
@@ -461,6 +570,18 @@ class Policy:
                 tables and arrays nest deeper than :data:`MAX_DATA_DEPTH`).
             PolicyValidationError: several problems, each one of the above.
         """
+        with paused_gc():
+            return cls._from_dict(data, source=source, metrics=metrics, catalog=catalog)
+
+    @classmethod
+    def _from_dict(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        source: str | None,
+        metrics: MetricRegistry | None,
+        catalog: ProductCatalog | None,
+    ) -> Policy:
         where = _where(source, None)
         if not isinstance(data, Mapping):
             raise PolicyError(f"{where}a policy must be a table, got {shorten(data)}")
@@ -488,9 +609,11 @@ class Policy:
         if not isinstance(raw_rules, list):
             raise PolicyError(f"{where}'rule' must be an array of tables ([[rule]])")
         rules: list[Rule] = []
+        catalog = default_catalog() if catalog is None else catalog  # once, not per rule
+        conditions = ConditionCache(default_registry() if metrics is None else metrics, catalog)
         for number, raw in enumerate(raw_rules, start=1):
             try:
-                rules.append(_rule_from_dict(raw, number, source, metrics, catalog))
+                rules.append(_rule_from_dict(raw, number, source, conditions))
             except (RuleSyntaxError, PolicyError) as exc:
                 problems.append(exc)
         default_name = Path(source).stem if source else "policy"
@@ -535,7 +658,8 @@ class Policy:
         """
         where = _where(source, None)
         try:
-            data = tomllib.loads(text.removeprefix(_BOM))
+            with paused_gc():
+                data = tomllib.loads(text.removeprefix(_BOM))
         except tomllib.TOMLDecodeError as exc:
             raise PolicyError(f"{where}not valid TOML: {exc}") from None
         except RecursionError:
@@ -564,63 +688,81 @@ class Policy:
         return cls.from_toml(text, source=str(path), metrics=metrics, catalog=catalog)
 
 
+def _metric_refs(condition: Expr) -> Iterator[MetricRef]:
+    """The metric references of ``condition`` in text order (:func:`references`, metrics only)."""
+    stack = [condition]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, MetricRef):
+            yield node
+        elif isinstance(node, Compare | And | Or | Arith):
+            stack += (node.right, node.left)
+        elif isinstance(node, Not | Neg):
+            stack.append(node.operand)
+
+
 def _rule_from_dict(
     raw: object,
     number: int,
     source: str | None,
-    metrics: MetricRegistry | None,
-    catalog: ProductCatalog | None,
+    conditions: ConditionCache,
 ) -> Rule:
-    where = _where(source, None)
     if not isinstance(raw, Mapping):
-        raise PolicyError(f"{where}rule #{number} must be a table")
+        raise PolicyError(f"{_where(source, None)}rule #{number} must be a table")
     name = raw.get("name")
-    label = name if isinstance(name, str) and name.strip() else f"#{number}"
-    rwhere = (
-        f"{where}rule {shorten(label)}: " if label != f"#{number}" else f"{where}rule {label}: "
-    )
-    unknown = sorted(set(raw) - set(_RULE_KEYS))
+    numbered = f"#{number}"
+    label = name if isinstance(name, str) and name.strip() else numbered
+
+    def rwhere() -> str:  # only for a message: most rules need none
+        where = _where(source, None)
+        return f"{where}rule {shorten(label)}: " if label != numbered else f"{where}rule {label}: "
+
+    unknown = raw.keys() - _RULE_KEY_SET
     if unknown:
         raise PolicyError(
-            f"{rwhere}unknown key {shorten(unknown[0])}; expected one of {', '.join(_RULE_KEYS)}"
+            f"{rwhere()}unknown key {shorten(sorted(unknown)[0])}; expected one of "
+            f"{', '.join(_RULE_KEYS)}"
         )
-    if label == f"#{number}":
-        raise PolicyError(f"{rwhere}missing 'name'")
+    if label == numbered:
+        raise PolicyError(f"{rwhere()}missing 'name'")
     if "when" not in raw:
-        raise PolicyError(f"{rwhere}missing 'when' (the condition)")
+        raise PolicyError(f"{rwhere()}missing 'when' (the condition)")
     when = raw["when"]
     if not isinstance(when, str):
-        raise PolicyError(f"{rwhere}'when' must be text, got {shorten(when)}")
+        raise PolicyError(f"{rwhere()}'when' must be text, got {shorten(when)}")
     description = raw.get("description", "")
     if not isinstance(description, str):
-        raise PolicyError(f"{rwhere}'description' must be text")
-    return Rule(
+        raise PolicyError(f"{rwhere()}'description' must be text")
+    return Rule._parsed(
         str(name),
         when,
+        conditions,
         to=raw.get("to"),
         to_segment=raw.get("to_segment"),
         from_tiers=raw.get("from"),
         from_segments=raw.get("from_segment"),
         description=description,
-        metrics=metrics,
-        catalog=catalog,
         source=source,
     )
 
 
 def _check_depth(data: Mapping[str, Any], where: str) -> None:
-    """Refuse tables and arrays nested deeper than :data:`MAX_DATA_DEPTH` (without recursion)."""
-    stack: list[tuple[object, int]] = [(data, 1)]
+    """Refuse tables and arrays nested deeper than :data:`MAX_DATA_DEPTH` (without recursion).
+
+    The data itself is level 1; each value inside a table or array is one level
+    deeper than it, a plain value too.
+    """
+    stack: list[tuple[Mapping[str, Any] | list[Any] | tuple[Any, ...], int]] = [(data, 1)]
     while stack:
         value, depth = stack.pop()
-        if depth > MAX_DATA_DEPTH:
+        values = value.values() if isinstance(value, Mapping) else value
+        if depth >= MAX_DATA_DEPTH and (depth > MAX_DATA_DEPTH or values):
             raise PolicyError(
                 f"{where}not a policy: tables and arrays nest deeper than {MAX_DATA_DEPTH} levels"
             )
-        if isinstance(value, Mapping):
-            stack.extend((v, depth + 1) for v in value.values())
-        elif isinstance(value, list | tuple):
-            stack.extend((v, depth + 1) for v in value)
+        for v in values:
+            if type(v) is not str and isinstance(v, Mapping | list | tuple):
+                stack.append((v, depth + 1))
 
 
 def _toml_string(text: str) -> str:

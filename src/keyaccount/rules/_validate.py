@@ -32,28 +32,38 @@ linear for policies of many similar rules:
   later rules that move customers back and share a threshold metric with it;
   at most :data:`MAX_FLIP_FLOPS` flip-flop warnings are listed, then one
   ``flip-flop-limit`` note says the list was cut.
+
+What the checks ask of a condition (its thresholds as intervals, its ``and``
+operands, whether it is always true) is worked out once per condition node,
+and equal sub-conditions get the same small integer, so that the indexes and
+the pairwise comparisons work on integers (:class:`_Facts`).
 """
 
 from __future__ import annotations
 
 import bisect
 import enum
-import heapq
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import attrs
 import networkx as nx
 
+from keyaccount._gc import paused_gc
 from keyaccount.domain import Segment, Tier
 from keyaccount.exceptions import shorten
 from keyaccount.portfolio._columns import TIERS
 from keyaccount.rules._ast import (
     And,
+    Arith,
     Compare,
     Expr,
     Literal,
+    MetricRef,
+    Neg,
+    Not,
     Or,
+    ShareRef,
     ValueType,
     format_condition,
     format_literal,
@@ -62,7 +72,7 @@ from keyaccount.rules._ast import (
 from keyaccount.rules._policy import UNASSIGNED
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable
 
     from keyaccount.rules._policy import Policy, Rule
 
@@ -157,12 +167,18 @@ def transition_graph(policy: Policy) -> nx.MultiDiGraph[Node]:
 
 # ---------------------------------------------------------------- conditions as intervals
 
+_Bound = Fraction | int | float
+"""A threshold: yuan for money (a ``Fraction`` unless whole), else the literal's value.
 
-@attrs.frozen
-class _Interval:
-    low: Fraction | None = None
+``int``, ``float`` and ``Fraction`` compare exactly with one another in Python,
+so every comparison below is exact whatever the mix.
+"""
+
+
+class _Interval(NamedTuple):
+    low: _Bound | None = None
     low_closed: bool = True
-    high: Fraction | None = None
+    high: _Bound | None = None
     high_closed: bool = True
 
     def meet(self, other: _Interval) -> _Interval:
@@ -205,50 +221,27 @@ class _Interval:
 _FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "=="}
 
 
-def _bound(literal: Literal, domain: ValueType) -> Fraction:
+def _bound(literal: Literal, domain: ValueType) -> _Bound:
+    value = literal.value
     if domain is ValueType.MONEY:
-        return Fraction(int(literal.value), 100)
-    return Fraction(literal.value)
+        yuan, fen = divmod(int(value), 100)
+        return Fraction(int(value), 100) if fen else yuan
+    if isinstance(value, bool):
+        return int(value)
+    return value
 
 
-def _as_interval(node: Expr) -> tuple[Expr, _Interval] | None:
-    """``expr op constant`` as ``(expr, interval)``; money bounds in yuan."""
-    if not isinstance(node, Compare) or node.op == "!=":
-        return None
-    left, op, right = node.left, node.op, node.right
-    if isinstance(left, Literal) and not isinstance(right, Literal):
-        left, right, op = right, left, _FLIPPED[op]
-    if not isinstance(right, Literal) or isinstance(left, Literal):
-        return None
-    value = _bound(right, node.domain)  # money: yuan, in either domain
-    interval = {
-        "<": _Interval(high=value, high_closed=False),
-        "<=": _Interval(high=value),
-        ">": _Interval(low=value, low_closed=False),
-        ">=": _Interval(low=value),
-        "==": _Interval(low=value, high=value),
-    }[op]
-    return left, interval
-
-
-def _conjuncts(node: Expr) -> list[Expr]:
-    if isinstance(node, And):
-        return _conjuncts(node.left) + _conjuncts(node.right)
-    return [node]
-
-
-def _intervals(conjuncts: Iterable[Expr]) -> tuple[dict[Expr, _Interval], list[Expr]]:
-    """Intervals per expression, and the conjuncts that are not thresholds."""
-    intervals: dict[Expr, _Interval] = {}
-    opaque: list[Expr] = []
-    for c in conjuncts:
-        found = _as_interval(c)
-        if found is None:
-            opaque.append(c)
-        else:
-            expr, interval = found
-            intervals[expr] = intervals.get(expr, _Interval()).meet(interval)
-    return intervals, opaque
+def _threshold_interval(op: str, value: _Bound) -> _Interval:
+    """The values ``x`` with ``x op value``."""
+    if op == ">=":
+        return _Interval(value, True, None, True)
+    if op == ">":
+        return _Interval(value, False, None, True)
+    if op == "<=":
+        return _Interval(None, True, value, True)
+    if op == "<":
+        return _Interval(None, True, value, False)
+    return _Interval(value, True, value, True)  # ==
 
 
 def constant_value(condition: Expr) -> bool | None:
@@ -261,39 +254,248 @@ def constant_value(condition: Expr) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
+_Threshold = tuple[int, Expr, _Interval]
+"""``expr op constant`` as the ident of ``expr``, ``expr`` itself and its interval."""
+
+
+def _key(node: Expr) -> tuple[object, ...]:
+    """Equal for equal nodes (``==``, which ignores source positions), else different.
+
+    Nested tuples of the fields ``==`` compares, which hash and compare in C; a
+    value type by its ``_value_`` (an enum member hashes in Python).
+    """
+    kind = type(node)
+    if isinstance(node, MetricRef):
+        return (kind, node.name, node.type._value_)
+    if isinstance(node, Literal):
+        return (kind, node.value, node.type._value_)
+    if isinstance(node, Compare):
+        return (kind, node.op, _key(node.left), _key(node.right), node.domain._value_)
+    if isinstance(node, Arith):
+        return (kind, node.op, _key(node.left), _key(node.right), node.type._value_)
+    if isinstance(node, And | Or):
+        return (kind, _key(node.left), _key(node.right))
+    if isinstance(node, Neg | Not):
+        return (kind, _key(node.operand))
+    assert isinstance(node, ShareRef)
+    return (kind, node.product_id)
+
+
+def _names_metric(node: Expr) -> bool:
+    """Whether ``node`` refers to a metric or a share (``references`` is not empty)."""
+    if isinstance(node, MetricRef | ShareRef):
+        return True
+    if isinstance(node, Compare | Arith | And | Or):
+        return _names_metric(node.left) or _names_metric(node.right)
+    if isinstance(node, Neg | Not):
+        return _names_metric(node.operand)
+    return False
+
+
+_NO_INTERVALS: dict[int, _Interval] = {}  # shared, never changed
+_NO_EXPRS: dict[int, Expr] = {}
+
+
+class _Info:
+    """What validation needs of one node of a condition's ``and`` / ``or`` skeleton.
+
+    Attributes:
+        ident: Equal nodes have equal idents, different nodes different ones
+            (see :class:`_Facts`).
+        left: For ``and`` and ``or``, the left operand's info (else ``None``).
+        right: Likewise the right operand's.
+        is_or: Whether the node is an ``or``.
+        named: Whether the node refers to a metric or a share.
+        true: Whether the node names no metric and is always true.
+        universal: Whether :func:`implies` holds for it whatever the other
+            condition (always true, an ``or`` with a universal side, an ``and``
+            of two).
+        threshold: ``expr op constant`` as ``(ident of expr, expr, interval)``.
+        conjuncts: For an ``and``, the idents of the operands of its ``and``
+            chain (``None`` for any other node: its only operand is itself).
+        intervals: The thresholds among those operands, met per expression
+            ident, in the order the expressions first appear.
+        exprs: For each of those, the first of the equal expressions (for messages).
+        offered: What the node offers to the shadowing index as a later rule's
+            condition: the keys of every node of its skeleton, ``2 * ident``,
+            and of the expression of each threshold among them, ``2 * ident + 1``.
+        required: For a node without ``or`` in its skeleton, the keys a
+            condition must offer to imply it: one per leaf that is not
+            universal (its threshold expression's key for a threshold, else its
+            own), in text order; ``None`` with an ``or``.
+    """
+
+    __slots__ = (
+        "conjuncts",
+        "exprs",
+        "ident",
+        "intervals",
+        "is_or",
+        "left",
+        "named",
+        "offered",
+        "required",
+        "right",
+        "threshold",
+        "true",
+        "universal",
+    )
+
+    ident: int
+    left: _Info | None
+    right: _Info | None
+    is_or: bool
+    named: bool
+    true: bool
+    universal: bool
+    threshold: _Threshold | None
+    conjuncts: frozenset[int] | None
+    intervals: dict[int, _Interval]
+    exprs: dict[int, Expr]
+    offered: frozenset[int]
+    required: tuple[int, ...] | None
+
+    def __init__(self, facts: _Facts, node: Expr) -> None:
+        if isinstance(node, And | Or):
+            self._branch(facts, node)
+        else:
+            self._leaf(facts, node)
+
+    def _branch(self, facts: _Facts, node: And | Or) -> None:
+        left = self.left = facts.info(node.left)
+        right = self.right = facts.info(node.right)
+        self.ident = ident = facts.intern((type(node), left.ident, right.ident))
+        self.named = left.named or right.named
+        self.true = not self.named and constant_value(node) is True
+        self.threshold = None
+        self.offered = left.offered | right.offered | {2 * ident}
+        if isinstance(node, Or):
+            self.is_or = True
+            self.universal = self.true or left.universal or right.universal
+            self.required = None
+            self.conjuncts = None
+            self.intervals = _NO_INTERVALS
+            self.exprs = _NO_EXPRS
+            return
+        self.is_or = False
+        self.universal = self.true or (left.universal and right.universal)
+        self.required = (
+            None
+            if left.required is None or right.required is None
+            else left.required + right.required
+        )
+        self.conjuncts = (left.conjuncts or frozenset((left.ident,))) | (
+            right.conjuncts or frozenset((right.ident,))
+        )
+        if not right.intervals or not left.intervals:
+            self.intervals = left.intervals or right.intervals
+            self.exprs = left.exprs or right.exprs
+            return
+        intervals = dict(left.intervals)
+        exprs = dict(left.exprs)
+        for key, interval in right.intervals.items():
+            if key in intervals:
+                intervals[key] = intervals[key].meet(interval)
+            else:
+                intervals[key] = interval
+                exprs[key] = right.exprs[key]
+        self.intervals = intervals
+        self.exprs = exprs
+
+    def _leaf(self, facts: _Facts, node: Expr) -> None:
+        self.left = self.right = None
+        self.is_or = False
+        self.conjuncts = None
+        self.threshold = None
+        self.intervals = _NO_INTERVALS
+        self.exprs = _NO_EXPRS
+        if not isinstance(node, Compare):
+            self.ident = facts.intern(_key(node))
+            self.named = _names_metric(node)
+            self.universal = self.true = not self.named and constant_value(node) is True
+            own = 2 * self.ident
+            self.offered = frozenset((own,))
+            self.required = () if self.universal else (own,)
+            return
+        # a comparison: computed from the keys of its two sides, which it also needs
+        # when it is a threshold
+        left, op, right = node.left, node.op, node.right
+        left_key, right_key = _key(left), _key(right)
+        self.ident = facts.intern((type(node), op, left_key, right_key, node.domain._value_))
+        self.named = _names_metric(left) or _names_metric(right)
+        self.universal = self.true = not self.named and constant_value(node) is True
+        own = 2 * self.ident
+        self.offered = frozenset((own,))
+        self.required = () if self.universal else (own,)
+        if op == "!=":
+            return
+        if isinstance(left, Literal) and not isinstance(right, Literal):
+            left, right, op, left_key = right, left, _FLIPPED[op], right_key
+        if isinstance(right, Literal) and not isinstance(left, Literal):
+            expr = facts.intern(left_key)
+            # money: yuan, in either domain
+            interval = _threshold_interval(op, _bound(right, node.domain))
+            self.threshold = (expr, left, interval)
+            self.intervals = {expr: interval}
+            self.exprs = {expr: left}
+            self.offered = frozenset((own, 2 * expr + 1))
+            self.required = () if self.universal else (2 * expr + 1,)
+
+
+def _implies(b: _Info, a: _Info) -> bool:
+    """Whether ``b`` being true guarantees ``a`` is true (``False``: cannot tell)."""
+    if a.true or a.ident == b.ident:
+        return True
+    if b.is_or and b.left is not None and b.right is not None:
+        return _implies(b.left, a) and _implies(b.right, a)
+    if a.left is not None and a.right is not None:
+        if a.is_or:
+            return _implies(b, a.left) or _implies(b, a.right)
+        return _implies(b, a.left) and _implies(b, a.right)  # and
+    # a is a leaf, b a leaf or an ``and``; a leaf b was a.ident == b.ident above
+    if b.conjuncts is not None and a.ident in b.conjuncts:
+        return True
+    if a.threshold is None:
+        return False
+    key, _, wanted = a.threshold
+    have = b.intervals.get(key)
+    return have is not None and have.within(wanted)
+
+
+class _Facts:
+    """What validation works out about conditions, once per condition node.
+
+    A node's :class:`_Info` is remembered by ``id``: each node belongs to a
+    rule of the policy being validated, which keeps it alive until validation
+    ends (rules with the same condition object share it). Equal nodes get the
+    same *ident*, a small integer, so that conditions are compared and indexed
+    by integers instead of by hashing and comparing trees for every pair of rules.
+    """
+
+    def __init__(self) -> None:
+        self._interned: dict[tuple[object, ...], int] = {}
+        self._infos: dict[int, _Info] = {}
+
+    def intern(self, key: tuple[object, ...]) -> int:
+        """The ident of a node's key (:func:`_key`, or an ``and`` / ``or`` of two idents)."""
+        return self._interned.setdefault(key, len(self._interned))
+
+    def info(self, node: Expr) -> _Info:
+        """The :class:`_Info` of a node of a condition's skeleton."""
+        found = self._infos.get(id(node))
+        if found is None:
+            found = self._infos[id(node)] = _Info(self, node)
+        return found
+
+
 def implies(b: Expr, a: Expr) -> bool:
     """Whether ``b`` being true guarantees ``a`` is true (``False``: cannot tell)."""
-    if constant_value(a) is True or a == b:
-        return True
-    if isinstance(b, Or):
-        return implies(b.left, a) and implies(b.right, a)
-    if isinstance(a, Or):
-        return implies(b, a.left) or implies(b, a.right)
-    if isinstance(a, And):
-        return implies(b, a.left) and implies(b, a.right)
-    conjuncts = _conjuncts(b)
-    if a in conjuncts:
-        return True
-    found = _as_interval(a)
-    if found is None:
-        return False
-    expr, wanted = found
-    have, _ = _intervals(conjuncts)
-    return expr in have and have[expr].within(wanted)
+    facts = _Facts()
+    return _implies(facts.info(b), facts.info(a))
 
 
-def _covers(first: Rule, later: Rule) -> bool:
-    """Whether ``first``'s ``from`` filters pass every customer ``later``'s pass."""
-    tiers = first.from_tiers is None or (
-        later.from_tiers is not None and set(later.from_tiers) <= set(first.from_tiers)
-    )
-    segments = first.from_segments is None or (
-        later.from_segments is not None and set(later.from_segments) <= set(first.from_segments)
-    )
-    return tiers and segments
-
-
-def _show(value: Fraction, kind: ValueType) -> str:
+def _show(value: _Bound, kind: ValueType) -> str:
+    value = Fraction(value)
     if kind is ValueType.MONEY and (value * 100).denominator == 1:
         return format_literal(Literal(int(value * 100), ValueType.MONEY))
     if kind is ValueType.COUNT and value.denominator == 1:
@@ -314,15 +516,14 @@ def _describe(expr: Expr, interval: _Interval) -> str:
     return "".join(parts)
 
 
-def _overlap(a: Expr, b: Expr) -> list[str] | None:
-    """Threshold ranges satisfying both conditions, or ``None`` when none or unknown."""
-    ia, _ = _intervals(_conjuncts(a))
-    ib, _ = _intervals(_conjuncts(b))
-    return _overlap_of(ia, ib)
+def _overlap_of(
+    ia: dict[int, _Interval], ib: dict[int, _Interval], exprs: dict[int, Expr]
+) -> list[str] | None:
+    """Threshold ranges satisfying both conditions, or ``None`` when none or unknown.
 
-
-def _overlap_of(ia: dict[Expr, _Interval], ib: dict[Expr, _Interval]) -> list[str] | None:
-    """:func:`_overlap` of two conditions' threshold intervals."""
+    ``ia`` and ``ib`` are the intervals of two conditions (:meth:`_Facts.have`),
+    ``exprs`` the expressions of ``ia``.
+    """
     shared = [e for e in ia if e in ib]
     if not shared:
         return None
@@ -331,7 +532,7 @@ def _overlap_of(ia: dict[Expr, _Interval], ib: dict[Expr, _Interval]) -> list[st
         both = ia[expr].meet(ib[expr])
         if both.empty:
             return None
-        ranges.append(_describe(expr, both))
+        ranges.append(_describe(exprs[expr], both))
     return ranges
 
 
@@ -348,7 +549,6 @@ def _sources(rule: Rule) -> set[Node] | None:
 # ---------------------------------------------------------------- indexes
 
 _Filter = tuple[frozenset[Tier] | None, frozenset[Segment | None] | None]
-_Key = tuple[str, Expr]
 
 
 def _filter(rule: Rule) -> _Filter:
@@ -359,58 +559,10 @@ def _filter(rule: Rule) -> _Filter:
 
 
 def _filter_covers(first: _Filter, later: _Filter) -> bool:
-    """:func:`_covers` on the ``from`` filters of two rules."""
+    """Whether ``first``'s ``from`` filters pass every customer ``later``'s pass."""
     return (first[0] is None or (later[0] is not None and later[0] <= first[0])) and (
         first[1] is None or (later[1] is not None and later[1] <= first[1])
     )
-
-
-def _universal(a: Expr) -> bool:
-    """Whether :func:`implies` holds for ``a`` whatever the other condition."""
-    if constant_value(a) is True:
-        return True
-    if isinstance(a, Or):
-        return _universal(a.left) or _universal(a.right)
-    if isinstance(a, And):
-        return _universal(a.left) and _universal(a.right)
-    return False
-
-
-def _skeleton(node: Expr) -> Iterator[Expr]:
-    """``node`` and every node reached from it through ``and`` and ``or``."""
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        if isinstance(n, And | Or):
-            stack += (n.right, n.left)
-
-
-def _leaf_keys(leaf: Expr) -> list[_Key]:
-    found = _as_interval(leaf)
-    keys: list[_Key] = [("node", leaf)]
-    if found is not None:
-        keys.append(("interval", found[0]))
-    return keys
-
-
-def _keys(condition: Expr) -> set[_Key]:
-    """What a later rule's condition offers: its skeleton nodes and threshold expressions."""
-    out: set[_Key] = set()
-    for n in _skeleton(condition):
-        out.update(_leaf_keys(n))
-    return out
-
-
-def _required(condition: Expr) -> list[_Key] | None:
-    """For a condition without ``or``: one key per leaf that another condition must offer.
-
-    ``None`` for a condition with ``or`` (any of its leaves may be the one implied).
-    """
-    leaves = [n for n in _skeleton(condition) if not isinstance(n, And | Or)]
-    if any(isinstance(n, Or) for n in _skeleton(condition)):
-        return None
-    return [_leaf_keys(leaf)[-1] for leaf in leaves if not _universal(leaf)]
 
 
 @attrs.define
@@ -424,11 +576,11 @@ class _Thresholds:
     """
 
     first: int = -1
-    lows: list[tuple[Fraction, int]] = attrs.Factory(list)  # (-low, -open), rising
+    lows: list[tuple[_Bound, int]] = attrs.Factory(list)  # (-low, -open), rising
     low_rules: list[int] = attrs.Factory(list)
-    highs: list[tuple[Fraction, int]] = attrs.Factory(list)  # (high, closed), rising
+    highs: list[tuple[_Bound, int]] = attrs.Factory(list)  # (high, closed), rising
     high_rules: list[int] = attrs.Factory(list)
-    points: dict[Fraction, int] = attrs.Factory(dict)
+    points: dict[_Bound, int] = attrs.Factory(dict)
 
     def add(self, index: int, interval: _Interval) -> None:
         if self.first < 0:
@@ -464,117 +616,159 @@ class _Thresholds:
         return min(found, default=None)
 
 
-def _shadowing(rules: tuple[Rule, ...], dead: set[int]) -> dict[int, int]:
+def _shadowing(facts: _Facts, rules: tuple[Rule, ...], dead: set[int]) -> dict[int, int]:
     """For each rule that can never decide, the earliest earlier rule that shadows it.
 
     The same answer as comparing every pair with :func:`implies` (within the
     bound :data:`SHADOW_CHECKS` on compound earlier rules).
     """
+    n = len(rules)
     shadowed: dict[int, int] = {}
     universal: dict[_Filter, int] = {}  # earliest always-implied rule per filter
-    thresholds: dict[Expr, dict[_Filter, _Thresholds]] = {}
-    compound: dict[_Key, list[int]] = {}  # compound rules by one required key
-    ored: dict[_Key, list[int]] = {}  # conditions with ``or``, by every leaf
-    single: dict[_Key, list[int]] = {}  # one-threshold rules, for conditions with ``or``
-    required: dict[int, set[_Key]] = {}
-    filters = [_filter(r) for r in rules]
-    for i, later in enumerate(rules):
+    universal_best: dict[_Filter, int] = {}  # the earliest of those covering a filter
+    thresholds: dict[int, dict[_Filter, _Thresholds]] = {}  # by expression ident
+    compound: dict[int, list[int]] = {}  # compound rules by one required key
+    ored: dict[int, list[int]] = {}  # conditions with ``or``, by every leaf
+    single: dict[int, list[int]] = {}  # one-threshold rules, for conditions with ``or``
+    required: dict[int, frozenset[int]] = {}
+    no_groups: dict[_Filter, _Thresholds] = {}
+    no_keys: frozenset[int] = frozenset()
+    filters: dict[tuple[object, object], _Filter] = {}  # the filters met so far
+    mine_of: list[_Filter] = []
+    for rule in rules:
+        spec = (rule.from_tiers, rule.from_segments)
+        mine = filters.get(spec)
+        if mine is None:
+            mine = filters[spec] = _filter(rule)
+        mine_of.append(mine)
+    infos = [facts.info(rule.condition) for rule in rules]
+    for i in range(n):
         if i in dead:
             continue
-        b, mine = later.condition, filters[i]
-        best = min((j for f, j in universal.items() if _filter_covers(f, mine)), default=len(rules))
-        offered = _keys(b)
-        if not isinstance(b, Or):
-            have, _ = _intervals(_conjuncts(b))
-            for expr, interval in have.items():
-                for f, group in thresholds.get(expr, {}).items():
-                    j = group.earliest(interval) if _filter_covers(f, mine) else None
-                    if j is not None and j < best:
-                        best = j
-        lists = [compound.get(k, []) for k in offered] + [ored.get(k, []) for k in offered]
-        if isinstance(b, Or):  # otherwise one-threshold rules are answered exactly above
-            lists += [single.get(k, []) for k in offered]
-        for checks, j in enumerate(_ascending(lists)):
-            if j >= best or checks >= SHADOW_CHECKS:
-                break
-            if (
-                _filter_covers(filters[j], mine)
-                and required.get(j, set()) <= offered
-                and implies(b, rules[j].condition)
-            ):
-                best = j
-        if best < len(rules):
+        b, mine = infos[i], mine_of[i]
+        best = universal_best.get(mine)
+        if best is None:
+            best = universal_best[mine] = min(
+                (j for f, j in universal.items() if _filter_covers(f, mine)), default=n
+            )
+        offered = b.offered
+        b_is_or = b.is_or
+        if not b_is_or:
+            for key, interval in b.intervals.items():
+                for f, group in thresholds.get(key, no_groups).items():
+                    if _filter_covers(f, mine):
+                        j = group.earliest(interval)
+                        if j is not None and j < best:
+                            best = j
+        lists: list[list[int]] = []
+        for k in offered:
+            items = compound.get(k)
+            if items is not None and items[0] < best:
+                lists.append(items)
+            items = ored.get(k)
+            if items is not None and items[0] < best:
+                lists.append(items)
+            if b_is_or:  # otherwise one-threshold rules are answered exactly above
+                items = single.get(k)
+                if items is not None and items[0] < best:
+                    lists.append(items)
+        if lists:
+            candidates = lists[0] if len(lists) == 1 else _first(lists, -1, SHADOW_CHECKS)
+            for checks, j in enumerate(candidates):
+                if j >= best or checks >= SHADOW_CHECKS:
+                    break
+                if (
+                    _filter_covers(mine_of[j], mine)
+                    and required.get(j, no_keys) <= offered
+                    and _implies(b, infos[j])
+                ):
+                    best = j
+        if best < n:
             shadowed[i] = best
         # the rule as an earlier rule for the rules after it
-        a = later.condition
-        if _universal(a):
-            universal.setdefault(mine, i)
+        a = b
+        if a.universal:
+            if mine not in universal:
+                universal[mine] = i
+                universal_best.clear()
             continue
-        simple = _as_interval(a)
+        simple = a.threshold
         if simple is not None:
-            expr, interval = simple
-            thresholds.setdefault(expr, {}).setdefault(mine, _Thresholds()).add(i, interval)
-            single.setdefault(("interval", expr), []).append(i)
+            key, _, interval = simple
+            groups = thresholds.get(key)
+            if groups is None:
+                groups = thresholds[key] = {}
+            mine_group = groups.get(mine)
+            if mine_group is None:
+                mine_group = groups[mine] = _Thresholds()
+            mine_group.add(i, interval)
+            single.setdefault(2 * key + 1, []).append(i)
             continue
-        need = _required(a)
+        need = a.required
         if need is None:
-            for leaf_key in {k for leaf in _skeleton(a) for k in _leaf_keys(leaf)}:
+            for leaf_key in a.offered:
                 ored.setdefault(leaf_key, []).append(i)
         else:
-            required[i] = set(need)
-            key = next((k for k in need if k[0] == "node" and _as_interval(k[1]) is None), None)
-            if key is None and need:
-                key = need[0]
-            if key is None:  # every leaf always implied: a universal rule
-                universal.setdefault(mine, i)
+            required[i] = frozenset(need)
+            first = next((k for k in need if k % 2 == 0), None)  # a leaf that is no threshold
+            if first is None and need:
+                first = need[0]
+            if first is None:  # every leaf always implied: a universal rule
+                if mine not in universal:
+                    universal[mine] = i
+                    universal_best.clear()
             else:
-                compound.setdefault(key, []).append(i)
+                compound.setdefault(first, []).append(i)
     return shadowed
 
 
-def _ascending(lists: Iterable[Iterable[int]]) -> Iterator[int]:
-    """The distinct numbers of several ascending lists, in ascending order."""
-    last = -1
-    for j in heapq.merge(*lists):
-        if j != last:
-            yield j
-            last = j
+def _first(lists: list[list[int]], above: int, count: int) -> list[int]:
+    """The ``count`` smallest distinct numbers greater than ``above`` of ascending lists.
+
+    Ascending: only the first ``count`` such numbers of each list can be among them.
+    """
+    found: set[int] = set()
+    for items in lists:
+        start = bisect.bisect_right(items, above) if above >= 0 else 0
+        found.update(items[start : start + count])
+    return sorted(found)[:count]
 
 
-def _tail(items: list[int], start: int) -> Iterator[int]:
-    """``items[start:]`` without copying it."""
-    return (items[k] for k in range(start, len(items)))
-
-
-def _flip_flops(policy: Policy, rules: tuple[Rule, ...]) -> list[Finding]:
+def _flip_flops(facts: _Facts, policy: Policy, rules: tuple[Rule, ...]) -> list[Finding]:
     """Pairs of rules moving customers in opposite directions under overlapping thresholds."""
     any_source = "*"
-    index: dict[tuple[Expr, Node, Node | str], list[int]] = {}
-    thresholds: list[dict[Expr, _Interval]] = []
-    for j, rule in enumerate(rules):
-        have, _ = _intervals(_conjuncts(rule.condition))
-        thresholds.append(have)
-        sources = _sources(rule)
-        for expr in have:
+    index: dict[tuple[int, Node, Node | str], list[int]] = {}
+    haves = [(info.intervals, info.exprs) for info in map(facts.info, (r.condition for r in rules))]
+    targets_of = [_target(rule) for rule in rules]
+    sources_of = [_sources(rule) for rule in rules]
+    for j, (have, _) in enumerate(haves):
+        if not have:
+            continue
+        target, sources = targets_of[j], sources_of[j]
+        for key in have:
             for source in [any_source] if sources is None else sources:
-                index.setdefault((expr, _target(rule), source), []).append(j)
-    all_targets = {_target(r) for r in rules}
+                index.setdefault((key, target, source), []).append(j)
+    all_targets = set(targets_of)
     findings: list[Finding] = []
     for i, a in enumerate(rules):
-        ta, sa = _target(a), _sources(a)
+        have_a, exprs_a = haves[i]
+        if not have_a:
+            continue
+        ta, sa = targets_of[i], sources_of[i]
         targets = all_targets if sa is None else sa & all_targets
-        lists: list[Iterator[int]] = []
-        for expr in thresholds[i]:
+        lists: list[list[int]] = []
+        for key in have_a:
             for tb in targets:
                 if tb == ta:
                     continue
                 for source in (ta, any_source):
-                    found = index.get((expr, tb, source), [])
-                    lists.append(_tail(found, bisect.bisect_right(found, i)))
-        for checks, j in enumerate(_ascending(lists)):
-            if checks >= FLIP_FLOP_CHECKS:
-                break
-            ranges = _overlap_of(thresholds[i], thresholds[j])
+                    found = index.get((key, tb, source))
+                    if found is not None and found[-1] > i:
+                        lists.append(found)
+        if not lists:
+            continue
+        for j in _first(lists, i, FLIP_FLOP_CHECKS):
+            ranges = _overlap_of(have_a, haves[j][0], exprs_a)
             if ranges is None:
                 continue
             if len(findings) == MAX_FLIP_FLOPS:
@@ -616,23 +810,25 @@ def _cut(text: str, limit: int = 400) -> str:
     return text if len(text) <= limit else shorten(text, limit)
 
 
-def _chain_findings(policy: Policy, rules: tuple[Rule, ...]) -> list[Finding]:
+def _chain_findings(facts: _Facts, policy: Policy, rules: tuple[Rule, ...]) -> list[Finding]:
     findings: list[Finding] = []
     dead: set[int] = set()
     for i, rule in enumerate(rules):
-        if constant_value(rule.condition) is not True and not references(rule.condition):
+        condition = rule.condition
+        info = facts.info(condition)
+        if not info.named and not info.true:
             dead.add(i)
             findings.append(
                 Finding(
                     Severity.ERROR,
                     "never-fires",
                     f"rule {shorten(rule.name)} can never fire: its condition "
-                    f"{shorten(format_condition(rule.condition), 400)} is never true",
+                    f"{shorten(format_condition(condition), 400)} is never true",
                     (rule.name,),
                 )
             )
         sources = _sources(rule)
-        if sources == {_target(rule)}:
+        if sources is not None and len(sources) == 1 and _target(rule) in sources:
             findings.append(
                 Finding(
                     Severity.INFO,
@@ -642,7 +838,7 @@ def _chain_findings(policy: Policy, rules: tuple[Rule, ...]) -> list[Finding]:
                     (rule.name,),
                 )
             )
-    for i, j in sorted(_shadowing(rules, dead).items()):
+    for i, j in sorted(_shadowing(facts, rules, dead).items()):
         later, first = rules[i], rules[j]
         findings.append(
             Finding(
@@ -653,7 +849,7 @@ def _chain_findings(policy: Policy, rules: tuple[Rule, ...]) -> list[Finding]:
                 (first.name, later.name),
             )
         )
-    findings += _flip_flops(policy, rules)
+    findings += _flip_flops(facts, policy, rules)
     return findings
 
 
@@ -661,11 +857,11 @@ def _name(node: Node) -> str:
     return node if isinstance(node, str) else node.name
 
 
-def _moves(policy: Policy) -> tuple[set[Node], set[Node]]:
+def _moves(rules: Iterable[Rule]) -> tuple[set[Node], set[Node]]:
     """The nodes of :func:`transition_graph` with an edge in, and with an edge out."""
     into: set[Node] = set()
     out_of: set[Node] = set()
-    for rule in policy.rules:
+    for rule in rules:
         target = _target(rule)
         sources = _sources(rule)
         if sources is None:
@@ -687,9 +883,15 @@ def validate(policy: Policy) -> list[Finding]:
         >>> [f.code for f in validate(p) if f.severity is Severity.ERROR]
         ['shadowed-rule']
     """
+    with paused_gc():
+        return _validate(policy)
+
+
+def _validate(policy: Policy) -> list[Finding]:
     findings: list[Finding] = []
-    into, out_of = _moves(policy)
-    if policy.tier_rules:
+    tier_rules, segment_rules = policy.tier_rules, policy.segment_rules
+    into, out_of = _moves(policy.rules)
+    if tier_rules:
         for tier in TIERS:
             if tier not in into:
                 findings.append(
@@ -707,7 +909,7 @@ def validate(policy: Policy) -> list[Finding]:
                         f"no rule moves customers out of {tier.name}",
                     )
                 )
-    if policy.segment_rules:
+    if segment_rules:
         unreached = [s.name for s in Segment if s not in into]
         if unreached:
             findings.append(
@@ -717,7 +919,8 @@ def validate(policy: Policy) -> list[Finding]:
                     f"no segment rule assigns {', '.join(unreached)}",
                 )
             )
-    findings += _chain_findings(policy, policy.tier_rules)
-    findings += _chain_findings(policy, policy.segment_rules)
+    facts = _Facts()
+    findings += _chain_findings(facts, policy, tier_rules)
+    findings += _chain_findings(facts, policy, segment_rules)
     order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
     return sorted(findings, key=lambda f: order[f.severity])
