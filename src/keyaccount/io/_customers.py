@@ -8,6 +8,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from keyaccount._gc import paused_gc
 from keyaccount.domain import (
     NO_CODE,
     SEGMENTS,
@@ -33,7 +34,6 @@ from keyaccount.io._formats import CUSTOMERS
 from keyaccount.io._lines import (
     block_records,
     csv_records,
-    gc_paused,
     open_csv,
     read_blocks,
 )
@@ -387,7 +387,7 @@ class _CustomerBlocks:
         return found
 
     def __call__(self, data: bytes, first_line: int) -> tuple[CustomerRows, list[Problem]]:
-        with gc_paused():
+        with paused_gc():
             return self._parse(data, first_line)
 
     def _parse(self, data: bytes, first_line: int) -> tuple[CustomerRows, list[Problem]]:

@@ -6,9 +6,7 @@ whose quoted field holds a line break is numbered by the line it starts on.
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import gc
 import io
 import os
 from typing import IO, TYPE_CHECKING, NamedTuple
@@ -29,7 +27,6 @@ __all__ = [
     "block_records",
     "csv_records",
     "decode",
-    "gc_paused",
     "open_csv",
     "read_blocks",
 ]
@@ -42,23 +39,6 @@ HEADER_LIMIT = 128 * 1024
 def decode(raw: bytes) -> str:
     """UTF-8 text; bytes that are not UTF-8 become lone surrogates (refused later)."""
     return raw.decode("utf-8", "surrogateescape")
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector for a bulk step that makes no reference cycles.
-
-    Parsing a block makes hundreds of thousands of short-lived lists (one per
-    CSV record); with the collector running, its passes over them cost more
-    than the parsing. The previous state is restored on exit.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class Malformed(NamedTuple):

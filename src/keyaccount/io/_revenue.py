@@ -10,6 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from keyaccount._gc import paused_gc
 from keyaccount.domain import MAX_MONTH_FEN, Period, ProductCatalog, default_catalog, format_yuan
 from keyaccount.exceptions import PrecisionError, ValidationError
 from keyaccount.io._fast import (
@@ -31,7 +32,7 @@ from keyaccount.io._fields import (
     transaction_row,
 )
 from keyaccount.io._formats import REVENUE, TRANSACTIONS, CsvFormat
-from keyaccount.io._lines import CsvSource, block_records, gc_paused, open_csv, read_blocks
+from keyaccount.io._lines import CsvSource, block_records, open_csv, read_blocks
 from keyaccount.io._problems import ErrorPolicy, Problem, ProblemSink, ProgressCallback
 from keyaccount.io._rows import Batcher, ReadStats, RevenueBatches, RevenueRows
 
@@ -91,7 +92,7 @@ def _slow_block(
     first_line: int,
     parse: Callable[[int, list[str] | Malformed], tuple[str, int, int, int, int] | Problem],
 ) -> _Block:
-    with gc_paused():
+    with paused_gc():
         records = list(zip(*block_records(data, first_line), strict=True))
         rows, problems = _reference(records, parse)
     texts = {line: fields for line, fields in records if isinstance(fields, list)}

@@ -20,9 +20,7 @@ transactional on both backends, so a failed load leaves them as they were.
 
 from __future__ import annotations
 
-import gc
 import itertools
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
@@ -32,11 +30,11 @@ from keyaccount.store._mapping import CUSTOMER_COLUMN_ORDER
 from keyaccount.store._tables import BULK_FOREIGN_KEYS, BULK_INDEXES
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable
 
     import sqlalchemy as sa
 
-__all__ = ["REVENUE_COLUMN_ORDER", "BulkWriter", "paused_gc"]
+__all__ = ["REVENUE_COLUMN_ORDER", "BulkWriter"]
 
 REVENUE_COLUMN_ORDER: Final = ("customer_key", "product_key", "period", "revenue_fen", "volume")
 """The ``ka_revenue`` columns a bulk load writes, in order."""
@@ -96,23 +94,6 @@ def _sqlite_insert_block(
         )
     if len(block) > full:
         raw.executemany(_sqlite_sql(table, columns, 1), block[full:].tolist())
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector during a bulk load.
-
-    A load makes millions of short-lived tuples and strings, none of them in
-    reference cycles; without the pause the collector walks the whole heap
-    again and again (it doubled the time to read a million customer ids).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class BulkWriter:

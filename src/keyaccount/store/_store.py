@@ -13,6 +13,7 @@ import attrs
 import numpy as np
 
 from keyaccount._atomic import atomic_outputs, output_error
+from keyaccount._gc import paused_gc
 from keyaccount.domain import (
     Change,
     Customer,
@@ -38,7 +39,7 @@ from keyaccount.io import (
     write_revenue_csv,
 )
 from keyaccount.io import RevenueRows as _IoRevenueRows
-from keyaccount.store._bulk import BulkWriter, paused_gc
+from keyaccount.store._bulk import BulkWriter
 from keyaccount.store._engine import (
     check_sqlite_file,
     create_store_engine,
