@@ -524,3 +524,53 @@ def policies(draw: st.DrawFn, *, user_metrics: bool = True) -> Policy:
         description=draw(st.sampled_from(g.descriptions)),
         metrics=g.metrics,
     )
+
+
+def generated_policy_text(n: int) -> str:
+    """A policy file of ``n`` varied tier and segment rules (thresholds on shared metrics).
+
+    Seven rule shapes cycle (promotions, demotions, dormancy, segment assignment, ...)
+    with thresholds that differ from rule to rule, as in a large real policy; used by
+    the test of a 150,000-rule policy and by ``benchmarks/bench_policy_check.py``.
+    """
+    tiers = ["DORMANT", "ACTIVE", "KEY", "STRATEGIC"]
+    segments = ["JUDICIAL", "FINANCE", "INSURANCE", "AUTO_ECOSYSTEM"]
+    out = ['[policy]\nname = "big"\nmin_months_in_tier = 3\n']
+    for i in range(n):
+        head = f'[[rule]]\nname = "r{i}"\n'
+        k = i % 7
+        if k == 0:
+            body = (
+                'from = ["ACTIVE"]\nto = "KEY"\n'
+                f'when = "t12m_revenue >= {1_000_000 + i}.50 and active_months >= {i % 12}"\n'
+            )
+        elif k == 1:
+            body = (
+                'from = ["KEY"]\nto = "ACTIVE"\n'
+                f'when = "t12m_revenue < {600_000 + i} or yoy_growth <= -0.4"\n'
+            )
+        elif k == 2:
+            body = f'to = "DORMANT"\nwhen = "months_since_last >= {6 + i % 30}"\n'
+        elif k == 3:
+            body = (
+                f'from = ["{tiers[i % 4]}", "{tiers[(i + 1) % 4]}"]\nto = "{tiers[(i + 2) % 4]}"\n'
+                f"when = \"product_count >= {i % 20} and share('court_express') > 0.{i % 9 + 1}\"\n"
+            )
+        elif k == 4:
+            body = (
+                f'from_segment = "UNASSIGNED"\nto_segment = "{segments[i % 4]}"\n'
+                f"when = \"share('court_express') >= 0.{i % 9 + 1}\"\n"
+            )
+        elif k == 5:
+            body = (
+                'from = "DORMANT"\nto = "ACTIVE"\n'
+                'when = "months_since_last == 0 and t12m_revenue - prev12m_revenue > '
+                f'{i}"\n'
+            )
+        else:
+            body = (
+                'from = ["STRATEGIC"]\nto = "KEY"\n'
+                f'when = "not (t12m_revenue >= {6_000_000 + i}) and tenure_months > {i % 100}"\n'
+            )
+        out.append(head + body)
+    return "\n".join(out)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -23,6 +22,7 @@ from keyaccount.rules import (
     parse_condition,
 )
 from keyaccount.store import Store
+from tests.strategies import generated_policy_text
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -37,38 +37,6 @@ def _error(text: str) -> RuleSyntaxError:
     return info.value
 
 
-def generated_policy_text(n: int) -> str:
-    """A policy file of ``n`` varied tier and segment rules (thresholds on shared metrics)."""
-    tiers = ["DORMANT", "ACTIVE", "KEY", "STRATEGIC"]
-    segments = ["JUDICIAL", "FINANCE", "INSURANCE", "AUTO_ECOSYSTEM"]
-    out = ['[policy]\nname = "big"\nmin_months_in_tier = 3\n']
-    for i in range(n):
-        head = f'[[rule]]\nname = "r{i}"\n'
-        k = i % 7
-        if k == 0:
-            body = f'from = ["ACTIVE"]\nto = "KEY"\nwhen = "t12m_revenue >= {1_000_000 + i}.50 and active_months >= {i % 12}"\n'  # noqa: E501
-        elif k == 1:
-            body = f'from = ["KEY"]\nto = "ACTIVE"\nwhen = "t12m_revenue < {600_000 + i} or yoy_growth <= -0.4"\n'  # noqa: E501
-        elif k == 2:
-            body = f'to = "DORMANT"\nwhen = "months_since_last >= {6 + i % 30}"\n'
-        elif k == 3:
-            body = (
-                f'from = ["{tiers[i % 4]}", "{tiers[(i + 1) % 4]}"]\nto = "{tiers[(i + 2) % 4]}"\n'
-                f"when = \"product_count >= {i % 20} and share('court_express') > 0.{i % 9 + 1}\"\n"
-            )
-        elif k == 4:
-            body = (
-                f'from_segment = "UNASSIGNED"\nto_segment = "{segments[i % 4]}"\n'
-                f"when = \"share('court_express') >= 0.{i % 9 + 1}\"\n"
-            )
-        elif k == 5:
-            body = f'from = "DORMANT"\nto = "ACTIVE"\nwhen = "months_since_last == 0 and t12m_revenue - prev12m_revenue > {i}"\n'  # noqa: E501
-        else:
-            body = f'from = ["STRATEGIC"]\nto = "KEY"\nwhen = "not (t12m_revenue >= {6_000_000 + i}) and tenure_months > {i % 100}"\n'  # noqa: E501
-        out.append(head + body)
-    return "\n".join(out)
-
-
 # ---------------------------------------------------------------- case 1: huge literals
 
 
@@ -79,9 +47,7 @@ def generated_policy_text(n: int) -> str:
 )
 def test_huge_literals_are_refused_at_once(literal: str) -> None:
     """A literal with a huge exponent or millions of digits is a RuleSyntaxError, not a hang."""
-    start = time.perf_counter()
-    error = _error(f"active_months >= {literal}")
-    assert time.perf_counter() - start < 5
+    error = _error(f"active_months >= {literal}")  # the timeout mark guards the time
     assert (error.rule, error.source, error.line, error.column) == ("r", "p.toml", 1, 18)
     assert len(str(error)) < 300
     assert literal[:20] in str(error)
