@@ -16,10 +16,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from keyaccount.domain import Period, Segment, Tier
+from keyaccount.domain import NO_CODE, SEGMENTS, TIERS, Period, Segment, Tier
 from keyaccount.exceptions import PolicyError
 from keyaccount.portfolio import CustomerColumns, Portfolio
-from keyaccount.portfolio._columns import NO_CODE, SEGMENTS, TIERS
 from keyaccount.rules._evaluation import Outcome
 
 if TYPE_CHECKING:

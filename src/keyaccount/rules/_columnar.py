@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
+from keyaccount.domain import SEGMENTS, TIERS, segment_code
 from keyaccount.exceptions import UnknownProductError
-from keyaccount.portfolio._columns import SEGMENTS, TIERS, segment_code
 from keyaccount.rules._ast import (
     And,
     Arith,

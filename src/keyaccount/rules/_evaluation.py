@@ -13,6 +13,9 @@ import numpy as np
 import numpy.typing as npt
 
 from keyaccount.domain import (
+    NO_CODE,
+    SEGMENTS,
+    TIERS,
     ExplanationValue,
     Period,
     Segment,
@@ -20,7 +23,6 @@ from keyaccount.domain import (
     Tier,
     TierChange,
 )
-from keyaccount.portfolio._columns import NO_CODE, SEGMENTS, TIERS
 
 if TYPE_CHECKING:
     from keyaccount.rules._policy import Policy, Rule

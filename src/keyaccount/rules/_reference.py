@@ -17,9 +17,18 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from keyaccount.domain import ExplanationValue, Period, Segment, Tier, yuan_to_fen
+from keyaccount.domain import (
+    NO_CODE,
+    SEGMENTS,
+    TIERS,
+    ExplanationValue,
+    Period,
+    Segment,
+    Tier,
+    segment_code,
+    yuan_to_fen,
+)
 from keyaccount.exceptions import PolicyError, UnknownProductError
-from keyaccount.portfolio._columns import NO_CODE, SEGMENTS, TIERS, segment_code
 from keyaccount.rules._ast import (
     And,
     Arith,

@@ -50,9 +50,8 @@ import attrs
 import networkx as nx
 
 from keyaccount._gc import paused_gc
-from keyaccount.domain import Segment, Tier
+from keyaccount.domain import TIERS, Segment, Tier
 from keyaccount.exceptions import shorten
-from keyaccount.portfolio._columns import TIERS
 from keyaccount.rules._ast import (
     And,
     Arith,

@@ -46,11 +46,10 @@ import numpy as np
 import numpy.typing as npt
 import sqlalchemy as sa
 
-from keyaccount.domain import Period, default_catalog, format_yuan
+from keyaccount.domain import NO_CODE, SEGMENTS, Period, default_catalog, format_yuan
 from keyaccount.domain._money import MAX_MONTH_FEN, MAX_MONTH_VOLUME
 from keyaccount.exceptions import PrecisionError
 from keyaccount.portfolio import METRICS, MetricsTable
-from keyaccount.portfolio._columns import NO_CODE, SEGMENTS
 from keyaccount.portfolio._metrics import _check_rollup
 from keyaccount.store._engine import transaction
 from keyaccount.store._tables import customer_table, product_table, revenue_table
