@@ -16,8 +16,20 @@ database. One query gives every customer's decisions and explanations:
   subquery's expression for every reference to it.)
 - per chain, a second ``CASE`` gives the deciding rule's citations as bits:
   the SQL form of "which references does this condition cite" (see
-  ``_reference.cited``), one bit per name the rule may cite;
+  ``_reference.cited``), one bit per name the rule may cite. A chain of one
+  operator (``a or b or c``) is taken at once: a bitwise OR of its operands'
+  bits, or one ``CASE`` finding its leftmost true (``or``) or false (``and``)
+  operand, so the SQL grows linearly with the length of a chain (see
+  ``_Compiler.bits``);
 - the value of every name the policy may cite.
+
+A condition nested deeper than :data:`STEP_LEVELS` levels is computed in
+steps: ``WITH`` queries between the metrics and the final ``SELECT``, each
+computing the parts of the next :data:`STEP_LEVELS` levels once per row
+(see ``_Compiler.steps``). So no SQL expression is nested deeper than
+SQLite's parser allows, and the SQL grows linearly with the condition.
+On PostgreSQL the metrics subquery is kept apart from the outer query
+(``OFFSET 0``) so that each metric is computed once per row.
 
 Numbers follow CONTRACTS.md exactly: money is ``BIGINT`` fen, ``+`` / ``-``
 of money or counts stay integer; every other operation is float64 on both
@@ -82,7 +94,7 @@ from keyaccount.store._sql_metrics import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
     from keyaccount.domain import ExplanationValue
     from keyaccount.rules._evaluation import Explanation, TransitionKind
@@ -105,25 +117,77 @@ _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     "!=": lambda a, b: a != b,
 }
 
+STEP_LEVELS: Final = 6
+"""Levels of a condition written as one SQL expression; deeper parts are computed first.
+
+A level is a comparison, an arithmetic operator, a ``not``, or a chain of one
+of ``and`` / ``or`` (``a or b or c`` is one level). SQLite's parser refuses
+an expression nested much deeper (its stack holds about 100 symbols: some 18
+nested ``CASE`` or 30 nested parenthesised ``OR``), so every sub-condition
+whose height is a multiple of this is computed as a column of an earlier
+step (a ``WITH`` query), and the expressions above it read that column.
+"""
+
+_FINAL: Final = 1 << 30
+"""The step number of the final ``SELECT``, after every step."""
+
+MAX_STEP_COLUMNS: Final = 1_600
+"""Columns a step's query may have, the metrics' included (PostgreSQL allows 1,664).
+
+A policy whose deep conditions need more is refused with
+:class:`~keyaccount.exceptions.PolicyError` (evaluate it in memory).
+"""
+
 Column = sa.ColumnElement[Any]
+Bits = int | Column
+"""Citation bits: an ``int`` when the same on every row, else a ``BIGINT`` expression."""
+Key = tuple[Any, ...]
+"""A value the steps compute: ``("n", id(node))`` (a number or a condition) or
+``("b", rule name, id(node), value, word)`` (citation bits)."""
 
 
 class _Compiler:
-    """Compiles condition nodes to SQL expressions over one metrics subquery.
+    """Compiles condition nodes to SQL expressions over the metrics and the steps.
 
     Args:
         metrics: The metrics subquery (columns named as the metrics).
         shares: ``product_id`` -> the label of its trailing-12 fen column.
+        entries: Per rule name, the names it may cite (see :class:`CompiledPolicy`).
+
+    Attributes:
+        m: The query the expressions read: the metrics, or the last step,
+            which has every column of the metrics and of the earlier steps.
+        known: The values computed by the steps so far: the name of their
+            column in :attr:`m`, or the citation bits when they are a constant.
     """
 
-    def __init__(self, metrics: sa.Subquery, shares: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        metrics: sa.FromClause,
+        shares: Mapping[str, str],
+        entries: Mapping[str, Sequence[Entry]],
+    ) -> None:
         self.m = metrics
         self.shares = shares
+        self.positions = {
+            name: {entry.key: i for i, entry in enumerate(cited)} for name, cited in entries.items()
+        }
+        self.known: dict[Key, str | int] = {}
+
+    def computed(self, key: Key) -> Bits | None:
+        """A value computed by an earlier step: its column, the constant bits, or None."""
+        found = self.known.get(key)
+        if found is None or isinstance(found, int):
+            return found
+        return self.m.c[found]
 
     # -------------------------------------------------------------- numbers
 
     def number(self, node: Expr) -> Column:
         """The SQL value of a numeric node: ``BIGINT`` money/counts, ``DOUBLE`` ratios, or NULL."""
+        done = self.computed(("n", id(node)))
+        if done is not None:
+            return _bigint(done)
         if isinstance(node, Literal):
             if node.type is ValueType.RATIO:
                 return as_double(float(node.value))
@@ -172,6 +236,9 @@ class _Compiler:
 
     def condition(self, node: Expr) -> sa.ColumnElement[bool]:
         """The SQL truth of a condition: true, false or ``NULL`` (unknown)."""
+        done = self.computed(("n", id(node)))
+        if done is not None:
+            return _bigint(done)
         if isinstance(node, Literal):
             return sa.true() if node.value else sa.false()
         if isinstance(node, Compare):
@@ -184,29 +251,60 @@ class _Compiler:
         if isinstance(node, Not):
             return sa.not_(self.condition(node.operand))
         if isinstance(node, And):
-            return sa.and_(self.condition(node.left), self.condition(node.right))
+            return sa.and_(*(self.condition(operand) for operand in _operands(node)))
         if isinstance(node, Or):
-            return sa.or_(self.condition(node.left), self.condition(node.right))
+            return sa.or_(*(self.condition(operand) for operand in _operands(node)))
         raise TypeError(f"not a condition node: {node!r}")
 
-    def cited(
-        self, node: Expr, value: bool, mask: sa.ColumnElement[bool]
-    ) -> list[tuple[MetricRef | ShareRef, sa.ColumnElement[bool]]]:
-        """``_reference.cited`` in SQL: each reference with the (never ``NULL``) rows citing it."""
+    def bits(self, node: Expr, value: bool, rule: str, word: int) -> Bits:
+        """``_reference.cited`` in SQL: word ``word`` of the bits cited where ``node`` is ``value``.
+
+        Bit ``i % BITS_PER_WORD`` of word ``i // BITS_PER_WORD`` stands for the
+        ``i``-th name ``rule`` may cite. The result is only meaningful on the
+        rows where ``node`` evaluates to ``value`` (as ``cited`` is only called
+        there), and is never ``NULL``: an ``int`` when it is the same on every
+        row, else a ``BIGINT`` expression.
+
+        A chain of one operator (``a or b or c``, however parenthesised) is
+        taken at once: when it cites every operand (``or`` false, ``and`` true) the
+        operands' bits are OR-ed; when it cites its leftmost true (``or``) or
+        false (``and``) operand, one ``CASE`` tries the operands in order. So
+        each operand's condition appears once per chain it is an operand of
+        (not once per level of a left-associated chain), and the SQL grows
+        with the size of the condition times the number of alternations of
+        ``and`` / ``or`` / ``not`` above each comparison within one step
+        (at most :data:`STEP_LEVELS`).
+        """
+        done = self.computed(("b", rule, id(node), value, word))
+        if done is not None:
+            return done
         if isinstance(node, Compare):
-            return [(ref, mask) for ref in references(node)]
+            found = 0
+            positions = self.positions[rule]
+            for ref in references(node):
+                i = positions[ref_key(ref)]
+                if i // BITS_PER_WORD == word:
+                    found |= 1 << (i % BITS_PER_WORD)
+            return found
         if isinstance(node, Not):
-            return self.cited(node.operand, not value, mask)
+            return self.bits(node.operand, not value, rule, word)
         if isinstance(node, And | Or):
-            both = value if isinstance(node, And) else not value
-            if both:
-                return self.cited(node.left, value, mask) + self.cited(node.right, value, mask)
-            truth = self.condition(node.left)
-            left_is = sa.func.coalesce(truth if value else sa.not_(truth), sa.false())
-            return self.cited(node.left, value, sa.and_(mask, left_is)) + self.cited(
-                node.right, value, sa.and_(mask, sa.not_(left_is))
-            )
-        return []
+            operands = _operands(node)
+            parts = [self.bits(operand, value, rule, word) for operand in operands]
+            if value == isinstance(node, And):  # true ``and``, false ``or``: every operand
+                return _bitwise_or(parts)
+            # the leftmost operand that is ``value``; the last one is, if none before
+            last = parts[-1]
+            branches: list[tuple[sa.ColumnElement[bool], Bits]] = []
+            for operand, part in zip(operands[:-1], parts[:-1], strict=True):
+                truth = self.condition(operand)
+                branches.append((truth if value else sa.not_(truth), part))
+            while branches and _same(branches[-1][1], last):
+                branches.pop()  # taking it or falling through cites the same
+            if not branches:
+                return last
+            return sa.case(*((when, _bigint(part)) for when, part in branches), else_=_bigint(last))
+        return 0
 
     # -------------------------------------------------------------- chains
 
@@ -265,31 +363,83 @@ class _Compiler:
             else_=-1,
         )
 
-    def cited_bits(
-        self, rules: tuple[Rule, ...], entries: Mapping[str, Sequence[Entry]], word: int
-    ) -> Column:
+    def cited_bits(self, rules: tuple[Rule, ...], word: int) -> Column:
         """Bit ``i`` set where the deciding rule cites its ``word * BITS + i``-th citable name.
 
         ``NULL`` where no rule of the chain fires.
         """
         branches: list[tuple[sa.ColumnElement[bool], Column]] = []
         for rule in rules:
-            bits: Column = sa.literal(0, sa.BigInteger())
-            for i, entry in enumerate(entries[rule.name]):
-                if i // BITS_PER_WORD == word:
-                    bit = 1 << (i % BITS_PER_WORD)
-                    bits = bits + sa.case((entry.mask, bit), else_=0)
-            branches.append((self.fires(rule), bits))
+            bits = self.bits(rule.condition, True, rule.name, word)
+            branches.append((self.fires(rule), _bigint(bits)))
         return sa.case(*branches, else_=sa.null()) if branches else sa.null()
+
+    # -------------------------------------------------------------- steps
+
+    def steps(self, policy: Policy, words: int) -> None:
+        """Compute the deep parts of the conditions in steps; :attr:`m` becomes the last.
+
+        Every part whose height (see :data:`STEP_LEVELS`) is a positive
+        multiple of ``STEP_LEVELS`` below a rule's condition is computed in
+        step ``height // STEP_LEVELS``: its value (a number, or the truth of a
+        condition) and, for a condition, its citation bits (when they are not
+        the same on every row), each from the values of the earlier steps. So
+        no expression of the query spans more than ``STEP_LEVELS`` levels, and
+        each part is written once. Each step is a ``WITH`` query with
+        ``OFFSET 0``, which neither database merges into the next one: each
+        value is computed once per row, however often the next step reads it.
+
+        Raises:
+            PolicyError: a step would have more than :data:`MAX_STEP_COLUMNS` columns.
+        """
+        plan = _Plan()
+        for rule in policy.rules:
+            plan.add(rule.condition, True, rule.name, root=True)
+        metrics = list(self.m.c.keys())
+        live: dict[str, int] = {}  # a step's column -> the last step that reads it
+        for step in sorted(plan.parts):
+            kept = [self.m.c[name] for name, last in live.items() if last > step]
+            columns: list[Column] = []
+            fresh: dict[Key, str | int] = {}
+            for key, value in self.step_values(plan.parts[step], words):
+                if key in fresh:
+                    continue
+                if isinstance(value, int):
+                    fresh[key] = value
+                    continue
+                fresh[key] = name = f"ka_step_{len(live)}"
+                columns.append(value.label(name))
+                live[name] = plan.readers[key[1] if key[0] == "n" else key[2]]
+            width = len(metrics) + len(kept) + len(columns)
+            if width > MAX_STEP_COLUMNS:
+                raise PolicyError(
+                    f"policy {policy.name!r}: its deeply nested conditions are too many to "
+                    f"evaluate in the database (a step of {width:,} columns, more than "
+                    f"{MAX_STEP_COLUMNS:,}); evaluate this policy in memory"
+                )
+            query = sa.select(*(self.m.c[name] for name in metrics), *kept, *columns)
+            self.m = query.offset(0).cte(f"ka_step{step}")
+            self.known.update(fresh)
+
+    def step_values(
+        self, parts: Sequence[tuple[str, Expr, bool]], words: int
+    ) -> Iterator[tuple[Key, Bits]]:
+        """The values one step computes for ``parts`` (rule name, node, value explained)."""
+        for rule, node, value in parts:
+            if node.type is not ValueType.BOOLEAN:
+                yield ("n", id(node)), self.number(node)
+                continue
+            yield ("n", id(node)), self.condition(node)
+            for word in range(words):
+                yield ("b", rule, id(node), value, word), self.bits(node, value, rule, word)
 
 
 @attrs.frozen
 class Entry:
-    """A name a rule may cite: its key, a reference to it, and the SQL saying it is cited."""
+    """A name a rule may cite: its key and a reference to it."""
 
     key: str
     ref: MetricRef | ShareRef
-    mask: sa.ColumnElement[bool] = attrs.field(eq=False, repr=False)
 
 
 @attrs.frozen
@@ -389,23 +539,40 @@ def compile_policy(
         rollup: Evaluate group roll-ups (each customer with its descendants).
 
     Raises:
-        PolicyError: a rule names a user metric.
+        PolicyError: a rule names a user metric, or the deeply nested
+            conditions need more than :data:`MAX_STEP_COLUMNS` columns.
         UnknownProductError: a ``share()`` names a product the store does not hold.
     """
     period = Period.parse(as_of)
     names, products = _check_metrics(policy)
     _check_products(policy, products, catalog)
     names.add("months_in_tier")
-    metrics = metrics_select(
+    query = metrics_select(
         period,
         metrics=names,
         product_keys=[catalog[p] for p in products],
         rollup=rollup,
         float_sums=postgresql,
         ordered=False,
-    ).subquery("ka_metrics")
-    c = _Compiler(metrics, {p: product_fen_column(i) for i, p in enumerate(products)})
-    m = metrics.c
+    )
+    if postgresql:
+        # OFFSET 0 keeps the planner from merging the metrics into the outer
+        # query, which would repeat months_since_last's correlated subquery
+        # for every reference to it (one SubPlan each, whose summed cost also
+        # switches on JIT compilation); SQLite is faster merged
+        query = query.offset(0)
+    metrics = query.subquery("ka_metrics")
+    entries: dict[str, tuple[Entry, ...]] = {}
+    values: dict[str, MetricRef | ShareRef] = {}
+    for rule in policy.rules:
+        # every reference sits in a comparison, which cites it where it decides
+        citable = key_order(rule.condition)
+        entries[rule.name] = tuple(Entry(k, r) for k, r in citable)
+        for key, ref in citable:
+            values.setdefault(key, ref)
+    c = _Compiler(metrics, {p: product_fen_column(i) for i, p in enumerate(products)}, entries)
+    c.steps(policy, _words(entries))
+    m = c.m.c
     minimum = policy.min_months_in_tier
     decision_columns: list[Column] = [
         m.customer_key,
@@ -419,21 +586,10 @@ def compile_policy(
         decision_columns.append(m[INEXACT])
     decisions = sa.select(*decision_columns).order_by(m.customer_key)
 
-    entries: dict[str, tuple[Entry, ...]] = {}
-    values: dict[str, MetricRef | ShareRef] = {}
-    for rule in policy.rules:
-        masks: dict[str, list[sa.ColumnElement[bool]]] = {}
-        for ref, mask in c.cited(rule.condition, True, sa.true()):
-            masks.setdefault(ref_key(ref), []).append(mask)
-        citable = [(k, r) for k, r in key_order(rule.condition) if k in masks]
-        entries[rule.name] = tuple(Entry(k, r, sa.or_(*masks[k])) for k, r in citable)
-        for key, ref in citable:
-            values.setdefault(key, ref)
     explanation_columns: list[Column] = []
     for chain, rules in (("tier", policy.tier_rules), ("segment", policy.segment_rules)):
         explanation_columns += [
-            c.cited_bits(rules, entries, w).label(f"{chain}_cited_{w}")
-            for w in range(_words(entries))
+            c.cited_bits(rules, w).label(f"{chain}_cited_{w}") for w in range(_words(entries))
         ]
     explanation_columns += [
         c.number(ref).label(f"value_{j}") for j, ref in enumerate(values.values())
@@ -442,6 +598,109 @@ def compile_policy(
     return CompiledPolicy(
         policy, period, rollup, decisions, evaluation, entries, tuple(values.items())
     )
+
+
+def _operands(node: And | Or) -> list[Expr]:
+    """The operands of the chain of ``node``'s operator that ``node`` heads, left to right.
+
+    ``(a or b) or (c or d)`` gives ``a, b, c, d``: ``or`` and ``and`` are
+    associative in three-valued logic, and the leftmost true (``or``) or
+    false (``and``) operand is the same however the chain is parenthesised.
+    """
+    kind = type(node)
+    out: list[Expr] = []
+    stack: list[Expr] = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, kind):
+            stack += [item.right, item.left]
+        else:
+            out.append(item)
+    return out
+
+
+class _Plan:
+    """Which parts of the conditions the steps compute, and which step reads each.
+
+    Attributes:
+        parts: Per step, the parts it computes: (rule name, node, the truth
+            the node is explained for).
+        readers: ``id(node)`` of each part -> the step whose expressions read
+            it (:data:`_FINAL`: the final ``SELECT``).
+    """
+
+    def __init__(self) -> None:
+        self.parts: dict[int, list[tuple[str, Expr, bool]]] = {}
+        self.readers: dict[int, int] = {}
+
+    def add(self, node: Expr, value: bool, rule: str, *, root: bool) -> tuple[int, list[Expr]]:
+        """Plan ``node``'s tree: its height, and its parts that no step below it reads.
+
+        A leaf has height 0; a comparison, an arithmetic operator, a ``not``
+        and a chain of one of ``and`` / ``or`` (all its operands) are one level
+        above their highest operand. A part (not the root) whose height is a
+        multiple of :data:`STEP_LEVELS` is computed in step ``height //
+        STEP_LEVELS`` and read by the step of the nearest part above it (or
+        by the final ``SELECT``). ``value`` is the truth ``node`` is explained
+        for (``not`` flips it).
+        """
+        if isinstance(node, Literal | MetricRef | ShareRef):
+            return 0, []
+        operands: list[tuple[Expr, bool]]
+        if isinstance(node, Neg):
+            operands = [(node.operand, value)]
+        elif isinstance(node, Not):
+            operands = [(node.operand, not value)]
+        elif isinstance(node, And | Or):
+            operands = [(operand, value) for operand in _operands(node)]
+        else:
+            operands = [(node.left, value), (node.right, value)]
+        height = 0
+        below: list[Expr] = []
+        for operand, truth in operands:
+            level, parts = self.add(operand, truth, rule, root=False)
+            height = max(height, level + 1)
+            below += parts
+        if not root and height % STEP_LEVELS == 0:
+            step = height // STEP_LEVELS
+            self.parts.setdefault(step, []).append((rule, node, value))
+            self.read(below, step)
+            return height, [node]
+        if root:
+            self.read(below, _FINAL)
+        return height, below
+
+    def read(self, parts: list[Expr], step: int) -> None:
+        """Record that ``step`` reads ``parts``."""
+        for part in parts:
+            self.readers[id(part)] = max(self.readers.get(id(part), 0), step)
+
+
+def _bigint(bits: Bits) -> Column:
+    """Citation bits as SQL: a ``BIGINT`` parameter when the same on every row."""
+    return sa.literal(bits, sa.BigInteger()) if isinstance(bits, int) else bits
+
+
+def _bitwise_or(parts: Sequence[Bits]) -> Bits:
+    """The bitwise OR of citation bits (an ``int`` when every part is one)."""
+    constant = 0
+    columns: list[Column] = []
+    for part in parts:
+        if isinstance(part, int):
+            constant |= part
+        else:
+            columns.append(part)
+    if not columns:
+        return constant
+    result = columns[0]
+    for column in columns[1:]:
+        result = result.bitwise_or(column)
+    return result.bitwise_or(_bigint(constant)) if constant else result
+
+
+def _same(a: Bits, b: Bits) -> bool:
+    """Whether two citation bits are the same constant."""
+    return isinstance(a, int) and isinstance(b, int) and a == b
 
 
 def _words(entries: Mapping[str, Sequence[Entry]]) -> int:
@@ -497,7 +756,8 @@ def evaluate_in_database(
         the stored portfolio.
 
     Raises:
-        PolicyError: a rule names a user metric.
+        PolicyError: a rule names a user metric, or the deeply nested
+            conditions need more than :data:`MAX_STEP_COLUMNS` columns.
         UnknownProductError: a ``share()`` names a product the store does not hold.
         PrecisionError: PostgreSQL refused a float64 overflow or underflow; a
             roll-up beyond the bound of ``check_rollup`` (the in-memory bound,

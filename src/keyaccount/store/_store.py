@@ -768,7 +768,9 @@ class Store:
             rollup: Evaluate group roll-ups.
 
         Raises:
-            PolicyError: a rule names a user metric.
+            PolicyError: a rule names a user metric, or the policy's deeply nested
+                conditions need more columns than one query may have (about 800
+                rules each nested to the limit): evaluate it in memory.
             UnknownProductError: a ``share()`` names a product the store does not hold.
             PrecisionError: PostgreSQL refused a float64 overflow or underflow
                 of a condition (IEEE arithmetic would give ``inf`` or ``0``); with
