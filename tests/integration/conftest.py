@@ -211,3 +211,15 @@ def memory_store() -> Iterator[Store]:
     """An in-memory SQLite store (``sqlite://``, one shared connection)."""
     with Store("sqlite://") as opened:
         yield opened
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def sql_store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    """One store per backend for a whole module (its examples replace the portfolio)."""
+    if request.param == "sqlite":
+        with Store("sqlite://") as store:
+            yield store
+        return
+    server = request.getfixturevalue("postgres_server")
+    with _postgres_database(server) as url, Store(url) as store:
+        yield store

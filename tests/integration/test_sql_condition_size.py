@@ -53,18 +53,6 @@ def filled_store(request: pytest.FixtureRequest) -> Iterator[tuple[Store, Portfo
         yield store, portfolio
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def scratch_store(request: pytest.FixtureRequest) -> Iterator[Store]:
-    """A store per backend whose portfolio each example replaces."""
-    if request.param == "sqlite":
-        with Store("sqlite://") as store:
-            yield store
-        return
-    server = request.getfixturevalue("postgres_server")
-    with _postgres_database(server) as url, Store(url) as store:
-        yield store
-
-
 # ---------------------------------------------------------------- conditions
 
 
@@ -239,14 +227,14 @@ def test_a_64_term_or_chain_with_one_name_per_bit_mask_column(
 @pytest.mark.parametrize("levels", [1, 2])
 @given(data=portfolios(max_customers=8, max_records=50), policy=policies(user_metrics=False))
 def test_random_policies_computed_in_steps_agree_with_the_reference(
-    scratch_store: Store, levels: int, data: PortfolioData, policy: Policy
+    sql_store: Store, levels: int, data: PortfolioData, policy: Policy
 ) -> None:
     """With every level or two of a condition computed in its own step, the result is the same."""
     portfolio = Portfolio(data.customers, data.records)
-    scratch_store.save(portfolio, replace=True)
+    sql_store.save(portfolio, replace=True)
     expected = policy.evaluate(portfolio, data.as_of, engine="reference")
     with patch.object(_sql_rules, "STEP_LEVELS", levels):
-        _assert_same_evaluation(scratch_store.evaluate(policy, data.as_of), expected)
+        _assert_same_evaluation(sql_store.evaluate(policy, data.as_of), expected)
 
 
 @pytest.mark.timeout(60)

@@ -40,26 +40,11 @@ from keyaccount.rules import (
 from keyaccount.store import Store, _sql_rules
 from keyaccount.store._sql_metrics import metrics_select
 from keyaccount.store._sql_rules import compile_policy
-from tests.integration.conftest import BACKENDS, _postgres_database
 from tests.strategies import PortfolioData, policies, portfolios
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from keyaccount.portfolio import MetricsTable
     from keyaccount.rules import Evaluation
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def sql_store(request: pytest.FixtureRequest) -> Iterator[Store]:
-    """One store per backend for the whole module (examples replace its portfolio)."""
-    if request.param == "sqlite":
-        with Store("sqlite://") as store:
-            yield store
-        return
-    server = request.getfixturevalue("postgres_server")
-    with _postgres_database(server) as url, Store(url) as store:
-        yield store
 
 
 def _saved(store: Store, data: PortfolioData) -> Portfolio:

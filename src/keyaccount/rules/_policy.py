@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -77,33 +78,27 @@ def _unknown(where: str, exc: UnknownLabelError, key: str, extra: str = "") -> P
 
 # Tier and segment names already read, by their text (the enums never change); a
 # policy names a handful, so the tables stay small.
-_TIER_TEXTS: dict[str, Tier] = {}
-_SEGMENT_TEXTS: dict[str, Segment] = {}
 _MAX_REMEMBERED = 1024
 
 
+@functools.lru_cache(maxsize=_MAX_REMEMBERED)
+def _tier_from_text(text: str) -> Tier:
+    return Tier.parse(text)
+
+
+@functools.lru_cache(maxsize=_MAX_REMEMBERED)
+def _segment_from_text(text: str) -> Segment:
+    return Segment.parse(text)
+
+
 def _parse_tier(item: object) -> Tier:
-    """``Tier.parse(item)``, remembered for text."""
-    if type(item) is not str:
-        return Tier.parse(item)  # type: ignore[arg-type]
-    tier = _TIER_TEXTS.get(item)
-    if tier is None:
-        tier = Tier.parse(item)
-        if len(_TIER_TEXTS) < _MAX_REMEMBERED:
-            _TIER_TEXTS[item] = tier
-    return tier
+    """``Tier.parse(item)``, remembered for text (a large policy repeats a few spellings)."""
+    return _tier_from_text(item) if type(item) is str else Tier.parse(item)  # type: ignore[arg-type]
 
 
 def _parse_segment(item: object) -> Segment:
     """``Segment.parse(item)``, remembered for text."""
-    if type(item) is not str:
-        return Segment.parse(item)  # type: ignore[arg-type]
-    segment = _SEGMENT_TEXTS.get(item)
-    if segment is None:
-        segment = Segment.parse(item)
-        if len(_SEGMENT_TEXTS) < _MAX_REMEMBERED:
-            _SEGMENT_TEXTS[item] = segment
-    return segment
+    return _segment_from_text(item) if type(item) is str else Segment.parse(item)  # type: ignore[arg-type]
 
 
 def _as_list(value: object, key: str, where: str) -> list[Any]:
