@@ -15,7 +15,7 @@ alternately ``--repeat`` times:
 
 - ``compiled``: the decisions query of the default policy (10 rules: 6 tier
   rules, 4 segment rules with 12 shares) compiled by
-  ``keyaccount.store._sql_rules.compile_policy``, executed and fetched;
+  ``keyaccount.store.sql._rules.compile_policy``, executed and fetched;
 - ``hand-written``: one SQL text computing the same metrics and decisions
   (the same float64 operations in the same order), executed and fetched the
   same way;
@@ -56,8 +56,8 @@ from keyaccount.demo import generate
 from keyaccount.domain import Period
 from keyaccount.rules import Outcome, default_policy
 from keyaccount.store import Store
-from keyaccount.store._sql_metrics import product_keys
-from keyaccount.store._sql_rules import compile_policy
+from keyaccount.store.sql._metrics import product_keys
+from keyaccount.store.sql._rules import compile_policy
 
 AS_OF = "2022-11"
 PG_SETTINGS = {
@@ -180,7 +180,7 @@ def compiled(conn: sa.Connection) -> list[Any]:
 def decisions_of_compiled(rows: list[Any]) -> tuple[np.ndarray, ...]:
     """Tier after the month, held, segment code after the month."""
     from keyaccount.domain import segment_code
-    from keyaccount.store._sql_rules import _chain
+    from keyaccount.store.sql._rules import _chain
 
     policy = default_policy()
     cols = list(zip(*rows, strict=True))

@@ -24,9 +24,10 @@ from keyaccount.demo import generate
 from keyaccount.exceptions import PolicyError, RuleSyntaxError
 from keyaccount.rules import Policy, Rule
 from keyaccount.rules._parser import MAX_DEPTH
-from keyaccount.store import Store, _sql_rules
-from keyaccount.store._sql_metrics import product_keys
-from keyaccount.store._sql_rules import compile_policy
+from keyaccount.store import Store
+from keyaccount.store.sql import _rules as _sql_rules
+from keyaccount.store.sql._metrics import product_keys
+from keyaccount.store.sql._rules import compile_policy
 from tests.integration.conftest import BACKENDS, _postgres_database
 from tests.integration.test_sql_evaluator import _assert_same_evaluation
 from tests.strategies import PortfolioData, policies, portfolios

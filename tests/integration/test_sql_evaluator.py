@@ -37,14 +37,15 @@ from keyaccount.rules import (
     UserMetric,
     default_policy,
 )
-from keyaccount.store import Store, _sql_rules
-from keyaccount.store._sql_metrics import metrics_select
-from keyaccount.store._sql_rules import compile_policy
+from keyaccount.store.sql import _rules as _sql_rules
+from keyaccount.store.sql._metrics import metrics_select
+from keyaccount.store.sql._rules import compile_policy
 from tests.strategies import PortfolioData, policies, portfolios
 
 if TYPE_CHECKING:
     from keyaccount.portfolio import MetricsTable
     from keyaccount.rules import Evaluation
+    from keyaccount.store import Store
 
 
 def _saved(store: Store, data: PortfolioData) -> Portfolio:

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 import pytest
 
 from keyaccount import Customer, Portfolio, RevenueRecord
-from keyaccount._atomic import atomic_outputs, atomic_path
 from keyaccount.crosssell import build_graph, write_graphml, write_node_link_json
 from keyaccount.exceptions import OutputError
 from keyaccount.io import (
@@ -17,6 +16,7 @@ from keyaccount.io import (
     write_customers_csv,
     write_revenue_csv,
 )
+from keyaccount.utils import atomic_outputs, atomic_path
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -9,7 +9,13 @@ import pytest
 
 import keyaccount
 
-PACKAGES = ["keyaccount", "keyaccount.domain", "keyaccount.portfolio", "keyaccount.exceptions"]
+PACKAGES = [
+    "keyaccount",
+    "keyaccount.domain",
+    "keyaccount.portfolio",
+    "keyaccount.exceptions",
+    "keyaccount.utils",
+]
 
 
 def _isort_key(name: str) -> tuple[int, str]:

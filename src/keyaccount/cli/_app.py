@@ -14,7 +14,7 @@ bugs and keep theirs. An interrupt (Ctrl-C) exits with 130 and one line;
 SIGTERM ends the command as its default action does, after removing its
 temporary files. A closed output pipe (``keyaccount demo | head``) ends the
 command quietly. Every file a command writes is renamed into place only when
-the whole command succeeded (:mod:`keyaccount._atomic`).
+the whole command succeeded (:mod:`keyaccount.utils`).
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 import click
 
 from keyaccount import __version__
-from keyaccount._atomic import atomic_outputs
 from keyaccount.domain import Period
 from keyaccount.exceptions import KeyAccountError, shorten
+from keyaccount.utils import atomic_outputs
 
 __all__ = [
     "EXIT_DATA",

@@ -149,7 +149,7 @@ def check(file: str, strict: bool) -> None:
 @rules.command("default")
 def default_() -> None:
     """Print the default policy file, a starting point for your own."""
-    from keyaccount.rules._default import default_policy_text
+    from keyaccount.rules import default_policy_text
 
     click.echo(default_policy_text(), nl=False)
 

@@ -82,8 +82,7 @@ def _writing_store(db: str) -> Iterator[Store]:
 
     Only a SQLite file this command created and that is still empty is removed.
     """
-    from keyaccount.store import Store  # imported when a command runs
-    from keyaccount.store._engine import resolve_url, sqlite_path
+    from keyaccount.store import Store, resolve_url, sqlite_path  # imported when a command runs
 
     path = sqlite_path(resolve_url(db)) if db else None
     new_file = path if path is not None and not path.exists() else None

@@ -25,7 +25,7 @@ from keyaccount.exceptions import (
     UnknownProductError,
     ValidationError,
 )
-from keyaccount.portfolio._metrics import ancestors_expansion
+from keyaccount.portfolio import ancestors_expansion
 
 if TYPE_CHECKING:
     from collections.abc import Callable

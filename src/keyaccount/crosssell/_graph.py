@@ -35,9 +35,9 @@ from typing import TYPE_CHECKING, Any, cast
 import networkx as nx
 import numpy as np
 
-from keyaccount._atomic import atomic_path
 from keyaccount.crosssell._basket import DEFAULT_WINDOW, Basket, build_basket
 from keyaccount.domain import NO_CODE, SEGMENTS, SUB_SEGMENTS, TIERS, Period
+from keyaccount.utils import atomic_path
 
 if TYPE_CHECKING:
     from keyaccount.portfolio import Portfolio

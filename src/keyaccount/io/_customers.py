@@ -8,7 +8,6 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from keyaccount._gc import paused_gc
 from keyaccount.domain import (
     NO_CODE,
     SEGMENTS,
@@ -39,6 +38,7 @@ from keyaccount.io._lines import (
 )
 from keyaccount.io._problems import ErrorPolicy, Problem, ProgressCallback
 from keyaccount.portfolio import CustomerColumns
+from keyaccount.utils import paused_gc
 
 if TYPE_CHECKING:
     import os

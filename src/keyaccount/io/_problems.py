@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Literal, TextIO, TypeAlias
 
 import attrs
 
-from keyaccount._atomic import PendingOutput, output_error
 from keyaccount.exceptions import CsvImportError, CsvRowError, ValidationError
 from keyaccount.io._quoting import csv_line
+from keyaccount.utils import PendingOutput, output_error
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -10,7 +10,6 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from keyaccount._gc import paused_gc
 from keyaccount.domain import MAX_MONTH_FEN, Period, ProductCatalog, default_catalog, format_yuan
 from keyaccount.exceptions import PrecisionError, ValidationError
 from keyaccount.io._fast import (
@@ -35,6 +34,7 @@ from keyaccount.io._formats import REVENUE, TRANSACTIONS, CsvFormat
 from keyaccount.io._lines import CsvSource, block_records, open_csv, read_blocks
 from keyaccount.io._problems import ErrorPolicy, Problem, ProblemSink, ProgressCallback
 from keyaccount.io._rows import Batcher, ReadStats, RevenueBatches, RevenueRows
+from keyaccount.utils import paused_gc
 
 if TYPE_CHECKING:
     from keyaccount.io._lines import Malformed

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import numpy.typing as npt
 
-from keyaccount._atomic import atomic_path
 from keyaccount.domain import (
     NO_CODE,
     SEGMENTS,
@@ -26,6 +25,7 @@ from keyaccount.io._formats import CUSTOMER_COLUMNS, REVENUE_COLUMNS
 from keyaccount.io._quoting import csv_line, quote_field
 from keyaccount.io._rows import RevenueRows
 from keyaccount.portfolio import CustomerColumns, Portfolio
+from keyaccount.utils import atomic_path
 
 if TYPE_CHECKING:
     import os

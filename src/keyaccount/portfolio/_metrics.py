@@ -31,8 +31,9 @@ import numpy.typing as npt
 from scipy import sparse
 
 from keyaccount.domain import NO_CODE, SEGMENTS, TIERS, Period, Segment, Tier, fen_to_yuan
-from keyaccount.exceptions import PrecisionError, UnknownCustomerError, UnknownProductError
+from keyaccount.exceptions import UnknownCustomerError, UnknownProductError
 from keyaccount.portfolio._columns import RevenueColumns
+from keyaccount.portfolio.limits import check_rollup
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
@@ -46,11 +47,11 @@ __all__ = [
     "MetricSpec",
     "MetricsTable",
     "SortedRevenue",
+    "ancestors_expansion",
     "compute_metrics",
     "subtree_matrix",
 ]
 
-EXACT_LIMIT = 2**53
 """Fen totals below this are summed exactly in float64 (CONTRACTS.md)."""
 WINDOW = 24
 
@@ -248,27 +249,6 @@ class MetricsTable:
         return frame
 
 
-def _check_rollup(
-    rolled: npt.NDArray[np.float64],
-    customer_ids: npt.NDArray[np.object_],
-    what: str,
-) -> None:
-    """Raise PrecisionError naming the first group whose rolled-up total reaches 2**53.
-
-    ``rolled`` holds non-negative sums (absolute fen, or volume) per group,
-    taken in float64: while a sum stays below 2**53 it is exact, and once the
-    exact sum reaches 2**53 the float64 sum does too (rounding is monotone and
-    2**53 is representable), so the test is exact.
-    """
-    over = rolled >= EXACT_LIMIT
-    if over.any():
-        i = int(np.flatnonzero(over)[0])
-        raise PrecisionError(
-            f"roll-up of group {customer_ids[i]!r} (the customer and its descendants): "
-            f"{what} reaches 2**53 and cannot be summed exactly"
-        )
-
-
 def _sum_by(
     key: npt.NDArray[np.int64], weights: npt.NDArray[np.int64], size: int
 ) -> npt.NDArray[np.float64]:
@@ -419,7 +399,7 @@ def compute_metrics(
             absolute = attrs.evolve(block, fen=np.abs(block.fen))
             total = np.asarray(roll @ _monthly(absolute, first, n), dtype=np.float64)
             last = Period.from_ordinal(first + WINDOW - 1)
-            _check_rollup(
+            check_rollup(
                 total.sum(axis=1),
                 customer_ids,
                 f"absolute revenue (fen) in the 24 months to {last}",
@@ -431,7 +411,7 @@ def compute_metrics(
     cust = recent.customer.astype(np.int64)
     volume = up(_sum_by(cust, recent.volume, n))
     if roll is not None:
-        _check_rollup(volume, customer_ids, f"volume in the 12 months to {as_of}")
+        check_rollup(volume, customer_ids, f"volume in the 12 months to {as_of}")
     cust *= n_products
     cust += recent.product
     by_product = up(_sum_by(cust, recent.fen, n * n_products).reshape(n, n_products))

@@ -41,9 +41,9 @@ from keyaccount.exceptions import (
 )
 from keyaccount.portfolio._columns import RevenueColumns
 from keyaccount.portfolio._customers import CustomerColumns
-from keyaccount.portfolio._limits import CustomerTotals, check_revenue_limits
 from keyaccount.portfolio._metrics import MetricsTable, SortedRevenue, compute_metrics
 from keyaccount.portfolio._summary import SegmentTierSummary, summarise
+from keyaccount.portfolio.limits import CustomerTotals, check_revenue_limits
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator

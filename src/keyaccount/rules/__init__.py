@@ -39,7 +39,7 @@ from keyaccount.rules._ast import (
 )
 from keyaccount.rules._backtest import Backtest, BacktestComparison, backtest, compare_backtests
 from keyaccount.rules._columnar import evaluate_columnar
-from keyaccount.rules._default import default_policy
+from keyaccount.rules._default import default_policy, default_policy_text
 from keyaccount.rules._evaluation import (
     ChainDecisions,
     Evaluation,
@@ -88,6 +88,7 @@ __all__ = [
     "backtest",
     "compare_backtests",
     "default_policy",
+    "default_policy_text",
     "default_registry",
     "evaluate_columnar",
     "evaluate_reference",

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from keyaccount._gc import paused_gc
 from keyaccount.domain import Period, ProductCatalog, Segment, Tier, default_catalog
 from keyaccount.exceptions import (
     PolicyError,
@@ -34,6 +33,7 @@ from keyaccount.rules._ast import (
 from keyaccount.rules._parser import check_tree, parse_condition
 from keyaccount.rules._registry import MetricRegistry, default_registry
 from keyaccount.rules._shapes import ConditionCache
+from keyaccount.utils import paused_gc
 
 if TYPE_CHECKING:
     from keyaccount.portfolio import MetricsTable, Portfolio

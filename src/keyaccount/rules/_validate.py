@@ -49,7 +49,6 @@ from typing import TYPE_CHECKING, NamedTuple
 import attrs
 import networkx as nx
 
-from keyaccount._gc import paused_gc
 from keyaccount.domain import TIERS, Segment, Tier
 from keyaccount.exceptions import shorten
 from keyaccount.rules._ast import (
@@ -69,6 +68,7 @@ from keyaccount.rules._ast import (
     references,
 )
 from keyaccount.rules._policy import UNASSIGNED
+from keyaccount.utils import paused_gc
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

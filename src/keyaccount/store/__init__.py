@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+from keyaccount.store._engine import resolve_url, sqlite_path
 from keyaccount.store._history import CustomerState, RecordedChange
 from keyaccount.store._import import ImportReport
 from keyaccount.store._reads import RevenueTable
@@ -37,4 +38,6 @@ __all__ = [
     "RecordedChange",
     "RevenueTable",
     "Store",
+    "resolve_url",
+    "sqlite_path",
 ]

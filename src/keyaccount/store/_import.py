@@ -34,7 +34,7 @@ from keyaccount.domain import (
 )
 from keyaccount.exceptions import CsvImportError, CsvRowError
 from keyaccount.portfolio import RevenueColumns
-from keyaccount.portfolio._limits import CustomerTotals, check_month_sums, check_record_limits
+from keyaccount.portfolio.limits import CustomerTotals, check_month_sums, check_record_limits
 from keyaccount.store._mapping import CustomerBlock, customer_tuples, product_to_db
 from keyaccount.store._reads import customer_index, stored_catalog
 from keyaccount.store._tables import revenue_table

@@ -13,6 +13,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from keyaccount.domain import (
+    MAX_AMOUNT_FEN,
+    MAX_VOLUME,
     Customer,
     Member,
     Period,
@@ -24,7 +26,6 @@ from keyaccount.domain import (
     default_catalog,
     format_yuan,
 )
-from keyaccount.domain._money import MAX_AMOUNT_FEN, MAX_VOLUME
 from keyaccount.exceptions import PrecisionError, UnknownCustomerError, UnknownProjectGroupError
 from keyaccount.portfolio import CustomerColumns, Portfolio, RevenueColumns
 from keyaccount.store._mapping import (

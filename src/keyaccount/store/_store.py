@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING, Concatenate, Literal, ParamSpec, TypeVar
 import attrs
 import numpy as np
 
-from keyaccount._atomic import atomic_outputs, output_error
-from keyaccount._gc import paused_gc
 from keyaccount.domain import (
     Change,
     Customer,
@@ -81,6 +79,7 @@ from keyaccount.store._reads import (
 )
 from keyaccount.store._schema import SCHEMA_VERSION, ensure_schema
 from keyaccount.store._tables import TABLES
+from keyaccount.utils import atomic_outputs, output_error, paused_gc
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -748,7 +747,7 @@ class Store:
                 on both databases; or stored rows beyond the limits of
                 ``docs/limits.md``, naming the customer and month.
         """
-        from keyaccount.store._sql_metrics import read_metrics, snapshot
+        from keyaccount.store.sql._metrics import read_metrics, snapshot
 
         with snapshot(self._engine) as conn:
             return read_metrics(conn, Period.parse(as_of), rollup=rollup)
@@ -777,8 +776,8 @@ class Store:
                 ``rollup``, a group whose absolute revenue in a 24-month window
                 reaches 2**53 fen; stored rows beyond the limits.
         """
-        from keyaccount.store._sql_metrics import snapshot
-        from keyaccount.store._sql_rules import evaluate_in_database
+        from keyaccount.store.sql._metrics import snapshot
+        from keyaccount.store.sql._rules import evaluate_in_database
 
         with snapshot(self._engine) as conn:
             return evaluate_in_database(conn, policy, as_of, rollup=rollup)

@@ -29,7 +29,17 @@ if TYPE_CHECKING:
 
     from keyaccount.portfolio._columns import RevenueColumns
 
-__all__ = ["CustomerTotals", "check_month_sums", "check_record_limits", "check_revenue_limits"]
+EXACT_LIMIT = 2**53
+"""Sums of integer fen or parcels in float64 are exact below this bound."""
+
+__all__ = [
+    "EXACT_LIMIT",
+    "CustomerTotals",
+    "check_month_sums",
+    "check_record_limits",
+    "check_revenue_limits",
+    "check_rollup",
+]
 
 
 def check_month_sums(
@@ -191,3 +201,24 @@ def check_revenue_limits(
                 volume = np.concatenate([old.volume[same], volume])
         check_month_sums(customer, period, fen, volume, lambda c: ids(int(c)))
     totals.keep(fen_total, volume_total)
+
+
+def check_rollup(
+    rolled: npt.NDArray[np.float64],
+    customer_ids: npt.NDArray[np.object_],
+    what: str,
+) -> None:
+    """Raise PrecisionError naming the first group whose rolled-up total reaches 2**53.
+
+    ``rolled`` holds non-negative sums (absolute fen, or volume) per group,
+    taken in float64: while a sum stays below 2**53 it is exact, and once the
+    exact sum reaches 2**53 the float64 sum does too (rounding is monotone and
+    2**53 is representable), so the test is exact.
+    """
+    over = rolled >= EXACT_LIMIT
+    if over.any():
+        i = int(np.flatnonzero(over)[0])
+        raise PrecisionError(
+            f"roll-up of group {customer_ids[i]!r} (the customer and its descendants): "
+            f"{what} reaches 2**53 and cannot be summed exactly"
+        )

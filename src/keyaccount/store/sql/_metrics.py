@@ -46,18 +46,24 @@ import numpy as np
 import numpy.typing as npt
 import sqlalchemy as sa
 
-from keyaccount.domain import NO_CODE, SEGMENTS, Period, default_catalog, format_yuan
-from keyaccount.domain._money import MAX_MONTH_FEN, MAX_MONTH_VOLUME
+from keyaccount.domain import (
+    MAX_MONTH_FEN,
+    MAX_MONTH_VOLUME,
+    NO_CODE,
+    SEGMENTS,
+    Period,
+    default_catalog,
+    format_yuan,
+)
 from keyaccount.exceptions import PrecisionError
-from keyaccount.portfolio import METRICS, MetricsTable
-from keyaccount.portfolio._metrics import _check_rollup
+from keyaccount.portfolio import METRICS, MetricsTable, limits
+from keyaccount.portfolio.limits import EXACT_LIMIT
 from keyaccount.store._engine import transaction
 from keyaccount.store._tables import customer_table, product_table, revenue_table
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterator, Sequence
 
-    from keyaccount.portfolio._metrics import Array
 
 __all__ = [
     "BIGINT",
@@ -87,8 +93,6 @@ BIGINT: Final = sa.BigInteger()
 DOUBLE: Final[sa.Double[float]] = sa.Double()
 """The SQL type of ratios: IEEE float64 (``DOUBLE PRECISION``)."""
 
-EXACT_LIMIT: Final = 2**53
-"""Float64 sums of integers are exact while the absolute total stays below this."""
 
 INEXACT: Final = "ka_inexact"
 """Label of the column that is 1 where a float64 sum could be inexact (see :class:`_Sums`)."""
@@ -567,7 +571,7 @@ def check_rollup(conn: sa.Connection, as_of: Period) -> None:
         found = _beyond_limits(conn)
         if found is not None:
             raise found
-        _check_rollup(np.array([float(EXACT_LIMIT)]), np.array([group], dtype=object), what)
+        limits.check_rollup(np.array([float(EXACT_LIMIT)]), np.array([group], dtype=object), what)
 
     def first_group(value: sa.ColumnElement[Any], lo: int) -> str | None:
         stmt = (
@@ -645,7 +649,7 @@ def read_metrics(conn: sa.Connection, as_of: Period, *, rollup: bool = False) ->
     if INEXACT in position:
         check_exact(conn, raw[position[INEXACT]], raw[1], as_of)
     keys = np.array(raw[0], dtype=np.int64)
-    columns: dict[str, Array] = {}
+    columns: dict[str, npt.NDArray[Any]] = {}
     absent: dict[str, npt.NDArray[np.bool_]] = {}
     for name in names:
         values = raw[position[name]]

@@ -2,7 +2,7 @@
 
 The policy's conditions are compiled from the typed AST
 (:mod:`keyaccount.rules._ast`) into SQL expressions over the metrics query
-of :mod:`keyaccount.store._sql_metrics`; the revenue never leaves the
+of :mod:`keyaccount.store.sql._metrics`; the revenue never leaves the
 database. One query gives every customer's decisions and explanations:
 
 - each chain (tier rules, segment rules) is one ``CASE`` whose ``WHEN``
@@ -80,7 +80,7 @@ from keyaccount.rules._ast import (
 )
 from keyaccount.rules._evaluation import ChainDecisions, Evaluation, Outcome
 from keyaccount.rules._explain import explanation_value, key_order
-from keyaccount.store._sql_metrics import (
+from keyaccount.store.sql._metrics import (
     DOUBLE,
     INEXACT,
     as_bigint,

@@ -1,0 +1,31 @@
+"""Small helpers the other packages share: all-or-nothing file outputs and a GC pause.
+
+These are public so that every package (and a caller writing its own outputs
+next to keyaccount's) uses one implementation:
+
+- :func:`atomic_path` writes one file beside its target and renames it into
+  place only when the writing succeeded; inside :func:`atomic_outputs` several
+  files commit together or not at all.
+- :func:`paused_gc` pauses Python's cyclic garbage collector around a bulk step
+  that makes millions of short-lived, acyclic objects.
+"""
+
+from __future__ import annotations
+
+from keyaccount.utils._atomic import (
+    OutputGroup,
+    PendingOutput,
+    atomic_outputs,
+    atomic_path,
+    output_error,
+)
+from keyaccount.utils._gc import paused_gc
+
+__all__ = [
+    "OutputGroup",
+    "PendingOutput",
+    "atomic_outputs",
+    "atomic_path",
+    "output_error",
+    "paused_gc",
+]
