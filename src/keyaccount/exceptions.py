@@ -20,10 +20,12 @@ __all__ = [
     "CsvRowError",
     "DuplicateCustomerError",
     "HierarchyCycleError",
+    "IllegalMoveError",
     "InvalidMoneyError",
     "InvalidPeriodError",
     "KeyAccountError",
     "OutputError",
+    "PayoutSchemeError",
     "PolicyError",
     "PolicyValidationError",
     "PortfolioValidationError",
@@ -37,6 +39,7 @@ __all__ = [
     "StoreUnavailableError",
     "SubSegmentMismatchError",
     "UnknownCustomerError",
+    "UnknownItemError",
     "UnknownLabelError",
     "UnknownProductError",
     "UnknownProjectGroupError",
@@ -456,6 +459,44 @@ class StaleChangeError(ValidationError):
 
 class UnknownProjectGroupError(KeyAccountError, KeyError):
     """A project group id that the store does not hold.
+
+    A ``KeyError``, like a missing key of any mapping; ``str()`` is the plain message.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class PayoutSchemeError(KeyAccountError, ValueError):
+    """An incentive payout scheme that cannot be used: names the scheme and what is wrong.
+
+    For example a project manager's share below the 40% floor (the message names the
+    scheme, the role and the share), overlapping brackets, or a negative rate.
+    """
+
+
+class IllegalMoveError(KeyAccountError, ValueError):
+    """A move a state machine does not allow (a project stage, a supervision item's state).
+
+    The message names both states: where the thing is and where the move would take it.
+    """
+
+    def __init__(
+        self, what: str, current: str, requested: str, allowed: Sequence[str] = ()
+    ) -> None:
+        self.what = what
+        self.current = current
+        self.requested = requested
+        self.allowed = tuple(allowed)
+        hint = f"; allowed from {current}: {', '.join(self.allowed)}" if self.allowed else ""
+        super().__init__(f"{what}: cannot move from {current} to {requested}{hint}")
+
+    def __reduce__(self) -> tuple[type[IllegalMoveError], tuple[str, str, str, tuple[str, ...]]]:
+        return (type(self), (self.what, self.current, self.requested, self.allowed))
+
+
+class UnknownItemError(KeyAccountError, KeyError):
+    """A supervision item id (or another operations record) that is not known.
 
     A ``KeyError``, like a missing key of any mapping; ``str()`` is the plain message.
     """

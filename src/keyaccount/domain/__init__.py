@@ -15,7 +15,17 @@ from keyaccount.domain._codes import (
     sub_segment_mismatch,
 )
 from keyaccount.domain._customer import Customer, RevenueRecord
-from keyaccount.domain._labels import Role, Segment, SubSegment, Tier
+from keyaccount.domain._labels import (
+    Department,
+    ItemStatus,
+    Level,
+    Role,
+    Segment,
+    Severity,
+    Stage,
+    SubSegment,
+    Tier,
+)
 from keyaccount.domain._money import (
     FEN_PER_YUAN,
     MAX_AMOUNT_FEN,
@@ -52,7 +62,10 @@ __all__ = [
     "TIERS",
     "Change",
     "Customer",
+    "Department",
     "ExplanationValue",
+    "ItemStatus",
+    "Level",
     "Member",
     "Period",
     "PeriodRange",
@@ -63,6 +76,8 @@ __all__ = [
     "Role",
     "Segment",
     "SegmentChange",
+    "Severity",
+    "Stage",
     "SubSegment",
     "Tier",
     "TierChange",

@@ -1,4 +1,8 @@
-"""Enumerations with Chinese display labels: tiers, segments, sub-segments and roles."""
+"""Enumerations with Chinese display labels.
+
+Tiers, segments, sub-segments and roles; and the labels of running the project groups:
+levels, departments, severities, supervision-item states and project stages.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,17 @@ from typing import Self
 
 from keyaccount.exceptions import UnknownLabelError
 
-__all__ = ["Role", "Segment", "SubSegment", "Tier"]
+__all__ = [
+    "Department",
+    "ItemStatus",
+    "Level",
+    "Role",
+    "Segment",
+    "Severity",
+    "Stage",
+    "SubSegment",
+    "Tier",
+]
 
 
 def _normalise(text: str) -> str:
@@ -241,6 +255,124 @@ class Role(_Labelled):
         if member.is_support:
             return (member.label_zh, member.label_zh.removesuffix("经理"))
         return (member.label_zh,)
+
+
+class _Ranked(_Labelled):
+    """Mixin for labels ordered by their position in the definition (``rank``)."""
+
+    @property
+    def label_zh(self) -> str:
+        """Chinese label."""
+        return str(self.value)
+
+    @property
+    def rank(self) -> int:
+        """Position in definition order, from 0."""
+        return list(type(self)).index(self)
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, type(self)):
+            return NotImplemented
+        return self.rank < other.rank
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, type(self)):
+            return NotImplemented
+        return self.rank <= other.rank
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, type(self)):
+            return NotImplemented
+        return self.rank > other.rank
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, type(self)):
+            return NotImplemented
+        return self.rank >= other.rank
+
+
+class Level(_Ranked):
+    """A level of the linkage groups, ordered ``CITY < PROVINCE < HEADQUARTERS``.
+
+    What a level cannot resolve escalates to the level above (异常事项升级机制).
+
+    Example:
+        >>> Level.parse("省") is Level.PROVINCE
+        True
+        >>> Level.CITY < Level.HEADQUARTERS
+        True
+    """
+
+    CITY = "市"
+    PROVINCE = "省"
+    HEADQUARTERS = "总部"
+
+    @property
+    def above(self) -> Level | None:
+        """The next level up, ``None`` at headquarters."""
+        levels = list(Level)
+        return levels[self.rank + 1] if self.rank + 1 < len(levels) else None
+
+    @classmethod
+    def _aliases(cls, member: Level) -> tuple[str, ...]:
+        extra = {"CITY": ("地市", "市级"), "PROVINCE": ("省级", "省分"), "HEADQUARTERS": ("集团",)}
+        return (member.label_zh, *extra[member.name])
+
+
+class Department(_Labelled):
+    """A responsible department of the "iron triangle" (铁三角): market, operations, service, IT."""
+
+    MARKET = "市场"
+    OPERATIONS = "运营"
+    SERVICE = "服务"
+    IT = "信息技术"
+
+    @property
+    def label_zh(self) -> str:
+        """Chinese label."""
+        return str(self.value)
+
+    @classmethod
+    def _aliases(cls, member: Department) -> tuple[str, ...]:
+        return (member.label_zh, member.label_zh + "部")
+
+
+class Severity(_Ranked):
+    """How serious a supervision item is, ``NORMAL < SEVERE``; a severe item escalates at once."""
+
+    NORMAL = "一般"
+    SEVERE = "严重"
+
+
+class ItemStatus(_Labelled):
+    """The state of a supervision item: open until closed out (销号)."""
+
+    OPEN = "未销号"
+    CLOSED = "已销号"
+
+    @property
+    def label_zh(self) -> str:
+        """Chinese label."""
+        return str(self.value)
+
+    @classmethod
+    def _aliases(cls, member: ItemStatus) -> tuple[str, ...]:
+        return (member.label_zh, {"OPEN": "在办", "CLOSED": "销号"}[member.name])
+
+
+class Stage(_Ranked):
+    """A stage of a project's closed loop (PM管理法), in order.
+
+    start 启动, plan 规划, execute 执行, monitor 监控, review 复盘, improve 再提升
+    (after which the project plans again).
+    """
+
+    START = "启动"
+    PLAN = "规划"
+    EXECUTE = "执行"
+    MONITOR = "监控"
+    REVIEW = "复盘"
+    IMPROVE = "再提升"
 
 
 _POSITIONS: dict[Segment | SubSegment, int] = {
