@@ -378,6 +378,28 @@ def test_customer_columns_are_copied() -> None:
     assert pf.customer("A").tier is Tier.STRATEGIC
 
 
+def test_checked_customer_block_is_an_unshared_copy() -> None:
+    """A block checked against the held customers comes back equal, in its dtypes, unshared."""
+    pf = _sample()
+    block = _customer_block(pf, BASE_NEW)
+    block = attrs.evolve(block, tier=block.tier.astype(np.int64))
+    own = block.checked_copy(pf.customer_columns, set(pf.customer_ids))
+    for field in attrs.fields(CustomerColumns):
+        mine, theirs = getattr(own, field.name), getattr(block, field.name)
+        assert mine.tolist() == theirs.tolist()
+        assert not np.shares_memory(mine, theirs)
+    assert own.tier.dtype == np.int8
+    assert pf.customer_ids[-1] == "CT"  # checking adds nothing
+
+
+def test_checked_customer_block_refuses_ids_already_held() -> None:
+    """The ids passed as held are the ones a block may not repeat."""
+    pf = _sample()
+    block = _customer_block(pf, [Customer("HQ", "again", "2021-01")])
+    with pytest.raises(DuplicateCustomerError, match="already in the portfolio"):
+        block.checked_copy(pf.customer_columns, set(pf.customer_ids))
+
+
 BASE_NEW = [Customer("N1", "x", "2021-01"), Customer("N2", "y", "2021-01")]
 BAD_BLOCKS: list[tuple[dict[str, list[Any]], type[Exception], str]] = [
     ({"id": ["N1", "N1"]}, DuplicateCustomerError, "'N1'"),
@@ -459,6 +481,28 @@ def test_revenue_columns_are_copied() -> None:
     before = _snapshot(pf)
     fen[0] = 10**9
     assert _snapshot(pf) == before
+
+
+def test_checked_revenue_block_is_an_unshared_copy() -> None:
+    """A revenue block checked against the customers comes back in int32/int64, sharing no array."""
+    pf = _sample()
+    cols = pf.customer_columns
+    ct = pf.position("CT")
+    block = RevenueColumns(
+        np.array([ct], dtype=np.int64),
+        np.array([0], dtype=np.int16),
+        np.array([AS_OF.ordinal], dtype=np.int64),
+        np.array([100], dtype=np.int32),
+        np.array([3], dtype=np.uint8),
+    )
+    own = block.checked_copy(cols.id, cols.first_period, len(pf.products))
+    for field in attrs.fields(RevenueColumns):
+        mine, theirs = getattr(own, field.name), getattr(block, field.name)
+        assert mine.tolist() == theirs.tolist()
+        assert not np.shares_memory(mine, theirs)
+    assert [own.customer.dtype, own.period.dtype, own.fen.dtype] == [np.int32, np.int32, np.int64]
+    empty = _revenue_block([], [], [], np.array([], dtype=np.int64))
+    assert len(empty.checked_copy(cols.id, cols.first_period, len(pf.products))) == 0
 
 
 def _bad_revenue(pf: Portfolio) -> list[tuple[RevenueColumns, type[Exception], str]]:

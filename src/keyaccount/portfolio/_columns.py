@@ -1,35 +1,26 @@
-"""Columnar storage of customers and revenue records (numpy arrays, integer fen)."""
+"""Columnar storage of revenue records (numpy arrays, integer fen) and the checks of a new block."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
-from keyaccount.domain import (
-    NO_CODE,
-    SEGMENTS,
-    SUB_SEGMENTS,
-    TIERS,
-    Period,
-    segment_code,
-    sub_segment_code,
+from keyaccount.domain import Period
+from keyaccount.exceptions import (
+    InvalidMoneyError,
+    InvalidPeriodError,
+    UnknownCustomerError,
+    UnknownProductError,
+    ValidationError,
 )
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = [  # the codes are re-exported for modules not yet importing them from the domain
-    "NO_CODE",
-    "SEGMENTS",
-    "SUB_SEGMENTS",
-    "TIERS",
-    "RevenueColumns",
-    "segment_code",
-    "sub_segment_code",
-]
+__all__ = ["RevenueColumns", "check_ordinals"]
 
 IntArray = npt.NDArray[np.int64]
 I32Array = npt.NDArray[np.int32]
@@ -103,3 +94,107 @@ class RevenueColumns:
             Period.from_ordinal(int(self.period.min())),
             Period.from_ordinal(int(self.period.max())),
         )
+
+    def checked_copy(
+        self,
+        customer_ids: npt.NDArray[np.object_],
+        first_period: npt.NDArray[np.int32],
+        n_products: int,
+    ) -> RevenueColumns:
+        """This block checked against the customers and catalogue it refers to, as a copy.
+
+        The checks are array operations, never one Python object per record.
+        The copy has the dtypes of the attributes (``int32`` codes, ``int64``
+        fen and volume), so later changes to ``self`` do not reach it.
+
+        Args:
+            customer_ids: Id of every customer a record may name, by position.
+            first_period: Their first-seen month ordinals.
+            n_products: Size of the catalogue.
+
+        Raises:
+            InvalidMoneyError: ``fen`` is not an integer array, or holds an
+                unsigned amount beyond 64-bit fen.
+            InvalidPeriodError: a period ordinal that is no valid month.
+            UnknownCustomerError: a customer position out of range.
+            UnknownProductError: a product position out of range.
+            ValidationError: a non-integer column, columns of different
+                lengths, a negative volume, or a record before its customer's
+                ``first_period``; the message names the first offending record.
+        """
+        fen = self.fen
+        if not np.issubdtype(fen.dtype, np.integer):
+            raise InvalidMoneyError(f"fen must be an integer array, got dtype {fen.dtype}")
+        if (
+            np.issubdtype(fen.dtype, np.unsignedinteger)
+            and len(fen)
+            and int(fen.max()) > np.iinfo(np.int64).max
+        ):
+            i = int(np.argmax(fen))
+            raise InvalidMoneyError(f"record {i}: fen {int(fen[i])} exceeds 64-bit fen")
+        for name in ("customer", "product", "period", "volume"):
+            dtype = getattr(self, name).dtype
+            if not np.issubdtype(dtype, np.integer):
+                raise ValidationError(f"revenue column {name} must be integers, got dtype {dtype}")
+        n = len(self)
+        lengths = {f.name: len(getattr(self, f.name)) for f in attrs.fields(RevenueColumns)}
+        if any(size != n for size in lengths.values()):
+            raise ValidationError(f"revenue columns differ in length: {lengths}")
+        if n == 0:
+            return RevenueColumns.empty()
+        check_ordinals(self.period, None, "period")
+        bad = (self.customer < 0) | (self.customer >= len(customer_ids))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise UnknownCustomerError(
+                f"record {i}: unknown customer position {int(self.customer[i])}"
+            )
+        bad = (self.product < 0) | (self.product >= n_products)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise UnknownProductError(
+                f"record {i}: unknown product position {int(self.product[i])}"
+            )
+        bad = self.volume < 0
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValidationError(f"record {i}: negative volume {int(self.volume[i])}")
+        bad = self.period < first_period[self.customer]
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            cust = int(self.customer[i])
+            raise ValidationError(
+                f"record {i}: period {Period.from_ordinal(int(self.period[i]))} is before "
+                f"customer {customer_ids[cust]!r}'s first_period "
+                f"{Period.from_ordinal(int(first_period[cust]))}"
+            )
+        return RevenueColumns(
+            self.customer.astype(np.int32),
+            self.product.astype(np.int32),
+            self.period.astype(np.int32),
+            fen.astype(np.int64),
+            self.volume.astype(np.int64),
+        )
+
+
+def check_ordinals(
+    ordinals: npt.NDArray[np.integer[Any]], ids: npt.NDArray[np.object_] | None, what: str
+) -> None:
+    """Raise InvalidPeriodError for the smallest or largest ordinal if it is no valid month.
+
+    Args:
+        ordinals: Month ordinals.
+        ids: The customer id of each ordinal, or ``None`` for revenue records
+            (the message then names the record by position).
+        what: The column, for the message (``"first_period"``).
+    """
+    if ordinals.size == 0:
+        return
+    for i in (int(np.argmin(ordinals)), int(np.argmax(ordinals))):
+        try:
+            Period.from_ordinal(int(ordinals[i]))
+        except InvalidPeriodError as exc:
+            where = f"record {i}" if ids is None else f"customer {ids[i]!r}"
+            raise InvalidPeriodError(
+                f"{where}: {what} ordinal {int(ordinals[i])} is not a valid month: {exc}"
+            ) from None

@@ -52,8 +52,8 @@ __all__ = [
     "subtree_matrix",
 ]
 
-"""Fen totals below this are summed exactly in float64 (CONTRACTS.md)."""
 WINDOW = 24
+"""Months of monthly revenue summed per customer at a time: the 24 months ending with ``P``."""
 
 
 class MetricKind(enum.Enum):
@@ -307,7 +307,7 @@ class SortedRevenue:
     Built once per state of a portfolio's revenue and reused by every
     :func:`compute_metrics` call (a backtest computes metrics month after
     month). The input limits (``docs/limits.md``: at most
-    :data:`~keyaccount.domain._money.MAX_MONTH_FEN` absolute fen per customer
+    :data:`~keyaccount.domain.MAX_MONTH_FEN` absolute fen per customer
     and month) keep every per-customer sum of 24 months below 2**53, so those
     sums are exact in float64; roll-ups are checked where they are made.
     """

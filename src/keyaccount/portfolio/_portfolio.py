@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import attrs
 import numpy as np
-import numpy.typing as npt
 
 from keyaccount.domain import (
     NO_CODE,
-    SEGMENTS,
-    SUB_SEGMENTS,
-    TIERS,
     Customer,
     Period,
     Product,
@@ -23,45 +17,23 @@ from keyaccount.domain import (
     SegmentChange,
     TierChange,
     default_catalog,
-    parent_cycles,
-    sub_segment_mismatch,
 )
-from keyaccount.exceptions import (
-    DuplicateCustomerError,
-    HierarchyCycleError,
-    InvalidMoneyError,
-    InvalidPeriodError,
-    PortfolioValidationError,
-    StaleChangeError,
-    SubSegmentMismatchError,
-    UnknownCustomerError,
-    UnknownProductError,
-    UnknownProjectGroupError,
-    ValidationError,
-)
-from keyaccount.portfolio._columns import RevenueColumns
-from keyaccount.portfolio._customers import CustomerColumns
-from keyaccount.portfolio._metrics import MetricsTable, SortedRevenue, compute_metrics
+from keyaccount.exceptions import UnknownCustomerError
+from keyaccount.portfolio._changes import apply_changes, replace_customer
+from keyaccount.portfolio._customers import CustomerColumns, customers_block
+from keyaccount.portfolio._groups import GroupRegistry
+from keyaccount.portfolio._hierarchy import ancestor_positions, child_map, descendant_positions
+from keyaccount.portfolio._portfolio_metrics import customer_metrics, group_rows
+from keyaccount.portfolio._revenue import RevenueLedger, records_block
 from keyaccount.portfolio._summary import SegmentTierSummary, summarise
-from keyaccount.portfolio.limits import CustomerTotals, check_revenue_limits
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
+    from keyaccount.portfolio._columns import RevenueColumns
+    from keyaccount.portfolio._metrics import MetricsTable
+
 __all__ = ["Portfolio"]
-
-MAX_REPORTED = 1000
-"""At most this many problems are listed in one :class:`PortfolioValidationError`."""
-
-
-def _raise(problems: list[Exception], what: str) -> None:
-    if not problems:
-        return
-    if len(problems) == 1:
-        raise problems[0]
-    shown = problems[:MAX_REPORTED]
-    more = f" (first {MAX_REPORTED} listed)" if len(problems) > MAX_REPORTED else ""
-    raise PortfolioValidationError(f"{len(problems)} problems in {what}{more}", shown)
 
 
 class Portfolio:
@@ -101,12 +73,8 @@ class Portfolio:
         self._positions: dict[str, int] = {}
         self._customer_parts: list[CustomerColumns] = []
         self._customers_cache: CustomerColumns | None = CustomerColumns.empty()
-        self._revenue_parts: list[RevenueColumns] = []
-        self._revenue_totals = CustomerTotals()
-        self._revenue_cache: RevenueColumns | None = RevenueColumns.empty()
-        self._sorted_revenue: SortedRevenue | None = None
-        self._groups: dict[str, ProjectGroup] = {}
-        self._group_of: dict[str, str] = {}
+        self._revenue = RevenueLedger()
+        self._groups = GroupRegistry()
         self._children: dict[int, list[int]] | None = None
         self.add_customers(customers)
         self.add_revenue(revenue)
@@ -130,6 +98,10 @@ class Portfolio:
     @property
     def customer_columns(self) -> CustomerColumns:
         """All customers as columns (read-only by convention)."""
+        return self._join_customers()
+
+    def _join_customers(self) -> CustomerColumns:
+        """Join the appended customer blocks into one (kept until the next append)."""
         if self._customers_cache is None:
             self._customers_cache = CustomerColumns.concat(self._customer_parts)
             self._customer_parts = [self._customers_cache]
@@ -181,46 +153,7 @@ class Portfolio:
         batch: list[object] = list(customers)
         if not batch:
             return
-        problems: list[Exception] = []
-        new_positions: dict[str, int] = {}
-        valid: list[Customer] = []
-        start = len(self._positions)
-        for n, c in enumerate(batch):
-            if not isinstance(c, Customer):
-                problems.append(ValidationError(f"customer {n}: not a Customer: {c!r}"))
-                continue
-            if c.id in self._positions:
-                problems.append(
-                    DuplicateCustomerError(
-                        f"customer {n}: duplicate customer id {c.id!r} (already in the portfolio)"
-                    )
-                )
-                continue
-            if c.id in new_positions:
-                problems.append(
-                    DuplicateCustomerError(
-                        f"customer {n}: duplicate customer id {c.id!r} (twice in the batch)"
-                    )
-                )
-                continue
-            new_positions[c.id] = start + len(new_positions)
-            valid.append(c)
-        for c in valid:
-            parent = c.parent_id
-            if parent is not None and parent not in self._positions and parent not in new_positions:
-                problems.append(
-                    UnknownCustomerError(f"customer {c.id!r}: unknown parent customer {parent!r}")
-                )
-        row_of = {c.id: n for n, c in enumerate(valid)}
-        links = np.array(
-            [NO_CODE if c.parent_id is None else row_of.get(c.parent_id, NO_CODE) for c in valid],
-            dtype=np.int64,
-        )
-        for cycle in parent_cycles(links):
-            path = " -> ".join(valid[c].id for c in [*cycle, cycle[0]])
-            problems.append(HierarchyCycleError(f"parent cycle: {path}"))
-        _raise(problems, "customers")
-        block = CustomerColumns.from_customers(valid, {**self._positions, **new_positions})
+        block, new_positions = customers_block(batch, self._positions)
         self._append_customers(block, new_positions)
 
     def add_customer_columns(self, block: CustomerColumns) -> None:
@@ -240,81 +173,13 @@ class Portfolio:
             InvalidPeriodError: a ``first_period`` or ``tier_since`` ordinal that
                 is no valid month. Nothing is added.
         """
-        n_old = len(self._positions)
-        n_new = len(block)
-        lengths = {f.name: len(getattr(block, f.name)) for f in attrs.fields(CustomerColumns)}
-        if any(size != n_new for size in lengths.values()):
-            raise ValidationError(f"customer columns differ in length: {lengths}")
-        for name in ("segment", "sub_segment", "tier", "parent", "first_period", "tier_since"):
-            dtype = getattr(block, name).dtype
-            if not np.issubdtype(dtype, np.integer):
-                raise ValidationError(f"customer column {name} must be integers, got dtype {dtype}")
-        ids = block.id.tolist()
-        bad_ids = [i for i in ids if not isinstance(i, str) or not i or i != i.strip()]
-        if bad_ids:
-            raise ValidationError(f"customer id must be non-empty text, got {bad_ids[0]!r}")
-        seen: set[str] = set()
-        for i in ids:
-            if i in self._positions or i in seen:
-                where = "already in the portfolio" if i in self._positions else "twice in the block"
-                raise DuplicateCustomerError(f"duplicate customer id {i!r} ({where})")
-            seen.add(i)
-        new_positions = dict(zip(ids, range(n_old, n_old + n_new), strict=True))
-        _check_codes(block.segment, len(SEGMENTS), "segment", block.id)
-        _check_codes(block.sub_segment, len(SUB_SEGMENTS), "sub-segment", block.id)
-        _check_codes(block.tier, len(TIERS), "tier", block.id)
-        mismatch = sub_segment_mismatch(block.segment, block.sub_segment)
-        if mismatch.any():
-            i = int(np.flatnonzero(mismatch)[0])
-            sub = SUB_SEGMENTS[int(block.sub_segment[i])]
-            seg = int(block.segment[i])
-            raise SubSegmentMismatchError(
-                f"customer {block.id[i]!r}: sub-segment {sub.name} belongs to segment "
-                f"{sub.segment.name}, not {SEGMENTS[seg].name if seg != NO_CODE else 'no segment'}"
-            )
-        total = n_old + n_new
-        bad_parent = (block.parent < NO_CODE) | (block.parent >= total)
-        bad_parent |= block.parent == np.arange(n_old, total)
-        if bad_parent.any():
-            i = int(np.flatnonzero(bad_parent)[0])
-            raise UnknownCustomerError(
-                f"customer {block.id[i]!r}: parent position {int(block.parent[i])} is not valid"
-            )
-        _check_ordinals(block.first_period, block.id, "first_period")
-        has_since = block.tier_since != NO_CODE
-        _check_ordinals(block.tier_since[has_since], block.id[has_since], "tier_since")
-        bad_since = has_since & (block.tier_since < block.first_period)
-        if bad_since.any():
-            i = int(np.flatnonzero(bad_since)[0])
-            raise ValidationError(
-                f"customer {block.id[i]!r}: tier_since "
-                f"{Period.from_ordinal(int(block.tier_since[i]))} is before first_period "
-                f"{Period.from_ordinal(int(block.first_period[i]))}"
-            )
-        parent = np.concatenate([self.customer_columns.parent, block.parent.astype(np.int32)])
-        all_ids = np.concatenate([self.customer_columns.id, np.array(ids, dtype=object)])
-        cycles = parent_cycles(parent)
-        if cycles:
-            cycle = cycles[0]
-            path = " -> ".join(str(all_ids[c]) for c in [*cycle, cycle[0]])
-            raise HierarchyCycleError(f"parent cycle: {path}")
-        # The portfolio keeps its own copy in its own dtypes: later updates never
-        # write into the caller's arrays, nor the caller's into the portfolio's.
-        own = CustomerColumns(
-            id=np.array(ids, dtype=object),
-            name=np.array(block.name, dtype=object),
-            segment=block.segment.astype(np.int8),
-            sub_segment=block.sub_segment.astype(np.int8),
-            tier=block.tier.astype(np.int8),
-            parent=block.parent.astype(np.int32),
-            province=np.array(block.province, dtype=object),
-            first_period=block.first_period.astype(np.int32),
-            tier_since=block.tier_since.astype(np.int32),
-        )
+        own = block.checked_copy(self.customer_columns, self._positions)
+        start = len(self._positions)
+        new_positions = dict(zip(own.id.tolist(), range(start, start + len(own)), strict=True))
         self._append_customers(own, new_positions)
 
     def _append_customers(self, block: CustomerColumns, new_positions: dict[str, int]) -> None:
-        self.customer_columns  # noqa: B018  (consolidate before appending)
+        self._join_customers()  # the held customers stay one block, the new one follows
         self._customer_parts.append(block)
         self._customers_cache = None
         self._positions.update(new_positions)
@@ -329,35 +194,7 @@ class Portfolio:
             ValidationError: ``first_period`` after one of its revenue records.
         """
         i = self.position(customer.id)
-        cols = self.customer_columns
-        parent_pos = NO_CODE
-        if customer.parent_id is not None:
-            parent_pos = self._positions.get(customer.parent_id, NO_CODE)
-            if parent_pos == NO_CODE:
-                raise UnknownCustomerError(
-                    f"customer {customer.id!r}: unknown parent customer {customer.parent_id!r}"
-                )
-            walk = parent_pos
-            while walk != NO_CODE:
-                if walk == i:
-                    raise HierarchyCycleError(
-                        f"customer {customer.id!r}: parent {customer.parent_id!r} is its "
-                        "own descendant"
-                    )
-                walk = int(cols.parent[walk])
-        rev = self.revenue_columns
-        mine = rev.customer == i
-        if mine.any() and int(rev.period[mine].min()) < customer.first_period.ordinal:
-            first = Period.from_ordinal(int(rev.period[mine].min()))
-            raise ValidationError(
-                f"customer {customer.id!r}: first_period {customer.first_period} is after "
-                f"its revenue in {first}"
-            )
-        row = CustomerColumns.from_customers([customer], {customer.parent_id or "": parent_pos})
-        for name in ("name", "segment", "sub_segment", "tier", "parent", "province"):
-            getattr(cols, name)[i] = getattr(row, name)[0]
-        cols.first_period[i] = row.first_period[0]
-        cols.tier_since[i] = row.tier_since[0]
+        replace_customer(self.customer_columns, i, customer, self._positions, self.revenue_columns)
         self._children = None
 
     def apply_changes(self, changes: Iterable[TierChange | SegmentChange]) -> None:
@@ -376,69 +213,13 @@ class Portfolio:
                 ``first_period``.
             PortfolioValidationError: several of these at once. Nothing is applied.
         """
-        batch = list(changes)
-        cols = self.customer_columns
-        tier = cols.tier.copy()
-        tier_since = cols.tier_since.copy()
-        segment = cols.segment.copy()
-        sub_segment = cols.sub_segment.copy()
-        problems: list[Exception] = []
-        for n, change in enumerate(batch):
-            where = f"change {n} ({change.customer_id}, {change.period})"
-            i = self._positions.get(change.customer_id)
-            if i is None:
-                problems.append(
-                    UnknownCustomerError(f"{where}: unknown customer {change.customer_id!r}")
-                )
-                continue
-            if change.period.ordinal < int(cols.first_period[i]):
-                problems.append(
-                    ValidationError(f"{where}: period is before the customer's first_period")
-                )
-                continue
-            if isinstance(change, TierChange):
-                current_tier = TIERS[int(tier[i])]
-                if current_tier is not change.before:
-                    problems.append(
-                        StaleChangeError(
-                            change.customer_id, "tier", change.before.name, current_tier.name
-                        )
-                    )
-                    continue
-                tier[i] = change.after.rank
-                tier_since[i] = change.period.ordinal
-            else:
-                code = int(segment[i])
-                current = None if code == NO_CODE else SEGMENTS[code]
-                if current is not change.before:
-                    problems.append(
-                        StaleChangeError(
-                            change.customer_id,
-                            "segment",
-                            change.before.name if change.before else None,
-                            current.name if current else None,
-                        )
-                    )
-                    continue
-                segment[i] = NO_CODE if change.after is None else SEGMENTS.index(change.after)
-                sub = int(sub_segment[i])
-                if sub != NO_CODE and SUB_SEGMENTS[sub].segment is not change.after:
-                    sub_segment[i] = NO_CODE
-        _raise(problems, "changes")
-        cols.tier[:] = tier
-        cols.tier_since[:] = tier_since
-        cols.segment[:] = segment
-        cols.sub_segment[:] = sub_segment
+        apply_changes(self.customer_columns, self._positions, list(changes))
 
     # ------------------------------------------------------------------ hierarchy
 
     def _child_map(self) -> dict[int, list[int]]:
         if self._children is None:
-            children: dict[int, list[int]] = defaultdict(list)
-            for child, parent in enumerate(self.customer_columns.parent.tolist()):
-                if parent != NO_CODE:
-                    children[parent].append(child)
-            self._children = dict(children)
+            self._children = child_map(self.customer_columns.parent)
         return self._children
 
     def parent(self, customer_id: str) -> str | None:
@@ -454,24 +235,15 @@ class Portfolio:
     def descendants(self, customer_id: str) -> list[str]:
         """Ids of all descendants (children, their children, ...), breadth first."""
         ids = self.customer_columns.id
-        children = self._child_map()
-        out: list[str] = []
-        frontier = [self.position(customer_id)]
-        while frontier:
-            nxt = [c for p in frontier for c in children.get(p, [])]
-            out.extend(str(ids[c]) for c in nxt)
-            frontier = nxt
-        return out
+        found = descendant_positions(self._child_map(), self.position(customer_id))
+        return [str(ids[c]) for c in found]
 
     def ancestors(self, customer_id: str) -> list[str]:
         """Ids from the parent up to the top-level account."""
         cols = self.customer_columns
-        out: list[str] = []
-        walk = int(cols.parent[self.position(customer_id)])
-        while walk != NO_CODE:
-            out.append(str(cols.id[walk]))
-            walk = int(cols.parent[walk])
-        return out
+        return [
+            str(cols.id[c]) for c in ancestor_positions(cols.parent, self.position(customer_id))
+        ]
 
     def parents(self) -> list[str]:
         """Ids of the customers that have at least one child, in portfolio order."""
@@ -498,10 +270,7 @@ class Portfolio:
     @property
     def revenue_columns(self) -> RevenueColumns:
         """All revenue records as columns (read-only by convention)."""
-        if self._revenue_cache is None:
-            self._revenue_cache = RevenueColumns.concat(self._revenue_parts)
-            self._revenue_parts = [self._revenue_cache]
-        return self._revenue_cache
+        return self._revenue.columns()
 
     def add_revenue(self, records: Iterable[RevenueRecord]) -> None:
         """Add revenue records.
@@ -514,54 +283,10 @@ class Portfolio:
             PrecisionError: a customer's absolute revenue or volume in one month
                 (with the records already held) beyond the per customer-month limit.
         """
-        cols = self.customer_columns
-        problems: list[Exception] = []
-        rows: list[tuple[int, int, int, int, int]] = []
-        items: Iterable[object] = records
-        for n, r in enumerate(items):
-            if not isinstance(r, RevenueRecord):
-                problems.append(ValidationError(f"record {n}: not a RevenueRecord: {r!r}"))
-                continue
-            where = f"record {n} ({r.customer_id}, {r.product_id}, {r.period})"
-            cust = self._positions.get(r.customer_id)
-            if cust is None:
-                problems.append(
-                    UnknownCustomerError(f"{where}: unknown customer {r.customer_id!r}")
-                )
-            if r.product_id not in self._catalog:
-                problems.append(UnknownProductError(f"{where}: unknown product {r.product_id!r}"))
-            if cust is None or r.product_id not in self._catalog:
-                continue
-            if r.period.ordinal < int(cols.first_period[cust]):
-                first = Period.from_ordinal(int(cols.first_period[cust]))
-                problems.append(
-                    ValidationError(
-                        f"{where}: period {r.period} is before the customer's first_period {first}"
-                    )
-                )
-                continue
-            rows.append(
-                (
-                    cust,
-                    self._catalog.position(r.product_id),
-                    r.period.ordinal,
-                    r.revenue_fen,
-                    r.volume,
-                )
-            )
-        _raise(problems, "revenue records")
-        if not rows:
-            return
-        c, p, per, fen, vol = zip(*rows, strict=True)
-        self._append_revenue(
-            RevenueColumns(
-                np.array(c, np.int32),
-                np.array(p, np.int32),
-                np.array(per, np.int32),
-                np.array(fen, np.int64),
-                np.array(vol, np.int64),
-            )
-        )
+        first_period = self.customer_columns.first_period
+        block = records_block(records, self._positions, self._catalog, first_period)
+        if block is not None:
+            self._revenue.append(block, self.customer_columns.id.__getitem__)
 
     def add_revenue_columns(self, block: RevenueColumns) -> None:
         """Add revenue given as columns (customer and product positions, period ordinals).
@@ -581,78 +306,10 @@ class Portfolio:
             UnknownCustomerError, UnknownProductError, ValidationError: as
                 :meth:`add_revenue`; the message names the first offending record.
         """
-        if not np.issubdtype(block.fen.dtype, np.integer):
-            raise InvalidMoneyError(f"fen must be an integer array, got dtype {block.fen.dtype}")
-        if (
-            np.issubdtype(block.fen.dtype, np.unsignedinteger)
-            and len(block.fen)
-            and int(block.fen.max()) > np.iinfo(np.int64).max
-        ):
-            i = int(np.argmax(block.fen))
-            raise InvalidMoneyError(f"record {i}: fen {int(block.fen[i])} exceeds 64-bit fen")
-        for name in ("customer", "product", "period", "volume"):
-            dtype = getattr(block, name).dtype
-            if not np.issubdtype(dtype, np.integer):
-                raise ValidationError(f"revenue column {name} must be integers, got dtype {dtype}")
-        n = len(block)
-        lengths = {f.name: len(getattr(block, f.name)) for f in attrs.fields(RevenueColumns)}
-        if any(size != n for size in lengths.values()):
-            raise ValidationError(f"revenue columns differ in length: {lengths}")
-        if n == 0:
-            return
         cols = self.customer_columns
-        _check_ordinals(block.period, None, "period")
-        bad = (block.customer < 0) | (block.customer >= len(cols))
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise UnknownCustomerError(
-                f"record {i}: unknown customer position {int(block.customer[i])}"
-            )
-        bad = (block.product < 0) | (block.product >= len(self._catalog))
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise UnknownProductError(
-                f"record {i}: unknown product position {int(block.product[i])}"
-            )
-        bad = block.volume < 0
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise ValidationError(f"record {i}: negative volume {int(block.volume[i])}")
-        bad = block.period < cols.first_period[block.customer]
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            cust = int(block.customer[i])
-            raise ValidationError(
-                f"record {i}: period {Period.from_ordinal(int(block.period[i]))} is before "
-                f"customer {cols.id[cust]!r}'s first_period "
-                f"{Period.from_ordinal(int(cols.first_period[cust]))}"
-            )
-        self._append_revenue(
-            RevenueColumns(
-                block.customer.astype(np.int32),
-                block.product.astype(np.int32),
-                block.period.astype(np.int32),
-                block.fen.astype(np.int64),
-                block.volume.astype(np.int64),
-            )
-        )
-
-    def _append_revenue(self, block: RevenueColumns) -> None:
-        check_revenue_limits(
-            lambda: self.revenue_columns,
-            block,
-            self.customer_columns.id.__getitem__,
-            self._revenue_totals,
-        )
-        self._revenue_parts.append(block)
-        self._revenue_cache = None
-        self._sorted_revenue = None
-
-    def _by_period(self) -> SortedRevenue:
-        """The revenue sorted by period, built once per state and reused by every metrics call."""
-        if self._sorted_revenue is None:
-            self._sorted_revenue = SortedRevenue.build(self.revenue_columns)
-        return self._sorted_revenue
+        own = block.checked_copy(cols.id, cols.first_period, len(self._catalog))
+        if len(own):
+            self._revenue.append(own, cols.id.__getitem__)
 
     def revenue_records(
         self,
@@ -698,7 +355,7 @@ class Portfolio:
     @property
     def project_groups(self) -> tuple[ProjectGroup, ...]:
         """The project groups in the order they were added."""
-        return tuple(self._groups.values())
+        return self._groups.groups()
 
     def project_group(self, group_id: str) -> ProjectGroup:
         """The project group with ``group_id``.
@@ -706,16 +363,12 @@ class Portfolio:
         Raises:
             UnknownProjectGroupError: (a ``KeyError``) no such group.
         """
-        try:
-            return self._groups[group_id]
-        except KeyError:
-            raise UnknownProjectGroupError(f"unknown project group {group_id!r}") from None
+        return self._groups.get(group_id)
 
     def project_group_of(self, customer_id: str) -> ProjectGroup | None:
         """The group that owns ``customer_id``, if any."""
         self.position(customer_id)
-        gid = self._group_of.get(customer_id)
-        return None if gid is None else self._groups[gid]
+        return self._groups.owner(customer_id)
 
     def add_project_group(self, group: ProjectGroup) -> None:
         """Add a project group, or replace the one with the same id.
@@ -724,27 +377,7 @@ class Portfolio:
             UnknownCustomerError: the group owns a customer the portfolio does not hold.
             ValidationError: a customer already owned by another group.
         """
-        problems: list[Exception] = []
-        for cid in sorted(group.customer_ids):
-            if cid not in self._positions:
-                problems.append(
-                    UnknownCustomerError(f"project group {group.id!r}: unknown customer {cid!r}")
-                )
-            elif self._group_of.get(cid, group.id) != group.id:
-                problems.append(
-                    ValidationError(
-                        f"project group {group.id!r}: customer {cid!r} already belongs to "
-                        f"{self._group_of[cid]!r}"
-                    )
-                )
-        _raise(problems, f"project group {group.id!r}")
-        old = self._groups.get(group.id)
-        if old is not None:
-            for cid in old.customer_ids:
-                del self._group_of[cid]
-        self._groups[group.id] = group
-        for cid in group.customer_ids:
-            self._group_of[cid] = group.id
+        self._groups.add(group, self._positions)
 
     # ------------------------------------------------------------------ metrics
 
@@ -762,17 +395,11 @@ class Portfolio:
         Raises:
             PrecisionError: revenue totals too large to sum exactly.
         """
-        cols = self.customer_columns
-        return compute_metrics(
-            as_of=Period.parse(as_of),
-            customer_ids=cols.id,
-            first_period=cols.first_period,
-            tier_since=cols.tier_since,
-            tier=cols.tier.copy(),
-            segment=cols.segment.copy(),
-            parent=cols.parent,
-            records=self._by_period(),
-            product_ids=tuple(self._catalog),
+        return customer_metrics(
+            self.customer_columns,
+            self._revenue.by_period(),
+            tuple(self._catalog),
+            Period.parse(as_of),
             rollup=rollup,
         )
 
@@ -782,44 +409,4 @@ class Portfolio:
 
     def group_rollups(self, as_of: Period | str) -> MetricsTable:
         """Roll-up metrics of the customers that have children (group accounts)."""
-        table = self.metrics(as_of, rollup=True)
-        keep = np.isin(table.customer_ids, np.array(self.parents(), dtype=object))
-        return _take_rows(table, keep)
-
-
-def _take_rows(table: MetricsTable, keep: npt.NDArray[np.bool_]) -> MetricsTable:
-    return MetricsTable(
-        as_of=table.as_of,
-        customer_ids=table.customer_ids[keep],
-        columns={k: v[keep] for k, v in table.columns.items()},
-        absent={k: v[keep] for k, v in table.absent.items()},
-        tier=table.tier[keep],
-        segment=table.segment[keep],
-        product_ids=table.product_ids,
-        product_revenue=table.product_revenue[keep],
-        rollup=table.rollup,
-    )
-
-
-def _check_codes(codes: npt.NDArray[Any], size: int, what: str, ids: npt.NDArray[Any]) -> None:
-    lower = 0 if what == "tier" else NO_CODE
-    bad = (codes < lower) | (codes >= size)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValidationError(f"customer {ids[i]!r}: {what} code {int(codes[i])} is not valid")
-
-
-def _check_ordinals(
-    ordinals: npt.NDArray[np.integer[Any]], ids: npt.NDArray[np.object_] | None, what: str
-) -> None:
-    """Raise InvalidPeriodError for the smallest or largest ordinal if it is no valid month."""
-    if ordinals.size == 0:
-        return
-    for i in (int(np.argmin(ordinals)), int(np.argmax(ordinals))):
-        try:
-            Period.from_ordinal(int(ordinals[i]))
-        except InvalidPeriodError as exc:
-            where = f"record {i}" if ids is None else f"customer {ids[i]!r}"
-            raise InvalidPeriodError(
-                f"{where}: {what} ordinal {int(ordinals[i])} is not a valid month: {exc}"
-            ) from None
+        return group_rows(self.metrics(as_of, rollup=True), self.parents())

@@ -1,7 +1,7 @@
 """The per-record and per customer-month limits on revenue, checked in bulk.
 
 Keeping every customer's absolute revenue in one month at most
-:data:`~keyaccount.domain._money.MAX_MONTH_FEN` keeps any 24 months of one
+:data:`~keyaccount.domain.MAX_MONTH_FEN` keeps any 24 months of one
 customer below 2**53 fen, so the per-customer float64 sums of the metrics are
 always exact; sums across customers are checked where they are made.
 """
