@@ -458,7 +458,7 @@ class StaleChangeError(ValidationError):
 
 
 class UnknownProjectGroupError(KeyAccountError, KeyError):
-    """A project group id that the store does not hold.
+    """A project group id that the store, the portfolio or a cross-sell model does not hold.
 
     A ``KeyError``, like a missing key of any mapping; ``str()`` is the plain message.
     """

@@ -3,6 +3,7 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 
+import attrs
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -12,17 +13,20 @@ from keyaccount import Tier
 from keyaccount.crosssell import (
     CrossSellModel,
     Recommendation,
+    RecommendationTable,
     ScoreWeights,
     build_basket,
     networkx_proximity,
     purchase_graph,
     recommend,
+    recommend_all,
 )
 from keyaccount.crosssell._reference import reference_baskets, reference_pagerank
 from keyaccount.exceptions import (
     KeyAccountError,
     UnknownCustomerError,
     UnknownProductError,
+    UnknownProjectGroupError,
     ValidationError,
 )
 from tests.unit.crosssell_data import (
@@ -231,6 +235,36 @@ def test_scores_are_deterministic_and_ranked(gen: Generated) -> None:
     for _, recs in a:
         keys = [(-r.score, r.product_id) for r in recs]
         assert keys == sorted(keys)
+
+
+def test_chunks_give_the_same_table_field_for_field() -> None:
+    """Scoring in chunks of any size gives the same table as one chunk, every field equal."""
+    gen = random_portfolio(5, 40)
+    model = CrossSellModel.fit(gen.portfolio, gen.as_of)
+    whole = model.recommend_all(4)
+    for chunk_size in (1, 7, len(whole) - 1):
+        chunked = model.recommend_all(4, chunk_size=chunk_size)
+        assert chunked.model is whole.model
+        for field in attrs.fields(RecommendationTable):
+            if field.name != "model":
+                np.testing.assert_array_equal(
+                    getattr(chunked, field.name), getattr(whole, field.name), err_msg=field.name
+                )
+        assert list(chunked) == list(whole)
+
+
+def test_unknown_project_group_is_the_public_error() -> None:
+    """An unknown project group raises UnknownProjectGroupError, which is a LookupError."""
+    model = CrossSellModel.fit(insurer_portfolio())
+    for select in (
+        lambda: model.recommend_all(project_group="nike"),
+        lambda: recommend_all(model, project_group="nike"),
+        lambda: model.rows_for(project_group="nike"),
+    ):
+        with pytest.raises(UnknownProjectGroupError, match=r"^unknown project group 'nike'$"):
+            select()
+        with pytest.raises(LookupError):
+            select()
 
 
 def test_ties_are_broken_by_product_id() -> None:

@@ -239,7 +239,7 @@ def test_source_options_are_exclusive(app: click.Group, runner: CliRunner, tmp_p
     """--demo and --db together are a usage error; a --db store that does not exist is exit 1."""
     both = runner.invoke(app, ["evaluate", "--demo", "--db", str(tmp_path / "x.db")])
     assert both.exit_code == 2
-    assert "--demo or --db" in both.output
+    assert "give exactly one portfolio source: --db URL or --demo" in both.output
     missing = runner.invoke(app, ["backtest", "--db", str(tmp_path / "missing.db")])
     assert missing.exit_code == 1
     assert "no keyaccount store" in missing.output

@@ -43,6 +43,7 @@ __all__ = [
     "KeyAccountGroup",
     "PeriodType",
     "cli",
+    "count_option",
     "error_message",
     "lang_option",
     "main",
@@ -127,6 +128,24 @@ def lang_option(function: F) -> F:
         help="Display language: English identifiers or Chinese labels (中文).",
     )
     return option(function)
+
+
+def count_option(*names: str, default: int | None, help: str, minimum: int = 1) -> Callable[[F], F]:
+    """A whole-number option of at least ``minimum`` (``--top N``), its default shown if any.
+
+    Args:
+        *names: The option's names, as :func:`click.option` takes them.
+        default: The value when the option is not given (``None``: not given).
+        help: The option's help text.
+        minimum: The smallest value accepted; a smaller one is a usage error.
+    """
+    return click.option(
+        *names,
+        type=click.IntRange(min=minimum),
+        default=default,
+        show_default=default is not None,
+        help=help,
+    )
 
 
 class KeyAccountGroup(click.Group):

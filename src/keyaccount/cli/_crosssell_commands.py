@@ -1,7 +1,8 @@
 """``keyaccount recommend`` and ``keyaccount whitespace``: cross-sell from the command line.
 
 Both read a portfolio from ``--db URL`` (a store: a SQLite path or a database
-URL) or ``--demo`` (the generated demo portfolio). Register them in the command table as
+URL) or ``--demo`` (the generated demo portfolio; see
+:func:`~keyaccount.cli._source.portfolio_source`). Register them in the command table as
 ``"recommend": "keyaccount.cli._crosssell_commands:recommend"`` and
 ``"whitespace": "keyaccount.cli._crosssell_commands:whitespace"``.
 :func:`print_recommendations` prints the recommendations of a few customers
@@ -10,58 +11,26 @@ URL) or ``--demo`` (the generated demo portfolio). Register them in the command 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.table import Table
 
-from keyaccount.cli._app import PERIOD, lang_option
+from keyaccount.cli._app import PERIOD, count_option, lang_option
 from keyaccount.cli._render import make_console
+from keyaccount.cli._source import portfolio_source
 from keyaccount.domain import format_yuan
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from rich.console import Console
 
+    from keyaccount.cli._source import PortfolioSource
     from keyaccount.crosssell import CrossSellModel
     from keyaccount.domain import Period
-    from keyaccount.portfolio import Portfolio
 
 __all__ = ["print_recommendations", "recommend", "whitespace"]
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _source_options(function: F) -> F:
-    """Add ``--db URL`` and ``--demo``: where the portfolio comes from."""
-    function = click.option(
-        "--demo",
-        "use_demo",
-        is_flag=True,
-        help="Use the generated demo portfolio.",
-    )(function)
-    return click.option(
-        "--db",
-        "db",
-        metavar="URL",
-        default=None,
-        help="Read the portfolio from this store (a SQLite path or a database URL).",
-    )(function)
-
-
-def _load(options: dict[str, Any]) -> Portfolio:
-    db = options.get("db")
-    use_demo = bool(options.get("use_demo"))
-    if (db is None) == (not use_demo):
-        raise click.UsageError("give exactly one portfolio source: --db URL or --demo")
-    if use_demo:
-        from keyaccount.demo import generate  # imported when the command runs
-
-        return generate()
-    from keyaccount.cli._store_commands import open_store  # imported when the command runs
-
-    with open_store(str(db)) as store:
-        return store.load()
 
 
 def _parse_boosts(values: Sequence[str]) -> dict[str, float]:
@@ -121,13 +90,7 @@ def print_recommendations(
 
 @click.command()
 @click.argument("customer_id")
-@click.option(
-    "--k",
-    type=click.IntRange(min=1),
-    default=5,
-    show_default=True,
-    help="How many products to recommend.",
-)
+@count_option("--k", default=5, help="How many products to recommend.")
 @click.option(
     "--as-of", type=PERIOD, default=None, help="As-of month [default: last with revenue]."
 )
@@ -135,7 +98,7 @@ def print_recommendations(
 @click.option(
     "--boost", multiple=True, metavar="PRODUCT=FACTOR", help="Multiply a product's score."
 )
-@_source_options
+@portfolio_source
 @lang_option
 def recommend(
     customer_id: str,
@@ -144,7 +107,7 @@ def recommend(
     exclude: tuple[str, ...],
     boost: tuple[str, ...],
     lang: str,
-    **source: Any,
+    source: PortfolioSource,
 ) -> None:
     """Recommend products CUSTOMER_ID does not buy yet, with the reasons for each.
 
@@ -154,8 +117,7 @@ def recommend(
     """
     from keyaccount.crosssell import CrossSellModel  # imported when the command runs
 
-    portfolio = _load(source)
-    model = CrossSellModel.fit(portfolio, as_of)
+    model = CrossSellModel.fit(source.load(), as_of)
     print_recommendations(
         make_console(),
         model,
@@ -182,13 +144,7 @@ def recommend(
     show_default=True,
     help="A cell counts when its penetration is at most this.",
 )
-@click.option(
-    "--top",
-    type=click.IntRange(min=1),
-    default=20,
-    show_default=True,
-    help="How many cells to list.",
-)
+@count_option("--top", default=20, help="How many cells to list.")
 @click.option(
     "--all-products",
     is_flag=True,
@@ -197,7 +153,7 @@ def recommend(
 @click.option(
     "--as-of", type=PERIOD, default=None, help="As-of month [default: last with revenue]."
 )
-@_source_options
+@portfolio_source
 @lang_option
 def whitespace(
     by: str,
@@ -206,7 +162,7 @@ def whitespace(
     all_products: bool,
     as_of: Period | None,
     lang: str,
-    **source: Any,
+    source: PortfolioSource,
 ) -> None:
     """List whitespace: segment (or tier) x product cells nobody (or few) buy, by revenue.
 
@@ -217,7 +173,7 @@ def whitespace(
 
     lang = lang.lower()
     table = find_whitespace(
-        _load(source),
+        source.load(),
         as_of,
         by=by,  # type: ignore[arg-type]
         threshold=threshold,

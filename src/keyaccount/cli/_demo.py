@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
-from keyaccount.cli._app import PERIOD, lang_option
+from keyaccount.cli._app import PERIOD, count_option, lang_option
 from keyaccount.cli._render import make_console, portfolio_report
+from keyaccount.cli._source import demo_portfolio
 from keyaccount.cli._store_commands import demo_db_options, write_demo_db
 
 if TYPE_CHECKING:
@@ -96,23 +97,19 @@ def _print_demo_recommendations(
 
 
 @click.command()
-@click.option(
+@count_option(
     "--seed",
-    type=click.IntRange(min=0),
     default=None,
+    minimum=0,
     help="Random seed; the same seed gives the same portfolio [default: the generator's].",
 )
-@click.option(
+@count_option(
     "--customers",
-    type=click.IntRange(min=1),
     default=None,
     help="Number of customers [default: the generator's, a few thousand].",
 )
-@click.option(
-    "--months",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Months of revenue history [default: the generator's].",
+@count_option(
+    "--months", default=None, help="Months of revenue history [default: the generator's]."
 )
 @click.option(
     "--end",
@@ -120,13 +117,7 @@ def _print_demo_recommendations(
     default=None,
     help="Last month of the history, and the month the report is as of.",
 )
-@click.option(
-    "--top",
-    type=click.IntRange(min=1),
-    default=10,
-    show_default=True,
-    help="How many customers and group accounts to list.",
-)
+@count_option("--top", default=10, help="How many customers and group accounts to list.")
 @lang_option
 @demo_db_options
 def demo(
@@ -146,13 +137,10 @@ def demo(
     and tier; the top customers; group accounts rolled up with their
     branches; the project groups with their members and revenue; what the
     default policy would change this month, with the reasons; and cross-sell
-    recommendations for a few notable customers. With ``--db PATH`` the
+    recommendations for a few notable customers. With ``--db URL`` the
     portfolio is also written into that store (a SQLite file by default),
     which ``keyaccount evaluate``, ``recommend`` and ``Store`` can reopen.
     """
-    from keyaccount import demo as demo_data  # imported when the command runs
-
-    options: dict[str, Any] = {"seed": seed, "customers": customers, "months": months, "end": end}
-    portfolio = demo_data.generate(**{k: v for k, v in options.items() if v is not None})
+    portfolio = demo_portfolio(seed=seed, customers=customers, months=months, end=end)
     write_demo_db(portfolio, db, replace_db)
     print_report(make_console(), portfolio, as_of=end, top=top, lang=lang.lower())

@@ -38,6 +38,7 @@ __all__ = [
     "portfolio_report",
     "project_groups_table",
     "ratio",
+    "report_table",
     "segment_label",
     "segment_tier_tables",
     "tier_label",
@@ -262,7 +263,8 @@ def _clip(text: str, cells: int) -> Text:
     return clipped
 
 
-def _table(title: str, *, footer: bool = False) -> Table:
+def report_table(title: str, *, footer: bool = False) -> Table:
+    """An empty table in the reports' style: a bold title on the left, a simple box."""
     return Table(
         title=title,
         title_justify="left",
@@ -285,8 +287,8 @@ def segment_tier_tables(summary: SegmentTierSummary, lang: str) -> list[Table]:
     total_fen = summary.total_revenue_fen
     col_counts = summary.counts.sum(axis=0)
     col_fen = summary.revenue_fen.sum(axis=0, dtype=np.int64)
-    counts = _table(_t(lang, "counts_title"), footer=True)
-    revenue = _table(_t(lang, "revenue_title"), footer=True)
+    counts = report_table(_t(lang, "counts_title"), footer=True)
+    revenue = report_table(_t(lang, "revenue_title"), footer=True)
     counts.add_column(_t(lang, "segment"), footer=_t(lang, "total"), no_wrap=True)
     revenue.add_column(_t(lang, "segment"), footer=_t(lang, "total"), no_wrap=True)
     for c, tier in enumerate(summary.tiers):
@@ -336,28 +338,44 @@ def _group_name(group: ProjectGroup | None, lang: str) -> str:
     return group.name(lang).removesuffix("项目组") if lang == "zh" else group.name(lang)
 
 
+def _customer_columns(out: Table, lang: str) -> None:
+    """The columns that name a customer: id, name, segment, tier."""
+    out.add_column(_t(lang, "id"), no_wrap=True)
+    for key in ("name", "segment", "tier"):
+        out.add_column(_t(lang, key), overflow="ellipsis")
+
+
+def _customer_cells(
+    portfolio: Portfolio, table: MetricsTable, cid: str, name_cells: int, lang: str
+) -> tuple[str | Text, ...]:
+    """A customer's cells under :func:`_customer_columns`, its name cut to ``name_cells``."""
+    return (
+        cid,
+        _clip(portfolio.customer(cid).name, name_cells),
+        segment_label(table.segment_of(cid), lang),
+        tier_label(table.tier_of(cid), lang),
+    )
+
+
+def _number_columns(out: Table, lang: str, *keys: str) -> None:
+    """Right-aligned columns that never wrap, one per label key."""
+    for key in keys:
+        out.add_column(_t(lang, key), justify="right", no_wrap=True)
+
+
 def top_customers_table(
     portfolio: Portfolio, table: MetricsTable, n: int, lang: str
 ) -> RenderableType:
     """The ``n`` customers with the largest trailing-12 revenue, with their main metrics."""
-    out = _table(_t(lang, "top_title", n=min(n, len(table))))
-    out.add_column(_t(lang, "id"), no_wrap=True)
-    out.add_column(_t(lang, "name"), overflow="ellipsis")
-    out.add_column(_t(lang, "segment"), overflow="ellipsis")
-    out.add_column(_t(lang, "tier"), overflow="ellipsis")
-    out.add_column(_t(lang, "revenue_col"), justify="right", no_wrap=True)
-    out.add_column(_t(lang, "yoy_col"), justify="right", no_wrap=True)
-    out.add_column(_t(lang, "active_col"), justify="right", no_wrap=True)
-    out.add_column(_t(lang, "products_col"), justify="right", no_wrap=True)
+    out = report_table(_t(lang, "top_title", n=min(n, len(table))))
+    _customer_columns(out, lang)
+    _number_columns(out, lang, "revenue_col", "yoy_col", "active_col", "products_col")
     out.add_column(_t(lang, "group_col"), overflow="ellipsis")
     for cid in table.top(n):
         i = table.position(cid)
         yoy = table.value("yoy_growth", i)
         out.add_row(
-            cid,
-            _clip(portfolio.customer(cid).name, 18),
-            segment_label(table.segment_of(cid), lang),
-            tier_label(table.tier_of(cid), lang),
+            *_customer_cells(portfolio, table, cid, 18, lang),
             format_money(int(table.columns["t12m_revenue"][i])),
             _style_ratio(None if yoy is None else float(yoy)),
             f"{int(table.columns['active_months'][i])}/12",
@@ -383,25 +401,16 @@ def group_rollups_table(
     if len(rollups) == 0:
         return Text(_t(lang, "no_rollups"), style="dim")
     shown = rollups.top(n)
-    out = _table(_t(lang, "rollup_title", n=len(shown), total=len(rollups)))
-    out.add_column(_t(lang, "id"), no_wrap=True)
-    out.add_column(_t(lang, "name"), overflow="ellipsis")
-    out.add_column(_t(lang, "segment"), overflow="ellipsis")
-    out.add_column(_t(lang, "tier"), overflow="ellipsis")
-    out.add_column(_t(lang, "descendants"), justify="right", no_wrap=True)
-    out.add_column(_t(lang, "group_revenue"), justify="right", no_wrap=True)
-    out.add_column(_t(lang, "group_yoy"), justify="right", no_wrap=True)
-    out.add_column(_t(lang, "own_share"), justify="right", no_wrap=True)
+    out = report_table(_t(lang, "rollup_title", n=len(shown), total=len(rollups)))
+    _customer_columns(out, lang)
+    _number_columns(out, lang, "descendants", "group_revenue", "group_yoy", "own_share")
     for cid in shown:
         i = rollups.position(cid)
         group_fen = int(rollups.columns["t12m_revenue"][i])
         own_fen = int(own.columns["t12m_revenue"][own.position(cid)]) if cid in own else 0
         yoy = rollups.value("yoy_growth", i)
         out.add_row(
-            cid,
-            _clip(portfolio.customer(cid).name, 20),
-            segment_label(rollups.segment_of(cid), lang),
-            tier_label(rollups.tier_of(cid), lang),
+            *_customer_cells(portfolio, rollups, cid, 20, lang),
             f"{len(portfolio.descendants(cid)):,}",
             format_money(group_fen),
             _style_ratio(None if yoy is None else float(yoy)),
@@ -437,14 +446,10 @@ def project_groups_table(portfolio: Portfolio, table: MetricsTable, lang: str) -
     groups: Sequence[ProjectGroup] = portfolio.project_groups
     if not groups:
         return Text(_t(lang, "no_groups"), style="dim")
-    out = _table(_t(lang, "pg_title"))
-    out.add_column(_t(lang, "pg_name"), max_width=22)
-    out.add_column(_t(lang, "pm"), max_width=12)
-    out.add_column(_t(lang, "am"), max_width=26)
-    out.add_column(_t(lang, "support"), max_width=30)
-    out.add_column(_t(lang, "pg_customers"), justify="right", no_wrap=True)
-    out.add_column(_t(lang, "revenue_col"), justify="right", no_wrap=True)
-    out.add_column(_t(lang, "yoy_col"), justify="right", no_wrap=True)
+    out = report_table(_t(lang, "pg_title"))
+    for key, cells in (("pg_name", 22), ("pm", 12), ("am", 26), ("support", 30)):
+        out.add_column(_t(lang, key), max_width=cells)
+    _number_columns(out, lang, "pg_customers", "revenue_col", "yoy_col")
     ids = table.customer_ids
     t12m_col = table.columns["t12m_revenue"]
     prev_col = table.columns["prev12m_revenue"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from rich import box
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
+
+from keyaccount.cli._render import report_table
 
 if TYPE_CHECKING:
     from keyaccount.domain import Segment, Tier
@@ -67,18 +67,6 @@ def _why(transition: Transition) -> str:
     return ", ".join(parts)
 
 
-def _table(title: str) -> Table:
-    return Table(
-        title=title,
-        title_justify="left",
-        title_style="bold",
-        box=box.SIMPLE,
-        show_edge=False,
-        collapse_padding=True,
-        pad_edge=False,
-    )
-
-
 def evaluation_report(
     portfolio: Portfolio, evaluation: Evaluation, *, examples: int = 8, lang: str = "en"
 ) -> RenderableType:
@@ -106,7 +94,7 @@ def evaluation_report(
     for t in evaluation.transitions:
         key = (t.rule, _label(t.before, lang), _label(t.after, lang))
         moves[key] = moves.get(key, 0) + 1
-    by_rule = _table(text["moves"])
+    by_rule = report_table(text["moves"])
     for column in ("rule", "from", "to"):
         by_rule.add_column(text[column], overflow="ellipsis")
     by_rule.add_column(text["count"], justify="right", no_wrap=True)
@@ -114,7 +102,7 @@ def evaluation_report(
         by_rule.add_row(rule, before, after, f"{count:,}")
     if not moves:
         by_rule.add_row(text["none"], "", "", "0")
-    shown = _table(text["examples"])
+    shown = report_table(text["examples"])
     shown.add_column(text["customer"], no_wrap=True)
     shown.add_column("", no_wrap=True)
     shown.add_column(text["rule"], overflow="ellipsis")

@@ -9,9 +9,11 @@ group like any other subcommand:
   with their explanations (a dry run unless ``--apply``).
 - ``backtest``: run one policy, or two to compare them, month by month.
 
-The portfolio comes from the demo generator (``--demo``) or from a store
-database (``--db``: a SQLite file or a database URL, see ``keyaccount.store``);
-``evaluate --db ... --apply`` records the transitions in the store's history.
+The portfolio comes from the demo generator (``--demo``, with ``--seed`` and
+``--customers``) or from a store database (``--db``: a SQLite file or a
+database URL, see ``keyaccount.store``), exactly one of them
+(:func:`~keyaccount.cli._source.portfolio_source`); ``evaluate --db ...
+--apply`` records the transitions in the store's history.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from keyaccount.cli._app import PERIOD, error_message, lang_option
+from keyaccount.cli._app import PERIOD, count_option, error_message, lang_option
 from keyaccount.cli._render import segment_label, tier_label
+from keyaccount.cli._source import portfolio_source
 from keyaccount.domain import Segment, Tier
 from keyaccount.exceptions import PolicyValidationError
 
 if TYPE_CHECKING:
+    from keyaccount.cli._source import PortfolioSource
     from keyaccount.domain import Period
     from keyaccount.portfolio import Portfolio
     from keyaccount.rules import Backtest, Policy, Transition
@@ -47,25 +51,6 @@ def _label(value: Tier | Segment | None, lang: str) -> str:
     return tier_label(value, lang) if isinstance(value, Tier) else segment_label(value, lang)
 
 
-def _demo_portfolio(seed: int | None, customers: int) -> Portfolio:
-    from keyaccount import demo as demo_data  # imported when a command runs
-
-    if seed is None:
-        return demo_data.generate(customers=customers)
-    return demo_data.generate(seed=seed, customers=customers)
-
-
-def _source(demo: bool, db: str | None) -> None:
-    if demo == (db is not None):
-        raise click.UsageError("choose where the portfolio comes from: --demo or --db")
-
-
-def _open_store(db: str) -> Store:
-    from keyaccount.cli._store_commands import open_store  # imported when a command runs
-
-    return open_store(db)
-
-
 def _latest(portfolio: Portfolio) -> Period:
     span = portfolio.period_span
     if span is None:
@@ -80,24 +65,9 @@ rules_option = click.option(
     default=None,
     help="Policy file (TOML) [default: the policy shipped with keyaccount].",
 )
-demo_option = click.option(
-    "--demo", is_flag=True, help="Use the generated demo portfolio (keyaccount.demo)."
-)
-db_option = click.option(
-    "--db",
-    default=None,
-    metavar="PATH|URL",
-    help="Read the portfolio from a store: a SQLite file or a database URL.",
-)
-seed_option = click.option(
-    "--seed", type=click.IntRange(min=0), default=None, help="Seed of the demo portfolio."
-)
-customers_option = click.option(
-    "--customers",
-    type=click.IntRange(min=1),
-    default=DEMO_CUSTOMERS,
-    show_default=True,
-    help="Customers in the demo portfolio.",
+seed_option = count_option("--seed", default=None, minimum=0, help="Seed of the demo portfolio.")
+customers_option = count_option(
+    "--customers", default=DEMO_CUSTOMERS, help="Customers in the demo portfolio."
 )
 
 
@@ -167,8 +137,7 @@ def _transition_line(t: Transition, lang: str) -> str:
 @click.command()
 @rules_option
 @click.option("--as-of", type=PERIOD, default=None, help="Month to evaluate [default: the latest].")
-@demo_option
-@db_option
+@portfolio_source
 @seed_option
 @customers_option
 @click.option(
@@ -177,12 +146,8 @@ def _transition_line(t: Transition, lang: str) -> str:
     is_flag=True,
     help="Apply the transitions: record them in the --db store (default: a dry run).",
 )
-@click.option(
-    "--limit",
-    type=click.IntRange(min=0),
-    default=20,
-    show_default=True,
-    help="How many transitions to list (all are counted).",
+@count_option(
+    "--limit", default=20, minimum=0, help="How many transitions to list (all are counted)."
 )
 @click.option(
     "--engine",
@@ -195,8 +160,7 @@ def _transition_line(t: Transition, lang: str) -> str:
 def evaluate(
     rules_file: str | None,
     as_of: Period | None,
-    demo: bool,
-    db: str | None,
+    source: PortfolioSource,
     seed: int | None,
     customers: int,
     apply_: bool,
@@ -213,19 +177,13 @@ def evaluate(
     their explanations (with --demo, only the generated portfolio in memory
     changes).
     """
-    _source(demo, db)
     lang = lang.lower()
     policy = _load(rules_file)
-    store = _open_store(db) if db is not None else None
-    try:
-        portfolio = store.load() if store is not None else _demo_portfolio(seed, customers)
+    with source.open(seed=seed, customers=customers) as (portfolio, store):
         month = as_of if as_of is not None else _latest(portfolio)
         _evaluate(
             policy, portfolio, month, store, apply_=apply_, limit=limit, engine=engine, lang=lang
         )
-    finally:
-        if store is not None:
-            store.close()
 
 
 def _evaluate(
@@ -314,8 +272,7 @@ def _moves_table(runs: list[Backtest], lang: str) -> list[str]:
     default=None,
     help="Start every customer in this tier [default: the portfolio's tiers].",
 )
-@demo_option
-@db_option
+@portfolio_source
 @seed_option
 @customers_option
 @click.option("--customer", "customer_ids", multiple=True, help="Show this customer's timeline.")
@@ -326,8 +283,7 @@ def backtest_command(
     start: Period | None,
     end: Period | None,
     initial_tier: str | None,
-    demo: bool,
-    db: str | None,
+    source: PortfolioSource,
     seed: int | None,
     customers: int,
     customer_ids: tuple[str, ...],
@@ -342,16 +298,11 @@ def backtest_command(
     """
     from keyaccount.rules import backtest, compare_backtests
 
-    _source(demo, db)
     lang = lang.lower()
     policies = [_load(rules_file)]
     if compare_file is not None:
         policies.append(_load(compare_file))
-    if db is not None:
-        with _open_store(db) as store:
-            portfolio = store.load()
-    else:
-        portfolio = _demo_portfolio(seed, customers)
+    portfolio = source.load(seed=seed, customers=customers)
     last = end if end is not None else _latest(portfolio)
     first = start if start is not None else last - 11
     runs = [

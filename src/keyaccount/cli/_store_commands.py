@@ -3,11 +3,12 @@
 Register the commands in the command table as
 ``"import": "keyaccount.cli._store_commands:import_command"`` and
 ``"export": "keyaccount.cli._store_commands:export_command"``. For
-``keyaccount demo --db PATH``, decorate the demo command with
+``keyaccount demo --db URL``, decorate the demo command with
 :func:`demo_db_options` and call :func:`write_demo_db` with the generated
 portfolio and the two option values.
 
-``--db`` takes a SQLite file path or a database URL (``sqlite:///x.db``,
+``--db`` (:func:`~keyaccount.cli._source.store_option`) takes a SQLite file
+path or a database URL (``sqlite:///x.db``,
 ``postgresql+psycopg://user@host/db``); the default is ``keyaccount.db`` in
 the current directory. ``import`` and ``demo --db`` create the store when it
 does not exist (and remove a store file they created when they fail);
@@ -17,20 +18,17 @@ does not exist (and remove a store file they created when they fail);
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from keyaccount.cli._source import open_store, store_option, writing_store
 from keyaccount.exceptions import CsvImportError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from keyaccount.portfolio import Portfolio
-    from keyaccount.store import ImportReport, Store
+    from keyaccount.store import ImportReport
 
 __all__ = [
     "DEFAULT_DB",
@@ -39,7 +37,6 @@ __all__ = [
     "demo_db_options",
     "export_command",
     "import_command",
-    "open_store",
     "write_demo_db",
 ]
 
@@ -52,52 +49,11 @@ SHOWN_ROWS = 20
 """How many bad rows ``keyaccount import`` prints before its one-line error."""
 
 
-def db_option(function: F) -> F:
-    """Add ``--db URL`` (the store: a SQLite path or a database URL) to a command."""
-    return click.option(
-        "--db",
-        "db",
-        metavar="URL",
-        default=DEFAULT_DB,
-        show_default=True,
-        help="The store: a SQLite file path or a database URL (postgresql+psycopg://...).",
-    )(function)
-
-
-def open_store(db: str) -> Store:
-    """Open the existing store ``db`` for reading; a missing one is an error, never created.
-
-    Raises:
-        StoreNotFoundError: there is no store at ``db``.
-        StoreUnavailableError: ``db`` cannot be opened (see :class:`~keyaccount.store.Store`).
-    """
-    from keyaccount.store import Store  # imported when a command runs
-
-    return Store(db, create=False)
-
-
-@contextlib.contextmanager
-def _writing_store(db: str) -> Iterator[Store]:
-    """Open (or create) the store ``db`` for writing; remove the file again if the command fails.
-
-    Only a SQLite file this command created and that is still empty is removed.
-    """
-    from keyaccount.store import Store, resolve_url, sqlite_path  # imported when a command runs
-
-    path = sqlite_path(resolve_url(db)) if db else None
-    new_file = path if path is not None and not path.exists() else None
-    store = Store(db)
-    try:
-        yield store
-    except BaseException:
-        with contextlib.suppress(Exception):
-            if new_file is not None and store.is_empty():
-                store.close()
-                for leftover in (new_file, Path(f"{new_file}-journal")):
-                    leftover.unlink(missing_ok=True)
-        raise
-    finally:
-        store.close()
+db_option = store_option(
+    default=DEFAULT_DB,
+    help="The store: a SQLite file path or a database URL (postgresql+psycopg://...).",
+)
+"""Add ``--db URL`` (the store ``import`` and ``export`` use) to a command."""
 
 
 def _file(exists: bool) -> click.Path:
@@ -160,7 +116,7 @@ def import_command(
     """
     if customers is None and revenue is None and transactions is None:
         raise click.UsageError("give at least one of --customers, --revenue, --transactions")
-    with _writing_store(db) as store:
+    with writing_store(db) as store:
         try:
             report = store.import_csv(
                 customers, revenue, transactions, reject_dir=reject_dir, progress=progress
@@ -207,16 +163,13 @@ def export_command(
 
 
 def demo_db_options(function: F) -> F:
-    """Add ``--db PATH`` and ``--replace-db`` to the demo command (see :func:`write_demo_db`)."""
+    """Add ``--db URL`` and ``--replace-db`` to the demo command (see :func:`write_demo_db`)."""
     function = click.option(
         "--replace-db",
         is_flag=True,
         help="With --db: replace what the store already holds.",
     )(function)
-    return click.option(
-        "--db",
-        "db",
-        metavar="PATH",
+    return store_option(
         default=None,
         help="Also write the demo portfolio into this store (a SQLite file path or a "
         "database URL), which `keyaccount.Store` can reopen.",
@@ -239,7 +192,7 @@ def write_demo_db(portfolio: Portfolio, db: str | None, replace_db: bool = False
         return
     from keyaccount.exceptions import StoreNotEmptyError
 
-    with _writing_store(db) as store:
+    with writing_store(db) as store:
         try:
             store.save(portfolio, replace=replace_db)
         except StoreNotEmptyError:

@@ -28,7 +28,7 @@ from keyaccount.exceptions import (
 from keyaccount.portfolio import ancestors_expansion
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     from keyaccount.domain import ProductCatalog
     from keyaccount.portfolio import Portfolio, RevenueColumns
@@ -43,6 +43,30 @@ _DENSE_LIMIT = 64 * 2**20
 """Up to this many customer x product cells the sums go to a dense array, beyond to a sort."""
 _BLOCK = 1 << 20
 """Revenue records read at a time, so that no temporary is as long as all records."""
+
+
+def product_mask(
+    product_ids: tuple[str, ...], products: str | Iterable[str], where: str
+) -> npt.NDArray[np.bool_]:
+    """A mask over ``product_ids``, true for ``products`` (one id or several).
+
+    Args:
+        product_ids: The product columns.
+        products: The products to mark.
+        where: What lists them, for the error message (``"exclude"``).
+
+    Raises:
+        UnknownProductError: a product that is not a column (``unknown product 'x' in
+            <where>``).
+    """
+    if isinstance(products, str):
+        products = [products]
+    mask = np.zeros(len(product_ids), dtype=bool)
+    for p in products:
+        if p not in product_ids:
+            raise UnknownProductError(f"unknown product {p!r} in {where}")
+        mask[product_ids.index(p)] = True
+    return mask
 
 
 @attrs.frozen(eq=False)

@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from keyaccount.crosssell._basket import Basket
+from keyaccount.crosssell._basket import Basket, product_mask
 from keyaccount.exceptions import UnknownProductError, ValidationError
 
 if TYPE_CHECKING:
@@ -463,14 +463,7 @@ class RuleTable:
 def _allowed(names: tuple[str, ...], products: Iterable[str] | None, side: str) -> npt.NDArray[Any]:
     if products is None:
         return np.ones(len(names), dtype=bool)
-    if isinstance(products, str):
-        products = [products]
-    mask = np.zeros(len(names), dtype=bool)
-    for p in products:
-        if p not in names:
-            raise UnknownProductError(f"unknown product {p!r} in the allowed {side} products")
-        mask[names.index(p)] = True
-    return mask
+    return product_mask(names, products, f"the allowed {side} products")
 
 
 def association_rules(

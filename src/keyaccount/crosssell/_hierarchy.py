@@ -23,9 +23,9 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from keyaccount.crosssell._basket import DEFAULT_WINDOW, build_basket
+from keyaccount.crosssell._basket import DEFAULT_WINDOW, build_basket, product_mask
 from keyaccount.domain import NO_CODE, Period, fen_to_yuan
-from keyaccount.exceptions import UnknownProductError, ValidationError
+from keyaccount.exceptions import ValidationError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -199,13 +199,11 @@ def hierarchy_gaps(
         shape=(n, k),
     )
     child_buyers.sum_duplicates()
-    wanted = np.ones(k, dtype=bool)
-    if products is not None:
-        wanted[:] = False
-        for p in [products] if isinstance(products, str) else products:
-            if p not in basket.product_ids:
-                raise UnknownProductError(f"unknown product {p!r} in hierarchy_gaps products")
-            wanted[basket.product_ids.index(p)] = True
+    wanted = (
+        np.ones(k, dtype=bool)
+        if products is None
+        else product_mask(basket.product_ids, products, "hierarchy_gaps products")
+    )
     if parents is None:
         parent_rows: npt.NDArray[np.int64] = np.flatnonzero(children > 0).astype(np.int64)
     else:

@@ -47,14 +47,14 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from keyaccount.crosssell._basket import DEFAULT_WINDOW, Basket, build_basket
+from keyaccount.crosssell._basket import DEFAULT_WINDOW, Basket, build_basket, product_mask
 from keyaccount.crosssell._copurchase import PairStatistics, pair_statistics
 from keyaccount.crosssell._graph import customer_node, product_node
 from keyaccount.domain import NO_CODE, SEGMENTS, TIERS, Period, Segment, Tier
 from keyaccount.exceptions import (
-    KeyAccountError,
     UnknownCustomerError,
     UnknownProductError,
+    UnknownProjectGroupError,
     ValidationError,
 )
 
@@ -282,19 +282,6 @@ class _Adjustments:
     by_province: tuple[tuple[str, npt.NDArray[np.bool_]], ...]
 
 
-def _columns_of(
-    product_ids: tuple[str, ...], products: Iterable[str], where: str
-) -> npt.NDArray[np.bool_]:
-    if isinstance(products, str):
-        products = [products]
-    mask = np.zeros(len(product_ids), dtype=bool)
-    for p in products:
-        if p not in product_ids:
-            raise UnknownProductError(f"unknown product {p!r} in {where}")
-        mask[product_ids.index(p)] = True
-    return mask
-
-
 def _adjustments(
     product_ids: tuple[str, ...],
     exclude: Iterable[str],
@@ -314,25 +301,10 @@ def _adjustments(
             raise ValidationError(f"boost of {p!r} must be a finite number > 0, got {factor!r}")
         factors[product_ids.index(p)] = float(factor)
     provinces = tuple(
-        (str(prov).strip(), _columns_of(product_ids, ps, f"exclusions for province {prov!r}"))
+        (str(prov).strip(), product_mask(product_ids, ps, f"exclusions for province {prov!r}"))
         for prov, ps in (exclude_in_province or {}).items()
     )
-    return _Adjustments(factors, _columns_of(product_ids, exclude, "exclude"), provinces)
-
-
-@attrs.frozen(eq=False)
-class _Chunk:
-    """Top-k recommendations and their evidence for a block of rows (arrays ``m x k``)."""
-
-    product: npt.NDArray[np.int32]
-    score: F64
-    peer_buyers: npt.NDArray[np.int32]
-    rule_source: npt.NDArray[np.int32]
-    rule_confidence: F64
-    parent_buys: npt.NDArray[np.bool_]
-    sibling_buyers: npt.NDArray[np.int32]
-    proximity: F64
-    graph_component: F64
+    return _Adjustments(factors, product_mask(product_ids, exclude, "exclude"), provinces)
 
 
 @attrs.frozen(eq=False)
@@ -503,7 +475,8 @@ class CrossSellModel:
         out: F64 = np.asarray(self._walk_rows[rows] @ self._walk, dtype=np.float64)
         return out
 
-    def _score(self, rows: I64, adj: _Adjustments, top: int) -> _Chunk:
+    def _score(self, rows: I64, adj: _Adjustments, top: int) -> RecommendationTable:
+        """The top ``top`` recommendations of ``rows`` (one chunk), with their evidence."""
         b = self.basket
         m = rows.shape[0]
         k = len(b.product_ids)
@@ -574,7 +547,9 @@ class CrossSellModel:
         def take(a: npt.NDArray[Any], fill: Any) -> npt.NDArray[Any]:
             return np.where(valid, a[r, product], fill)
 
-        return _Chunk(
+        return RecommendationTable(
+            model=self,
+            rows=rows,
             product=np.where(valid, product, -1).astype(np.int32),
             score=np.where(valid, chosen, np.nan),
             peer_buyers=take(peer_buyers, 0).astype(np.int32),
@@ -584,6 +559,7 @@ class CrossSellModel:
             sibling_buyers=take(sib_buyers, 0).astype(np.int32),
             proximity=np.where(valid & ~empty[:, None], proximity[r, product], 0.0),
             graph_component=take(graph_c, 0.0),
+            boost=adj.boost,
         )
 
     def _best_rules(self, x: sp.csr_array, m: int, k: int) -> tuple[F64, npt.NDArray[np.int32]]:
@@ -627,7 +603,7 @@ class CrossSellModel:
 
         Raises:
             UnknownCustomerError: a customer not in the model.
-            KeyAccountError: (a ``LookupError``) an unknown project group.
+            UnknownProjectGroupError: (a ``KeyError``) an unknown project group.
         """
         b = self.basket
         keep = np.ones(len(b), dtype=bool)
@@ -641,7 +617,7 @@ class CrossSellModel:
             keep &= b.tier == Tier.parse(tier).rank
         if project_group is not None:
             if project_group not in self.groups:
-                raise _UnknownGroupError(f"unknown project group {project_group!r}")
+                raise UnknownProjectGroupError(f"unknown project group {project_group!r}")
             sel = np.zeros(len(b), dtype=bool)
             members = [c for c in self.groups[project_group] if c in b]
             sel[[b.row(c) for c in members]] = True
@@ -705,6 +681,8 @@ class CrossSellModel:
         Raises:
             ValidationError: ``k`` or ``chunk_size`` below 1, or a bad boost.
             UnknownProductError: an excluded or boosted product not in the catalogue.
+            UnknownCustomerError: a customer not in the model.
+            UnknownProjectGroupError: (a ``KeyError``) an unknown project group.
         """
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ValidationError(f"k must be a whole number >= 1, got {k!r}")
@@ -715,20 +693,13 @@ class CrossSellModel:
             customers=customers, segment=segment, tier=tier, project_group=project_group
         )
         top = min(k, len(self.basket.product_ids))
-        names = [f.name for f in attrs.fields(_Chunk)]
-        merged: dict[str, npt.NDArray[Any]] = {}
-        for lo in range(0, max(rows.shape[0], 1), chunk_size):
-            part = self._score(rows[lo : lo + chunk_size], adj, top)
-            for name in names:
-                block = getattr(part, name)
-                if name not in merged:
-                    merged[name] = np.empty((rows.shape[0], top), dtype=block.dtype)
-                merged[name][lo : lo + block.shape[0]] = block
-        return RecommendationTable(model=self, rows=rows, boost=adj.boost, **merged)
-
-
-class _UnknownGroupError(KeyAccountError, LookupError):
-    """A project group id the model does not hold."""
+        if rows.shape[0] <= chunk_size:
+            return self._score(rows, adj, top)
+        chunks = (
+            self._score(rows[lo : lo + chunk_size], adj, top)
+            for lo in range(0, rows.shape[0], chunk_size)
+        )
+        return _stacked(chunks, rows.shape[0])
 
 
 @attrs.frozen(eq=False)
@@ -885,6 +856,34 @@ class RecommendationTable:
             texts = [r.explanation(lang) for _, recs in self for r in recs]
             frame["explanation"] = texts
         return frame
+
+
+_ROW_COLUMNS = tuple(
+    f.name for f in attrs.fields(RecommendationTable) if f.name not in ("model", "boost")
+)
+"""The fields of a :class:`RecommendationTable` that hold one entry (or row) per customer."""
+
+
+def _stacked(chunks: Iterable[RecommendationTable], size: int) -> RecommendationTable:
+    """Tables of consecutive chunks of ``size`` rows in all, as one table.
+
+    Each chunk is copied into place as it comes, so that only one chunk's
+    working arrays are alive beside the result.
+    """
+    columns: dict[str, Any] = {}
+    first: RecommendationTable | None = None
+    lo = 0
+    for chunk in chunks:
+        first = chunk if first is None else first
+        hi = lo + len(chunk)
+        for name in _ROW_COLUMNS:
+            block = getattr(chunk, name)
+            if name not in columns:
+                columns[name] = np.empty((size, *block.shape[1:]), dtype=block.dtype)
+            columns[name][lo:hi] = block
+        lo = hi
+    assert first is not None, "no chunks to stack"
+    return attrs.evolve(first, **columns)
 
 
 def recommend(

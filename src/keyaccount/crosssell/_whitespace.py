@@ -29,9 +29,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from keyaccount.crosssell._basket import DEFAULT_WINDOW, Basket, build_basket
+from keyaccount.crosssell._basket import DEFAULT_WINDOW, Basket, build_basket, product_mask
 from keyaccount.domain import NO_CODE, SEGMENTS, TIERS, Period, Segment, Tier, fen_to_yuan
-from keyaccount.exceptions import UnknownProductError, ValidationError
+from keyaccount.exceptions import ValidationError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -303,13 +303,11 @@ def whitespace(
     pen = penetration(basket, by=by)
     codes, groups = _group_codes(basket, by)
     k = len(basket.product_ids)
-    wanted = np.ones(k, dtype=bool)
-    if products is not None:
-        wanted[:] = False
-        for p in [products] if isinstance(products, str) else products:
-            if p not in basket.product_ids:
-                raise UnknownProductError(f"unknown product {p!r} in whitespace products")
-            wanted[basket.product_ids.index(p)] = True
+    wanted = (
+        np.ones(k, dtype=bool)
+        if products is None
+        else product_mask(basket.product_ids, products, "whitespace products")
+    )
 
     rev = basket.revenue
     n = len(basket)

@@ -25,7 +25,6 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from keyaccount.demo import _names
 from keyaccount.demo._kinds import (
     ANCHORS,
     COMMERCE,
@@ -41,6 +40,7 @@ from keyaccount.demo._kinds import (
     province_index,
     province_names,
 )
+from keyaccount.demo._names import GIVEN_NAMES, SURNAMES
 from keyaccount.domain import (
     DEFAULT_PRODUCT_ID,
     Member,
@@ -65,6 +65,8 @@ __all__ = ["NOTABLE_CUSTOMERS", "generate"]
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+Int8Array = npt.NDArray[np.int8]
+ObjArray = npt.NDArray[np.object_]
 
 ID_WIDTH = 7
 """Digits in customer ids (``C0000001``); more when there are more customers."""
@@ -326,16 +328,16 @@ class _Draft:
     start: int
     months: int
     catalog: ProductCatalog
-    name: npt.NDArray[np.object_]
+    name: ObjArray
     province: IntArray
-    sub: npt.NDArray[np.int8]
-    group: npt.NDArray[np.int8]
+    sub: Int8Array
+    group: Int8Array
     parent: IntArray
     first: IntArray
     base: FloatArray
     season: IntArray
     growth: FloatArray
-    tier: npt.NDArray[np.int8]
+    tier: Int8Array
     anchor: BoolArray
     lines: _Lines = attrs.Factory(_Lines)
     pools: dict[str, list[IntArray]] = attrs.Factory(dict)
@@ -518,7 +520,7 @@ class _Dynamics:
     growth: FloatArray
     churn: IntArray
     reference: IntArray
-    tier: npt.NDArray[np.int8]
+    tier: Int8Array
     tier_since: IntArray
     activity: npt.NDArray[np.float32]
 
@@ -577,9 +579,7 @@ def _dynamics(draft: _Draft, rng: np.random.Generator) -> _Dynamics:
     )
 
 
-def _customer_columns(
-    draft: _Draft, dynamics: _Dynamics, ids: npt.NDArray[np.object_]
-) -> CustomerColumns:
+def _customer_columns(draft: _Draft, dynamics: _Dynamics, ids: ObjArray) -> CustomerColumns:
     first = draft.start + draft.first
     since = draft.start + dynamics.tier_since
     segment = np.where(draft.sub >= 0, _SUB_TO_SEGMENT[np.maximum(draft.sub, 0)], -1)
@@ -744,10 +744,10 @@ def _revenue_chunk(
 
 
 def _project_groups(
-    group: npt.NDArray[np.int8], ids: npt.NDArray[np.object_], rng: np.random.Generator
+    group: Int8Array, ids: ObjArray, rng: np.random.Generator
 ) -> list[ProjectGroup]:
     """The nine project groups with named members and the customers each owns."""
-    people = [s + g for s in _names.SURNAMES for g in _names.GIVEN_NAMES]
+    people = [s + g for s in SURNAMES for g in GIVEN_NAMES]
     order = iter(rng.permutation(len(people)).tolist())
     out: list[ProjectGroup] = []
     support = (Role.BUSINESS_DEVELOPMENT, Role.OPERATIONS_OPTIMISATION, Role.SERVICE_IMPROVEMENT)

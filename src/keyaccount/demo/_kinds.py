@@ -16,7 +16,16 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from keyaccount.demo import _names
+from keyaccount.demo._names import (
+    BANKS,
+    BRANDS,
+    DISTRICTS,
+    INSURER_KINDS,
+    INSURERS,
+    MUNICIPALITIES,
+    PROVINCES,
+    city_labels,
+)
 from keyaccount.domain import SubSegment, Tier
 
 __all__ = [
@@ -71,22 +80,22 @@ class NameContext:
 Namer = Callable[[NameContext], tuple[list[str], IntArray]]
 """Names customers: returns their names and province indices (into ``PROVINCES``)."""
 
-_PROVINCE_SHORT = np.array([p[0] for p in _names.PROVINCES], dtype=object)
-_PROVINCE_FULL = np.array([p[1] for p in _names.PROVINCES], dtype=object)
-_PROVINCE_WEIGHT = np.array([p[2] for p in _names.PROVINCES], dtype=np.float64)
+_PROVINCE_SHORT = np.array([p[0] for p in PROVINCES], dtype=object)
+_PROVINCE_FULL = np.array([p[1] for p in PROVINCES], dtype=object)
+_PROVINCE_WEIGHT = np.array([p[2] for p in PROVINCES], dtype=np.float64)
 _PROVINCE_WEIGHT /= _PROVINCE_WEIGHT.sum()
-_CITIES = _names.city_labels()
+_CITIES = city_labels()
 _CITY_LABEL = np.array([c[0] for c in _CITIES], dtype=object)
-_CITY_COUNT = np.array([len(p[3]) for p in _names.PROVINCES], dtype=np.int64)
+_CITY_COUNT = np.array([len(p[3]) for p in PROVINCES], dtype=np.int64)
 _CITY_START = np.concatenate([[0], np.cumsum(_CITY_COUNT)[:-1]]).astype(np.int64)
-_BRANDS = np.array(_names.BRANDS, dtype=object)
-_DISTRICTS = np.array(_names.DISTRICTS, dtype=object)
-N_PROVINCES = len(_names.PROVINCES)
+_BRANDS = np.array(BRANDS, dtype=object)
+_DISTRICTS = np.array(DISTRICTS, dtype=object)
+N_PROVINCES = len(PROVINCES)
 
 
 def province_index(short: str) -> int:
     """The index of a province in ``PROVINCES`` from its short name."""
-    return [p[0] for p in _names.PROVINCES].index(short)
+    return [p[0] for p in PROVINCES].index(short)
 
 
 def province_names() -> ObjArray:
@@ -192,9 +201,7 @@ def branches(suffixes: tuple[str, ...], more: str) -> Namer:
 
 def high_courts(exclude: tuple[str, ...]) -> Namer:
     """Provincial high courts (``广东省高级人民法院``), one per province not in ``exclude``."""
-    pool = np.array(
-        [i for i, p in enumerate(_names.PROVINCES) if p[0] not in exclude], dtype=np.int64
-    )
+    pool = np.array([i for i, p in enumerate(PROVINCES) if p[0] not in exclude], dtype=np.int64)
 
     def namer(ctx: NameContext) -> tuple[list[str], IntArray]:
         province = ctx.rng.permutation(pool)[: ctx.n]
@@ -208,7 +215,7 @@ def traffic_bureaus(ctx: NameContext) -> tuple[list[str], IntArray]:
     province = ctx.rng.permutation(N_PROVINCES)[: ctx.n].astype(np.int64)
     names = [
         f"{_PROVINCE_FULL[p]}公安局公安交通管理局"
-        if _PROVINCE_SHORT[p] in _names.MUNICIPALITIES
+        if _PROVINCE_SHORT[p] in MUNICIPALITIES
         else f"{_PROVINCE_FULL[p]}公安厅交通管理局"
         for p in province
     ]
@@ -217,18 +224,16 @@ def traffic_bureaus(ctx: NameContext) -> tuple[list[str], IntArray]:
 
 def national_banks(ctx: NameContext) -> tuple[list[str], IntArray]:
     """National bank head offices, in the order of ``BANKS``."""
-    chosen = _names.BANKS[: ctx.n]
+    chosen = BANKS[: ctx.n]
     return [b[0] for b in chosen], np.array([province_index(b[1]) for b in chosen], dtype=np.int64)
 
 
 def insurers(ctx: NameContext) -> tuple[list[str], IntArray]:
     """Insurer headquarters: the real names first, then generated ones."""
-    real = _names.INSURERS[: ctx.n]
+    real = INSURERS[: ctx.n]
     extra = ctx.n - len(real)
     brand = _BRANDS[ctx.rng.integers(0, len(_BRANDS), extra)]
-    kind = np.array(_names.INSURER_KINDS, dtype=object)[
-        ctx.rng.integers(0, len(_names.INSURER_KINDS), extra)
-    ]
+    kind = np.array(INSURER_KINDS, dtype=object)[ctx.rng.integers(0, len(INSURER_KINDS), extra)]
     names = [r[0] for r in real] + [f"{b}{k}" for b, k in zip(brand, kind, strict=True)]
     province = np.concatenate(
         [
@@ -532,7 +537,7 @@ KINDS: tuple[Kind, ...] = (
         (("card_letter", 1.0),),
         national_banks,
         extras=(("auto_finance_service", 0.1),),
-        standard=0.5, cap=len(_names.BANKS),
+        standard=0.5, cap=len(BANKS),
     ),
     Kind(
         "bank_branch", _S.NATIONAL_BANK, "banks", 0.03, 300e3, 1.0,
