@@ -26,6 +26,7 @@ __all__ = [
     "KeyAccountError",
     "OutputError",
     "PayoutSchemeError",
+    "PayoutSchemeValidationError",
     "PolicyError",
     "PolicyValidationError",
     "PortfolioValidationError",
@@ -472,6 +473,14 @@ class PayoutSchemeError(KeyAccountError, ValueError):
 
     For example a project manager's share below the 40% floor (the message names the
     scheme, the role and the share), overlapping brackets, or a negative rate.
+    """
+
+
+class PayoutSchemeValidationError(_GroupError, PayoutSchemeError):
+    """Several problems found in one payout scheme, raised together.
+
+    Each is a :class:`PayoutSchemeError`; the group is one too, so
+    ``except PayoutSchemeError`` catches a single problem and a group alike.
     """
 
 
