@@ -3,11 +3,16 @@
 A :class:`Policy` is an ordered list of :class:`Rule` objects, written in
 Python or in a TOML file a non-programmer can edit. Each rule has a
 condition over the portfolio metrics (``t12m_revenue >= 1_000_000 and
-active_months >= 10``), parsed into a typed AST (never ``eval``). Policies
-evaluate with a columnar numpy evaluator (the default) or the plain-Python
-reference evaluator (the specification); both give the same transitions,
-held demotions and explanations. ``docs/rules.md`` states the language and
-its semantics.
+active_months >= 10``), parsed into a typed AST (never ``eval``). A policy is
+a value; evaluating, validating and backtesting it are functions
+(:func:`evaluate`, :func:`validate`, :func:`backtest`; the policy's methods of
+the same names delegate to them) that take any :class:`PolicyRules`.
+Policies evaluate with a columnar numpy evaluator (the default) or the
+plain-Python reference evaluator (the specification); both give the same
+transitions, held demotions and explanations. Each evaluator compiles the AST
+through the public interface of :mod:`keyaccount.rules.compiler`, which a new
+backend implements too. ``docs/rules.md`` states the language and its
+semantics, ``docs/compiler.md`` the compiler interface.
 
 Example:
     >>> from keyaccount import Customer, Portfolio, RevenueRecord
@@ -40,15 +45,18 @@ from keyaccount.rules._ast import (
 from keyaccount.rules._backtest import Backtest, BacktestComparison, backtest, compare_backtests
 from keyaccount.rules._columnar import evaluate_columnar
 from keyaccount.rules._default import default_policy, default_policy_text
+from keyaccount.rules._evaluate import evaluate
 from keyaccount.rules._evaluation import (
     ChainDecisions,
     Evaluation,
     EvaluationCounts,
+    Explanation,
     Outcome,
     Transition,
+    TransitionKind,
 )
 from keyaccount.rules._parser import parse_condition
-from keyaccount.rules._policy import UNASSIGNED, Policy, Rule
+from keyaccount.rules._policy import Policy
 from keyaccount.rules._reference import CustomerFacts, evaluate_reference, facts_from_table
 from keyaccount.rules._registry import (
     MetricRegistry,
@@ -56,6 +64,7 @@ from keyaccount.rules._registry import (
     default_registry,
     register_metric,
 )
+from keyaccount.rules._rule import UNASSIGNED, PolicyRules, Rule
 from keyaccount.rules._validate import Finding, Severity, transition_graph, validate
 
 __all__ = [
@@ -69,6 +78,7 @@ __all__ = [
     "CustomerFacts",
     "Evaluation",
     "EvaluationCounts",
+    "Explanation",
     "Expr",
     "Finding",
     "Literal",
@@ -79,10 +89,12 @@ __all__ = [
     "Or",
     "Outcome",
     "Policy",
+    "PolicyRules",
     "Rule",
     "Severity",
     "ShareRef",
     "Transition",
+    "TransitionKind",
     "UserMetric",
     "ValueType",
     "backtest",
@@ -90,6 +102,7 @@ __all__ = [
     "default_policy",
     "default_policy_text",
     "default_registry",
+    "evaluate",
     "evaluate_columnar",
     "evaluate_reference",
     "facts_from_table",

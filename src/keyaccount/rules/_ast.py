@@ -4,7 +4,8 @@ Every node the parser returns is typed: numbers are ``MONEY`` (exact integer
 fen), ``COUNT`` (exact integers) or ``RATIO`` (IEEE float64), and conditions
 are ``BOOLEAN``. The types fix how each evaluator computes a node (see
 ``docs/rules.md``, "Semantics"), so an evaluator or a compiler (to numpy, to
-SQL) can be written from the AST alone:
+SQL) can be written from the AST alone; each does it by implementing
+:mod:`keyaccount.rules.compiler`:
 
 - :class:`Literal`: a constant; ``value`` is fen for money, ``int`` for counts,
   ``float`` for ratios and ``bool`` for ``true`` / ``false``.
@@ -48,6 +49,7 @@ __all__ = [
     "ShareRef",
     "Span",
     "ValueType",
+    "children",
     "format_condition",
     "ref_key",
     "references",
@@ -157,8 +159,19 @@ class Arith:
     span: Span = attrs.field(default=_NO_SPAN, eq=False, repr=False, kw_only=True)
 
 
+class _Boolean:
+    """A node whose type is always ``BOOLEAN`` (a comparison, ``and``, ``or``, ``not``)."""
+
+    __slots__ = ()
+
+    @property
+    def type(self) -> ValueType:
+        """Always ``BOOLEAN``."""
+        return ValueType.BOOLEAN
+
+
 @attrs.frozen
-class Compare:
+class Compare(_Boolean):
     """``left op right`` with ``op`` one of ``< <= > >= == !=``; a boolean.
 
     Attributes:
@@ -175,51 +188,31 @@ class Compare:
     domain: ValueType
     span: Span = attrs.field(default=_NO_SPAN, eq=False, repr=False, kw_only=True)
 
-    @property
-    def type(self) -> ValueType:
-        """Always ``BOOLEAN``."""
-        return ValueType.BOOLEAN
-
 
 @attrs.frozen
-class And:
+class And(_Boolean):
     """``left and right`` (three-valued)."""
 
     left: Expr
     right: Expr
     span: Span = attrs.field(default=_NO_SPAN, eq=False, repr=False, kw_only=True)
 
-    @property
-    def type(self) -> ValueType:
-        """Always ``BOOLEAN``."""
-        return ValueType.BOOLEAN
-
 
 @attrs.frozen
-class Or:
+class Or(_Boolean):
     """``left or right`` (three-valued)."""
 
     left: Expr
     right: Expr
     span: Span = attrs.field(default=_NO_SPAN, eq=False, repr=False, kw_only=True)
 
-    @property
-    def type(self) -> ValueType:
-        """Always ``BOOLEAN``."""
-        return ValueType.BOOLEAN
-
 
 @attrs.frozen
-class Not:
+class Not(_Boolean):
     """``not operand`` (three-valued: ``not unknown`` is unknown)."""
 
     operand: Expr
     span: Span = attrs.field(default=_NO_SPAN, eq=False, repr=False, kw_only=True)
-
-    @property
-    def type(self) -> ValueType:
-        """Always ``BOOLEAN``."""
-        return ValueType.BOOLEAN
 
 
 Expr: TypeAlias = Literal | MetricRef | ShareRef | Neg | Arith | Compare | And | Or | Not
@@ -317,14 +310,20 @@ def _fmt_bare(node: Expr) -> str:
     return f"{_fmt(node.left, level)} {node.op} {_fmt(node.right, level + 1)}"
 
 
+def children(node: Expr) -> tuple[Expr, ...]:
+    """The operands of ``node``, left to right (none for a literal or a reference)."""
+    if isinstance(node, Arith | Compare | And | Or):
+        return (node.left, node.right)
+    if isinstance(node, Neg | Not):
+        return (node.operand,)
+    return ()
+
+
 def walk(node: Expr) -> Iterator[Expr]:
     """Every node of ``node``'s tree, parents before children, left before right."""
     yield node
-    if isinstance(node, (Neg, Not)):
-        yield from walk(node.operand)
-    elif isinstance(node, (Arith, Compare, And, Or)):
-        yield from walk(node.left)
-        yield from walk(node.right)
+    for child in children(node):
+        yield from walk(child)
 
 
 def references(node: Expr) -> list[MetricRef | ShareRef]:

@@ -19,6 +19,7 @@ import numpy.typing as npt
 from keyaccount.domain import NO_CODE, SEGMENTS, TIERS, Period, Segment, Tier
 from keyaccount.exceptions import PolicyError
 from keyaccount.portfolio import CustomerColumns, Portfolio
+from keyaccount.rules._evaluate import Engine, evaluate
 from keyaccount.rules._evaluation import Outcome
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
-    from keyaccount.rules._policy import Engine, Policy
+    from keyaccount.rules._rule import PolicyRules
 
 __all__ = ["Backtest", "BacktestComparison", "backtest", "compare_backtests"]
 
@@ -130,8 +131,11 @@ class Backtest:
         return int((self.moves_by_customer >= at_least).sum())
 
     def to_pandas(self) -> pd.DataFrame:
-        """Transition counts as a long DataFrame: ``period, kind, from, to, count``."""
-        import pandas as pd
+        """Transition counts as a long DataFrame: ``period, kind, from, to, count``.
+
+        Needs pandas (the ``pandas`` extra), imported here so that the rules work without it.
+        """
+        import pandas as pd  # an optional extra: imported when asked for
 
         rows: list[dict[str, Any]] = []
         for k, month in enumerate(self.months):
@@ -173,7 +177,7 @@ def _copy(portfolio: Portfolio, initial_tier: Tier | None) -> Portfolio:
 
 
 def backtest(
-    policy: Policy,
+    policy: PolicyRules,
     portfolio: Portfolio,
     start: Period | str,
     end: Period | str,
@@ -190,7 +194,7 @@ def backtest(
         end: The last month evaluated.
         initial_tier: Put every customer in this tier (``tier_since`` cleared)
             before the first month; ``None`` keeps the portfolio's tiers.
-        engine: The evaluator (see :meth:`Policy.evaluate`).
+        engine: The evaluator (see :func:`~keyaccount.rules.evaluate`).
 
     Returns:
         The :class:`Backtest`.
@@ -222,7 +226,7 @@ def backtest(
     moves_by_customer = np.zeros(n, dtype=np.int64)
     first_period = pf.customer_columns.first_period
     for k, month in enumerate(months):
-        evaluation = policy.evaluate(pf, month, engine=engine)
+        evaluation = evaluate(policy, pf, month, engine=engine)
         pf.apply_changes(evaluation.changes())
         cols = pf.customer_columns
         present = first_period <= month.ordinal

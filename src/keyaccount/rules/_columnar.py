@@ -1,12 +1,15 @@
 """The columnar evaluator: a policy over a :class:`MetricsTable`'s numpy columns.
 
-Each condition node evaluates for every customer at once: numbers as a
-``(values, absent)`` pair of arrays (``int64`` for money in fen and counts,
-``float64`` for ratios), conditions as a ``(true, false)`` pair of masks
-(neither: unknown). The operations are the ones the reference evaluator does
-one customer at a time, on the same float64 values in the same order, so the
-two agree exactly. No Python loop runs per customer, except to build the
-:class:`Transition` objects and their explanations when they are asked for.
+Each condition node evaluates for every customer at once
+(:class:`ColumnCompiler`, a :class:`~keyaccount.rules.compiler.ConditionCompiler`):
+numbers as a ``(values, absent)`` pair of arrays (``int64`` for money in fen
+and counts, ``float64`` for ratios), conditions as a ``(true, false)`` pair of
+masks (neither: unknown). The operations are the ones the reference evaluator
+does one customer at a time, on the same float64 values in the same order, so
+the two agree exactly. No Python loop runs per customer, except to build the
+:class:`Transition` objects and their explanations when they are asked for
+(the citations of :class:`~keyaccount.rules.compiler.CitationCompiler` as
+masks of the rows that cite each reference).
 """
 
 from __future__ import annotations
@@ -18,21 +21,7 @@ import numpy.typing as npt
 
 from keyaccount.domain import SEGMENTS, TIERS, segment_code
 from keyaccount.exceptions import UnknownProductError
-from keyaccount.rules._ast import (
-    And,
-    Arith,
-    Compare,
-    Expr,
-    Literal,
-    MetricRef,
-    Neg,
-    Not,
-    Or,
-    ShareRef,
-    ValueType,
-    ref_key,
-    references,
-)
+from keyaccount.rules._ast import MetricRef, ShareRef, ValueType
 from keyaccount.rules._evaluation import (
     ChainDecisions,
     Evaluation,
@@ -40,16 +29,22 @@ from keyaccount.rules._evaluation import (
     Outcome,
     TransitionKind,
 )
-from keyaccount.rules._explain import explanation_value, key_order
+from keyaccount.rules.compiler import (
+    CitationCompiler,
+    ConditionCompiler,
+    explanation_value,
+    key_order,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from keyaccount.domain import ExplanationValue
     from keyaccount.portfolio import MetricsTable, Portfolio
-    from keyaccount.rules._policy import Policy, Rule
+    from keyaccount.rules._ast import Arith, Compare, Expr, Literal
+    from keyaccount.rules._rule import PolicyRules, Rule
 
-__all__ = ["SUBSET_SHARE", "Columns", "condition_masks", "evaluate_columnar"]
+__all__ = ["SUBSET_SHARE", "ColumnCompiler", "Columns", "condition_masks", "evaluate_columnar"]
 
 SUBSET_SHARE = 0.5
 """A rule whose ``from`` filters pass at most this share of the rows is evaluated on those
@@ -88,7 +83,7 @@ class Columns:
     def __init__(
         self,
         table: MetricsTable,
-        policy: Policy,
+        policy: PolicyRules,
         portfolio: Portfolio | None,
         rows: npt.NDArray[np.intp] | None = None,
         parent: Columns | None = None,
@@ -169,118 +164,150 @@ def _as_float(values: Any, kind: ValueType) -> Any:
     return out / 100.0 if kind is ValueType.MONEY else out
 
 
-def number(node: Expr, cols: Columns) -> Number:
-    """Evaluate a numeric node for every row of ``cols``."""
-    if isinstance(node, Literal):
+class ColumnCompiler(ConditionCompiler[Number, Truth]):
+    """Every node for all rows of a :class:`Columns` at once.
+
+    Numbers are ``(values, absent)`` (``int64`` for money in fen and counts,
+    ``float64`` for ratios), conditions ``(true, false)`` masks.
+
+    Args:
+        cols: The rows.
+        memo: Where to keep each condition's masks by node ``id``, or ``None``
+            to keep none.
+    """
+
+    def __init__(self, cols: Columns, memo: dict[int, Truth] | None = None) -> None:
+        self.cols = cols
+        self.memo = memo
+
+    def condition(self, node: Expr) -> Truth:
+        memo = self.memo
+        if memo is None:
+            return super().condition(node)
+        found = memo.get(id(node))
+        if found is None:
+            found = memo[id(node)] = super().condition(node)
+        return found
+
+    def literal(self, node: Literal) -> Number:
         scalar = np.float64(node.value) if node.type is ValueType.RATIO else np.int64(node.value)
         return scalar, np.False_
-    if isinstance(node, MetricRef):
-        return cols.metric(node.name)
-    if isinstance(node, ShareRef):
-        return cols.share(node.product_id)
-    if isinstance(node, Neg):
-        values, absent = number(node.operand, cols)
+
+    def metric(self, node: MetricRef) -> Number:
+        return self.cols.metric(node.name)
+
+    def share(self, node: ShareRef) -> Number:
+        return self.cols.share(node.product_id)
+
+    def neg(self, operand: Number) -> Number:
+        values, absent = operand
         return np.negative(values), absent
-    if not isinstance(node, Arith):
-        raise TypeError(f"not a numeric node: {node!r}")
-    left, left_absent = number(node.left, cols)
-    right, right_absent = number(node.right, cols)
-    absent = left_absent | right_absent
-    if node.type.is_exact:  # money + money, count - count: exact int64
-        return (np.add(left, right) if node.op == "+" else np.subtract(left, right)), absent
-    a = _as_float(left, node.left.type)
-    b = _as_float(right, node.right.type)
-    with np.errstate(all="ignore"):
-        if node.op == "+":
-            result = np.add(a, b)
-        elif node.op == "-":
-            result = np.subtract(a, b)
-        elif node.op == "*":
-            result = np.multiply(a, b)
-        else:
-            absent = absent | (b == 0.0)  # division by zero is absent
-            result = np.divide(a, b)
-    return result, absent | np.isnan(result)
 
+    def arith(self, node: Arith, left: Number, right: Number) -> Number:
+        (a, left_absent), (b, right_absent) = left, right
+        absent = left_absent | right_absent
+        if node.type.is_exact:  # money + money, count - count: exact int64
+            return (np.add(a, b) if node.op == "+" else np.subtract(a, b)), absent
+        a = _as_float(a, node.left.type)
+        b = _as_float(b, node.right.type)
+        with np.errstate(all="ignore"):
+            if node.op == "+":
+                result = np.add(a, b)
+            elif node.op == "-":
+                result = np.subtract(a, b)
+            elif node.op == "*":
+                result = np.multiply(a, b)
+            else:
+                absent = absent | (b == 0.0)  # division by zero is absent
+                result = np.divide(a, b)
+        return result, absent | np.isnan(result)
 
-def truth(node: Expr, cols: Columns, memo: dict[int, Truth] | None = None) -> Truth:
-    """Evaluate a condition node: masks where it is true and where it is false."""
-    if memo is not None and id(node) in memo:
-        return memo[id(node)]
-    result: Truth
-    if isinstance(node, Literal):
-        result = (np.bool_(node.value), np.bool_(not node.value))
-    elif isinstance(node, Compare):
-        left, left_absent = number(node.left, cols)
-        right, right_absent = number(node.right, cols)
+    def boolean(self, value: bool) -> Truth:
+        return np.bool_(value), np.bool_(not value)
+
+    def compare(self, node: Compare, left: Number, right: Number) -> Truth:
+        (a, left_absent), (b, right_absent) = left, right
         if node.domain is ValueType.RATIO:
-            left = _as_float(left, node.left.type)
-            right = _as_float(right, node.right.type)
-        holds = _COMPARE[node.op](left, right)
+            a = _as_float(a, node.left.type)
+            b = _as_float(b, node.right.type)
+        holds = _COMPARE[node.op](a, b)
         known = ~(left_absent | right_absent)
-        result = (holds & known, ~holds & known)
-    elif isinstance(node, Not):
-        true, false = truth(node.operand, cols, memo)
-        result = (false, true)
-    elif isinstance(node, And):
-        lt, lf = truth(node.left, cols, memo)
-        rt, rf = truth(node.right, cols, memo)
-        result = (lt & rt, lf | rf)
-    elif isinstance(node, Or):
-        lt, lf = truth(node.left, cols, memo)
-        rt, rf = truth(node.right, cols, memo)
-        result = (lt | rt, lf & rf)
-    else:
-        raise TypeError(f"not a condition node: {node!r}")
-    if memo is not None:
-        memo[id(node)] = result
-    return result
+        return holds & known, ~holds & known
+
+    def and_(self, operands: list[Truth]) -> Truth:
+        true, false = operands[0]
+        for t, f in operands[1:]:
+            true, false = true & t, false | f
+        return true, false
+
+    def or_(self, operands: list[Truth]) -> Truth:
+        true, false = operands[0]
+        for t, f in operands[1:]:
+            true, false = true | t, false & f
+        return true, false
+
+    def not_(self, operand: Truth) -> Truth:
+        true, false = operand
+        return false, true
 
 
 def condition_masks(condition: Expr, cols: Columns) -> tuple[npt.NDArray[np.bool_], ...]:
     """Full-length ``(true, false)`` masks of a condition over ``cols``."""
-    true, false = truth(condition, cols)
+    true, false = ColumnCompiler(cols).condition(condition)
     shape = (cols.size,)
     return np.broadcast_to(true, shape), np.broadcast_to(false, shape)
 
 
-def _cited(
-    node: Expr, value: bool, mask: Bools, cols: Columns, memo: dict[int, Truth]
-) -> list[tuple[MetricRef | ShareRef, Bools]]:
-    """Vectorised ``_reference.cited``: each reference with the rows that cite it."""
-    if isinstance(node, Compare):
-        return [(ref, mask) for ref in references(node)]
-    if isinstance(node, Not):
-        return _cited(node.operand, not value, mask, cols, memo)
-    if isinstance(node, And | Or):
-        both = value if isinstance(node, And) else not value
-        if both:
-            return _cited(node.left, value, mask, cols, memo) + _cited(
-                node.right, value, mask, cols, memo
-            )
-        true, false = truth(node.left, cols, memo)
-        left_is = true if value else false
-        return _cited(node.left, value, mask & left_is, cols, memo) + _cited(
-            node.right, value, mask & ~left_is, cols, memo
-        )
-    return []
+Cited: TypeAlias = list[tuple[str, Bools]]
+"""Names cited (:func:`~keyaccount.rules.compiler.key_order`), each with the rows that cite it."""
+
+
+class _Cited(CitationCompiler[Cited]):
+    """The names a condition cites, with the rows that cite each."""
+
+    def __init__(self, compiler: ColumnCompiler) -> None:
+        self.compiler = compiler
+
+    def comparison(self, node: Compare) -> Cited:
+        return [(key, np.True_) for key, _ in key_order(node)]
+
+    def every(self, parts: list[Cited]) -> Cited:
+        return [cited for part in parts for cited in part]
+
+    def leftmost(self, operands: list[Expr], value: bool, parts: list[Cited]) -> Cited:
+        out: Cited = []
+        before: Bools = np.False_  # rows where an earlier operand is ``value``
+        last = len(operands) - 1
+        for i, (operand, part) in enumerate(zip(operands, parts, strict=True)):
+            if i == last:
+                here = ~before
+            else:
+                true, false = self.compiler.condition(operand)
+                is_value = true if value else false
+                here = is_value & ~before
+                before = before | is_value
+            out += [(key, mask & here) for key, mask in part]
+        return out
+
+    def nothing(self) -> Cited:
+        return []
 
 
 def _explain_rows(rule: Rule, cols: Columns) -> list[Explanation]:
     """Explanations of ``rule`` for every row of ``cols`` (where its condition is true)."""
-    memo: dict[int, Truth] = {}
-    cited = _cited(rule.condition, True, np.True_, cols, memo)
+    compiler = ColumnCompiler(cols, {})
+    cited = _Cited(compiler).cited(rule.condition, True)
     shape = (cols.size,)
     columns: list[tuple[str, npt.NDArray[np.bool_], list[ExplanationValue]]] = []
     for key, ref in key_order(rule.condition):
         include = np.zeros(shape, dtype=bool)
-        for r, mask in cited:
-            if ref_key(r) == key:
+        for name, mask in cited:
+            if name == key:
                 include |= np.broadcast_to(mask, shape)
-        values, absent = number(ref, cols)
+        values, absent = compiler.number(ref)
         raw = np.broadcast_to(values, shape).tolist()
         missing = np.broadcast_to(absent, shape).tolist()
-        cited_values = [
+        cited_values: list[ExplanationValue] = [
             None if gone else explanation_value(v, ref.type)
             for v, gone in zip(raw, missing, strict=True)
         ]
@@ -321,7 +348,7 @@ def _first_match(
             holds, _ = condition_masks(rule.condition, cols.subset(rows))
             fires = rows[holds]
         else:
-            true, _ = truth(rule.condition, cols)
+            true, _ = ColumnCompiler(cols).condition(rule.condition)
             fires = np.flatnonzero(eligible & true)
         rule_of[fires] = index
         undecided[fires] = False
@@ -329,7 +356,7 @@ def _first_match(
 
 
 def evaluate_columnar(
-    policy: Policy, table: MetricsTable, portfolio: Portfolio | None = None
+    policy: PolicyRules, table: MetricsTable, portfolio: Portfolio | None = None
 ) -> Evaluation:
     """Evaluate ``policy`` over every row of ``table`` with array operations.
 

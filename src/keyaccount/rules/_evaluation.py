@@ -25,7 +25,7 @@ from keyaccount.domain import (
 )
 
 if TYPE_CHECKING:
-    from keyaccount.rules._policy import Policy, Rule
+    from keyaccount.rules._rule import PolicyRules, Rule
 
 __all__ = [
     "ChainDecisions",
@@ -113,23 +113,22 @@ class Transition:
     period: Period
     explanation: Explanation = ()
 
+    def _tier_step(self) -> int:
+        """1 for a move to a higher tier, -1 to a lower one, else 0 (segments too)."""
+        before, after = self.before, self.after
+        if isinstance(before, Tier) and isinstance(after, Tier):
+            return int(after > before) - int(after < before)
+        return 0
+
     @property
     def is_promotion(self) -> bool:
         """Whether this moves a customer to a higher tier."""
-        return (
-            isinstance(self.before, Tier)
-            and isinstance(self.after, Tier)
-            and (self.after > self.before)
-        )
+        return self._tier_step() > 0
 
     @property
     def is_demotion(self) -> bool:
         """Whether this moves a customer to a lower tier."""
-        return (
-            isinstance(self.before, Tier)
-            and isinstance(self.after, Tier)
-            and (self.after < self.before)
-        )
+        return self._tier_step() < 0
 
     def to_change(self, *, reason: str = "") -> TierChange | SegmentChange:
         """The :class:`~keyaccount.domain.TierChange` or ``SegmentChange`` that applies it."""
@@ -208,7 +207,7 @@ class Evaluation:
     def __init__(
         self,
         *,
-        policy: Policy,
+        policy: PolicyRules,
         as_of: Period,
         customer_ids: npt.NDArray[np.object_],
         tier: ChainDecisions,

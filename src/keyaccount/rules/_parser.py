@@ -37,21 +37,10 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+import keyaccount.rules._ast as nodes
 from keyaccount.domain import ProductCatalog, default_catalog
 from keyaccount.exceptions import RuleSyntaxError, shorten
-from keyaccount.rules._ast import (
-    And,
-    Arith,
-    Compare,
-    Expr,
-    Literal,
-    MetricRef,
-    Neg,
-    Not,
-    Or,
-    ShareRef,
-    ValueType,
-)
+from keyaccount.rules._ast import Expr, ValueType
 from keyaccount.rules._lexer import Token, TokenKind, tokenize
 from keyaccount.rules._registry import default_registry
 
@@ -385,7 +374,7 @@ class _Checker:
         if isinstance(raw, _Num):
             return _Pending(raw)
         if isinstance(raw, _Bool):
-            return Literal(raw.value, ValueType.BOOLEAN, span=(raw.start, raw.end))
+            return nodes.Literal(raw.value, ValueType.BOOLEAN, span=(raw.start, raw.end))
         if isinstance(raw, _Name):
             return self.name(raw)
         if isinstance(raw, _Share):
@@ -395,19 +384,19 @@ class _Checker:
                 raise self.fail(
                     f"unknown product {shorten(raw.product_id)} in share(){hint}", raw.arg_start
                 )
-            return ShareRef(raw.product_id, span=(raw.start, raw.end))
+            return nodes.ShareRef(raw.product_id, span=(raw.start, raw.end))
         if isinstance(raw, _Unary):
             if raw.op == "not":
-                return Not(self.boolean(raw.operand, "not"), span=(raw.start, raw.end))
+                return nodes.Not(self.boolean(raw.operand, "not"), span=(raw.start, raw.end))
             operand = self.check(raw.operand)
             if isinstance(operand, _Pending):
                 return _Pending(raw)
             self.number(raw.operand, operand, "-")
-            return Neg(operand, span=(raw.start, raw.end))
+            return nodes.Neg(operand, span=(raw.start, raw.end))
         if raw.op in ("and", "or"):
             left = self.boolean(raw.left, raw.op)
             right = self.boolean(raw.right, raw.op)
-            node = And if raw.op == "and" else Or
+            node = nodes.And if raw.op == "and" else nodes.Or
             return node(left, right, span=(raw.start, raw.end))
         if raw.op in ("+", "-", "*", "/"):
             return self.arith(raw)
@@ -419,7 +408,7 @@ class _Checker:
         except KeyError:
             pass
         else:
-            return MetricRef(raw.name, kind, span=(raw.start, raw.end))
+            return nodes.MetricRef(raw.name, kind, span=(raw.start, raw.end))
         if raw.name == "share":
             raise self.fail("share needs a product id: share('court_express')", raw.start)
         close = _suggest(raw.name, list(self.metrics))
@@ -451,11 +440,13 @@ class _Checker:
         if raw.op in "*/":
             lt = self.resolve(left, ValueType.RATIO)
             rt = self.resolve(right, ValueType.RATIO)
-            return Arith(raw.op, lt, rt, ValueType.RATIO, span=span)
+            return nodes.Arith(raw.op, lt, rt, ValueType.RATIO, span=span)
         if isinstance(left, _Pending) and isinstance(right, _Pending):
             return _Pending(raw)
         kind = self.common(raw, left, right, "add" if raw.op == "+" else "subtract")
-        return Arith(raw.op, self.resolve(left, kind), self.resolve(right, kind), kind, span=span)
+        return nodes.Arith(
+            raw.op, self.resolve(left, kind), self.resolve(right, kind), kind, span=span
+        )
 
     def compare(self, raw: _Binary) -> Expr:
         left, right = self.check(raw.left), self.check(raw.right)
@@ -468,7 +459,7 @@ class _Checker:
             domain = ValueType.COUNT if left.integral and right.integral else ValueType.RATIO
         else:
             domain = self.common(raw, left, right, "compare")
-        return Compare(
+        return nodes.Compare(
             raw.op,
             self.resolve(left, domain),
             self.resolve(right, domain),
@@ -506,14 +497,14 @@ class _Checker:
     def constant(self, raw: _Raw, kind: ValueType) -> Expr:
         span = (raw.start, raw.end)
         if isinstance(raw, _Num):
-            return Literal(self.literal_value(raw, kind), kind, span=span)
+            return nodes.Literal(self.literal_value(raw, kind), kind, span=span)
         if isinstance(raw, _Unary):
             operand = self.constant(raw.operand, kind)
-            if isinstance(operand, Literal):
-                return Literal(-operand.value, kind, span=span)
-            return Neg(operand, span=span)
+            if isinstance(operand, nodes.Literal):
+                return nodes.Literal(-operand.value, kind, span=span)
+            return nodes.Neg(operand, span=span)
         assert isinstance(raw, _Binary)
-        return Arith(
+        return nodes.Arith(
             raw.op, self.constant(raw.left, kind), self.constant(raw.right, kind), kind, span=span
         )
 
@@ -585,21 +576,21 @@ def check_tree(condition: object) -> str | None:
         node, depth = stack.pop()
         if depth > MAX_DEPTH + 1:
             return f"the condition is nested too deeply: more than {MAX_DEPTH} levels"
-        if isinstance(node, Literal):
+        if isinstance(node, nodes.Literal):
             problem = _literal_problem(node)
             if problem is not None:
                 return problem
-        elif isinstance(node, Neg | Not):
+        elif isinstance(node, nodes.Neg | nodes.Not):
             stack.append((node.operand, depth + 1))
-        elif isinstance(node, Arith | Compare | And | Or):
+        elif isinstance(node, nodes.Arith | nodes.Compare | nodes.And | nodes.Or):
             stack.append((node.left, depth + 1))
             stack.append((node.right, depth + 1))
-        elif not isinstance(node, MetricRef | ShareRef):
+        elif not isinstance(node, nodes.MetricRef | nodes.ShareRef):
             return f"not a condition node: {shorten(node)}"
     return None
 
 
-def _literal_problem(node: Literal) -> str | None:
+def _literal_problem(node: nodes.Literal) -> str | None:
     value, kind = node.value, node.type
     if kind is ValueType.BOOLEAN:
         return None if isinstance(value, bool) else f"boolean literal {shorten(value)}"

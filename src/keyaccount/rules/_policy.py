@@ -1,57 +1,46 @@
-"""Policies and rules: building them in Python, loading them from TOML and saving them back."""
+"""Policies: a named, ordered list of rules; building them, loading them from TOML and saving them.
+
+A :class:`Policy` is a value. Evaluating, validating and backtesting it are
+functions (:func:`~keyaccount.rules.evaluate`, :func:`~keyaccount.rules.validate`,
+:func:`~keyaccount.rules.backtest`) that take any :class:`PolicyRules`; the
+methods of the same names delegate to them.
+"""
 
 from __future__ import annotations
 
-import functools
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from keyaccount.domain import Period, ProductCatalog, Segment, Tier, default_catalog
+from keyaccount.domain import Period, ProductCatalog, Tier, default_catalog
 from keyaccount.exceptions import (
     PolicyError,
     PolicyValidationError,
     RuleSyntaxError,
-    UnknownLabelError,
     shorten,
 )
-from keyaccount.rules._ast import (
-    And,
-    Arith,
-    Compare,
-    Expr,
-    MetricRef,
-    Neg,
-    Not,
-    Or,
-    ValueType,
-    format_condition,
-)
-from keyaccount.rules._parser import check_tree, parse_condition
+from keyaccount.rules._ast import Expr, MetricRef, ValueType, children
+from keyaccount.rules._backtest import Backtest, backtest
+from keyaccount.rules._evaluate import Engine, evaluate
 from keyaccount.rules._registry import MetricRegistry, default_registry
+from keyaccount.rules._rule import Rule, message_prefix
 from keyaccount.rules._shapes import ConditionCache
+from keyaccount.rules._validate import Finding, validate
 from keyaccount.utils import paused_gc
 
 if TYPE_CHECKING:
     from keyaccount.portfolio import MetricsTable, Portfolio
-    from keyaccount.rules._backtest import Backtest
     from keyaccount.rules._evaluation import Evaluation
-    from keyaccount.rules._validate import Finding
 
-__all__ = ["MAX_DATA_DEPTH", "MAX_MIN_MONTHS_IN_TIER", "UNASSIGNED", "Policy", "Rule"]
+__all__ = ["MAX_DATA_DEPTH", "MAX_MIN_MONTHS_IN_TIER", "Policy"]
 
-UNASSIGNED = "UNASSIGNED"
-"""How ``from_segment`` names customers not yet assigned to a segment (also ``未分配``)."""
-_UNASSIGNED_WORDS = {"UNASSIGNED", "NONE", "未分配", "无行业"}
 
 _POLICY_KEYS = ("name", "description", "min_months_in_tier")
 _RULE_KEYS = ("name", "description", "from", "from_segment", "to", "to_segment", "when")
 _RULE_KEY_SET = frozenset(_RULE_KEYS)
-
-Engine = Literal["columnar", "reference"]
 
 MAX_MIN_MONTHS_IN_TIER = 1200
 """The largest ``min_months_in_tier`` (100 years; the policy holds demotions that long)."""
@@ -60,278 +49,6 @@ MAX_DATA_DEPTH = 16
 """The deepest nesting of tables and arrays in a policy file (a valid one needs 4)."""
 
 _BOM = "\ufeff"
-
-
-def _where(source: str | None, rule: str | None) -> str:
-    parts = [source] if source else []
-    if rule is not None:
-        parts.append(f"rule {shorten(rule)}")
-    return ": ".join(parts) + ": " if parts else ""
-
-
-def _unknown(where: str, exc: UnknownLabelError, key: str, extra: str = "") -> PolicyError:
-    choices = ", ".join((*exc.choices, extra) if extra else exc.choices)
-    return PolicyError(
-        f"{where}unknown {exc.kind} {shorten(exc.value)} in '{key}'; expected one of {choices}"
-    )
-
-
-# Tier and segment names already read, by their text (the enums never change); a
-# policy names a handful, so the tables stay small.
-_MAX_REMEMBERED = 1024
-
-
-@functools.lru_cache(maxsize=_MAX_REMEMBERED)
-def _tier_from_text(text: str) -> Tier:
-    return Tier.parse(text)
-
-
-@functools.lru_cache(maxsize=_MAX_REMEMBERED)
-def _segment_from_text(text: str) -> Segment:
-    return Segment.parse(text)
-
-
-def _parse_tier(item: object) -> Tier:
-    """``Tier.parse(item)``, remembered for text (a large policy repeats a few spellings)."""
-    return _tier_from_text(item) if type(item) is str else Tier.parse(item)  # type: ignore[arg-type]
-
-
-def _parse_segment(item: object) -> Segment:
-    """``Segment.parse(item)``, remembered for text."""
-    return _segment_from_text(item) if type(item) is str else Segment.parse(item)  # type: ignore[arg-type]
-
-
-def _as_list(value: object, key: str, where: str) -> list[Any]:
-    if isinstance(value, str | Tier | Segment) or value is None:
-        return [value]
-    if type(value) is list or (isinstance(value, Iterable) and not isinstance(value, Mapping)):
-        items = list(value)
-        if not items:
-            raise PolicyError(
-                f"{where}'{key}' is empty, so the rule matches no customer; omit it to match any"
-            )
-        return items
-    raise PolicyError(f"{where}'{key}' must be a name or a list of names, got {shorten(value)}")
-
-
-def _tiers(value: object, key: str, where: str) -> tuple[Tier, ...]:
-    out: list[Tier] = []
-    for item in _as_list(value, key, where):
-        try:
-            tier = _parse_tier(item)
-        except UnknownLabelError as exc:
-            raise _unknown(where, exc, key) from None
-        if tier not in out:
-            out.append(tier)
-    return tuple(out)
-
-
-def _segment(value: object, key: str, where: str, *, allow_unassigned: bool) -> Segment | None:
-    if value is None or (isinstance(value, str) and value.strip().upper() in _UNASSIGNED_WORDS):
-        if allow_unassigned:
-            return None
-        raise PolicyError(f"{where}'{key}' must name a segment, got {shorten(value)}")
-    try:
-        return _parse_segment(value)
-    except UnknownLabelError as exc:
-        raise _unknown(where, exc, key, UNASSIGNED if allow_unassigned else "") from None
-
-
-def _segments(value: object, key: str, where: str) -> tuple[Segment | None, ...]:
-    out: list[Segment | None] = []
-    for item in _as_list(value, key, where):
-        seg = _segment(item, key, where, allow_unassigned=True)
-        if seg not in out:
-            out.append(seg)
-    return tuple(out)
-
-
-@attrs.frozen(init=False)
-class Rule:
-    """One rule: which customers it considers, its condition, and where it moves them.
-
-    A rule is a *tier rule* (``to``) or a *segment rule* (``to_segment``),
-    never both. Tier rules and segment rules form two separate first-match
-    chains (see :class:`Policy`).
-
-    Args:
-        name: Unique within the policy; cited in transitions and tier history.
-        when: The condition, as text (parsed with ``metrics`` and ``catalog``) or
-            a typed AST from :func:`~keyaccount.rules.parse_condition`.
-        to: Target tier (name or Chinese label) of a tier rule.
-        to_segment: Target segment of a segment rule.
-        from_tiers: Tiers the rule considers (``None``: any).
-        from_segments: Segments the rule considers; ``None`` in the list (or
-            ``"UNASSIGNED"``) means customers without a segment; ``None``
-            instead of a list means any.
-        description: Free text for people.
-        metrics: Known metrics (default: :func:`~keyaccount.rules.default_registry`).
-        catalog: Products ``share()`` may name (default: the shipped catalogue).
-        source: Where the rule came from, for error messages.
-
-    Raises:
-        RuleSyntaxError: a bad condition (the message names the rule and position).
-        PolicyError: an unknown tier or segment, or neither or both targets.
-
-    Example:
-        >>> r = Rule("promote-key", "t12m_revenue >= 1_000_000", to="重点客户",
-        ...          from_tiers=["ACTIVE"])
-        >>> r.kind, r.to, r.when
-        ('tier', <Tier.KEY: 2>, 't12m_revenue >= 1_000_000')
-    """
-
-    name: str
-    condition: Expr
-    to: Tier | None
-    to_segment: Segment | None
-    from_tiers: tuple[Tier, ...] | None
-    from_segments: tuple[Segment | None, ...] | None
-    description: str
-    when: str = attrs.field(eq=False)
-
-    def __init__(
-        self,
-        name: str,
-        when: str | Expr,
-        *,
-        to: Tier | str | None = None,
-        to_segment: Segment | str | None = None,
-        from_tiers: Iterable[Tier | str] | Tier | str | None = None,
-        from_segments: Iterable[Segment | str | None] | Segment | str | None = None,
-        description: str = "",
-        metrics: MetricRegistry | None = None,
-        catalog: ProductCatalog | None = None,
-        source: str | None = None,
-    ) -> None:
-        if not isinstance(name, str) or not name.strip():
-            raise PolicyError(f"{_where(source, None)}a rule needs a name, got {shorten(name)}")
-        where = _where(source, name)
-        if isinstance(when, str):
-            condition = parse_condition(
-                when,
-                metrics=default_registry() if metrics is None else metrics,
-                catalog=catalog,
-                rule=name,
-                source=source,
-            )
-            text = when.strip()
-        else:
-            condition = when
-            problem = check_tree(condition)
-            if problem is not None:
-                raise PolicyError(f"{where}{problem}")
-            if condition.type is not ValueType.BOOLEAN:
-                raise PolicyError(f"{where}condition must be boolean, got {condition.type.value}")
-            text = format_condition(condition)
-        self._setup(
-            name,
-            where,
-            condition,
-            text,
-            to=to,
-            to_segment=to_segment,
-            from_tiers=from_tiers,
-            from_segments=from_segments,
-            description=description,
-        )
-
-    @classmethod
-    def _parsed(
-        cls,
-        name: str,
-        when: str,
-        conditions: ConditionCache,
-        *,
-        to: Tier | str | None,
-        to_segment: Segment | str | None,
-        from_tiers: Iterable[Tier | str] | Tier | str | None,
-        from_segments: Iterable[Segment | str | None] | Segment | str | None,
-        description: str,
-        source: str | None,
-    ) -> Rule:
-        """``Rule(name, when, ...)`` with ``when`` parsed by ``conditions`` (a policy file's)."""
-        if not isinstance(name, str) or not name.strip():
-            raise PolicyError(f"{_where(source, None)}a rule needs a name, got {shorten(name)}")
-        rule = cls.__new__(cls)
-        rule._setup(
-            name,
-            _where(source, name),
-            conditions.parse(when, rule=name, source=source),
-            when.strip(),
-            to=to,
-            to_segment=to_segment,
-            from_tiers=from_tiers,
-            from_segments=from_segments,
-            description=description,
-        )
-        return rule
-
-    def _setup(
-        self,
-        name: str,
-        where: str,
-        condition: Expr,
-        text: str,
-        *,
-        to: Tier | str | None,
-        to_segment: Segment | str | None,
-        from_tiers: Iterable[Tier | str] | Tier | str | None,
-        from_segments: Iterable[Segment | str | None] | Segment | str | None,
-        description: str,
-    ) -> None:
-        """The checks and fields after the condition (shared by ``__init__`` and ``_parsed``)."""
-        if (to is None) == (to_segment is None):
-            raise PolicyError(
-                f"{where}a rule needs exactly one of 'to' (a tier) and 'to_segment' (a segment)"
-            )
-        target: Tier | None = None
-        if to is not None:
-            try:
-                target = _parse_tier(to)
-            except UnknownLabelError as exc:
-                raise _unknown(where, exc, "to") from None
-        seg_target = (
-            None
-            if to_segment is None
-            else _segment(to_segment, "to_segment", where, allow_unassigned=False)
-        )
-        self.__attrs_init__(
-            name.strip(),
-            condition,
-            target,
-            seg_target,
-            None if from_tiers is None else _tiers(from_tiers, "from", where),
-            None if from_segments is None else _segments(from_segments, "from_segment", where),
-            str(description),
-            text,
-        )
-
-    @property
-    def kind(self) -> Literal["tier", "segment"]:
-        """``"tier"`` for a rule with ``to``, ``"segment"`` for one with ``to_segment``."""
-        return "tier" if self.to is not None else "segment"
-
-    def matches(self, tier: Tier, segment: Segment | None) -> bool:
-        """Whether a customer with ``tier`` and ``segment`` passes the ``from`` filters."""
-        return (self.from_tiers is None or tier in self.from_tiers) and (
-            self.from_segments is None or segment in self.from_segments
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """The rule as plain data, the shape of a ``[[rule]]`` table in a policy file."""
-        out: dict[str, Any] = {"name": self.name}
-        if self.description:
-            out["description"] = self.description
-        if self.from_tiers is not None:
-            out["from"] = [t.name for t in self.from_tiers]
-        if self.from_segments is not None:
-            out["from_segment"] = [UNASSIGNED if s is None else s.name for s in self.from_segments]
-        if self.to is not None:
-            out["to"] = self.to.name
-        if self.to_segment is not None:
-            out["to_segment"] = self.to_segment.name
-        out["when"] = self.when
-        return out
 
 
 @attrs.frozen(init=False)
@@ -385,7 +102,7 @@ class Policy:
         catalog: ProductCatalog | None = None,
         source: str | None = None,
     ) -> None:
-        where = _where(source, None)
+        where = message_prefix(source, None)
         if not isinstance(name, str) or not name.strip():
             raise PolicyError(f"{where}a policy needs a name, got {shorten(name)}")
         if (
@@ -448,9 +165,8 @@ class Policy:
         for r in self.rules:
             if r.name == name:
                 return r
-        raise PolicyError(
-            f"{_where(self.source, None)}policy {shorten(self.name)} has no rule {shorten(name)}"
-        )
+        where = message_prefix(self.source, None)
+        raise PolicyError(f"{where}policy {shorten(self.name)} has no rule {shorten(name)}")
 
     # ------------------------------------------------------------------ evaluation
 
@@ -464,51 +180,16 @@ class Policy:
     ) -> Evaluation:
         """Evaluate the policy as of a month.
 
-        Args:
-            data: A portfolio (its metrics are computed as of ``as_of``) or a
-                metrics table already computed.
-            as_of: The as-of month; needed for a portfolio, optional for a table.
-            engine: ``"columnar"`` (numpy, the default) or ``"reference"``
-                (plain Python, one customer at a time: the specification).
-            rollup: Compute a portfolio's metrics with group roll-ups.
-
-        Returns:
-            The :class:`~keyaccount.rules.Evaluation`.
-
-        Raises:
-            PolicyError: no ``as_of`` for a portfolio, an ``as_of`` that differs
-                from the table's, or an unknown engine.
+        ``evaluate(self, data, as_of, engine=engine, rollup=rollup)``: see
+        :func:`~keyaccount.rules.evaluate` for the arguments and errors.
         """
-        from keyaccount.portfolio import MetricsTable
-        from keyaccount.rules._columnar import evaluate_columnar
-        from keyaccount.rules._reference import evaluate_reference, facts_from_table
-
-        portfolio: Portfolio | None = None
-        if isinstance(data, MetricsTable):
-            table = data
-            if as_of is not None and Period.parse(as_of) != table.as_of:
-                raise PolicyError(
-                    f"as_of {as_of} differs from the metrics table's as-of month {table.as_of}"
-                )
-        else:
-            if as_of is None:
-                raise PolicyError("evaluating a portfolio needs the as-of month (as_of)")
-            portfolio = data
-            table = data.metrics(as_of, rollup=rollup)
-        if engine == "columnar":
-            return evaluate_columnar(self, table, portfolio)
-        if engine == "reference":
-            facts = facts_from_table(table, self, portfolio)
-            return evaluate_reference(self, facts, table.as_of)
-        raise PolicyError(f"unknown engine {shorten(engine)}; expected 'columnar' or 'reference'")
+        return evaluate(self, data, as_of, engine=engine, rollup=rollup)
 
     def validate(self) -> list[Finding]:
         """Findings about the policy: unreachable tiers, shadowed rules, flip-flops.
 
         See :func:`~keyaccount.rules.validate`.
         """
-        from keyaccount.rules._validate import validate
-
         return validate(self)
 
     def backtest(
@@ -520,8 +201,6 @@ class Policy:
         initial_tier: Tier | str | None = None,
     ) -> Backtest:
         """Run the policy month by month; see :func:`~keyaccount.rules.backtest`."""
-        from keyaccount.rules._backtest import backtest
-
         return backtest(self, portfolio, start, end, initial_tier=initial_tier)
 
     # ------------------------------------------------------------------ files
@@ -577,7 +256,7 @@ class Policy:
         metrics: MetricRegistry | None,
         catalog: ProductCatalog | None,
     ) -> Policy:
-        where = _where(source, None)
+        where = message_prefix(source, None)
         if not isinstance(data, Mapping):
             raise PolicyError(f"{where}a policy must be a table, got {shorten(data)}")
         _check_depth(data, where)
@@ -651,7 +330,7 @@ class Policy:
             RuleSyntaxError: a bad condition.
             PolicyValidationError: several problems at once.
         """
-        where = _where(source, None)
+        where = message_prefix(source, None)
         try:
             with paused_gc():
                 data = tomllib.loads(text.removeprefix(_BOM))
@@ -690,10 +369,8 @@ def _metric_refs(condition: Expr) -> Iterator[MetricRef]:
         node = stack.pop()
         if isinstance(node, MetricRef):
             yield node
-        elif isinstance(node, Compare | And | Or | Arith):
-            stack += (node.right, node.left)
-        elif isinstance(node, Not | Neg):
-            stack.append(node.operand)
+        else:
+            stack += reversed(children(node))
 
 
 def _rule_from_dict(
@@ -703,13 +380,13 @@ def _rule_from_dict(
     conditions: ConditionCache,
 ) -> Rule:
     if not isinstance(raw, Mapping):
-        raise PolicyError(f"{_where(source, None)}rule #{number} must be a table")
+        raise PolicyError(f"{message_prefix(source, None)}rule #{number} must be a table")
     name = raw.get("name")
     numbered = f"#{number}"
     label = name if isinstance(name, str) and name.strip() else numbered
 
     def rwhere() -> str:  # only for a message: most rules need none
-        where = _where(source, None)
+        where = message_prefix(source, None)
         return f"{where}rule {shorten(label)}: " if label != numbered else f"{where}rule {label}: "
 
     unknown = raw.keys() - _RULE_KEY_SET

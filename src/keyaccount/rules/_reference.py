@@ -4,46 +4,36 @@ This module states the semantics of ``docs/rules.md`` as directly as Python
 allows and is the test oracle for the columnar (and SQL) evaluators. It is
 slow on purpose: no arrays, only dictionaries, integers and floats.
 
-Values while evaluating: money is ``int`` fen, counts are ``int``, ratios are
-``float``, conditions are ``True`` / ``False``, and ``None`` is an absent
-value or an unknown condition.
+:class:`Values` is its :class:`~keyaccount.rules.compiler.ConditionCompiler`:
+the value of every node for one customer. Money is ``int`` fen, counts are
+``int``, ratios are ``float``, conditions are ``True`` / ``False``, and
+``None`` is an absent value or an unknown condition. Explanations follow
+:class:`~keyaccount.rules.compiler.CitationCompiler` with lists of references.
 """
 
 from __future__ import annotations
 
 import math
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 import attrs
+import numpy as np
 
 from keyaccount.domain import (
     NO_CODE,
     SEGMENTS,
     TIERS,
-    ExplanationValue,
     Period,
     Segment,
     Tier,
+    fen_to_yuan,
     segment_code,
     yuan_to_fen,
 )
-from keyaccount.exceptions import PolicyError, UnknownProductError
-from keyaccount.rules._ast import (
-    And,
-    Arith,
-    Compare,
-    Expr,
-    Literal,
-    MetricRef,
-    Neg,
-    Not,
-    Or,
-    ShareRef,
-    ValueType,
-    ref_key,
-    references,
-)
+from keyaccount.exceptions import PolicyError
+from keyaccount.portfolio import METRICS
+from keyaccount.rules._ast import MetricRef, ShareRef, ValueType
 from keyaccount.rules._evaluation import (
     Evaluation,
     Explanation,
@@ -51,21 +41,36 @@ from keyaccount.rules._evaluation import (
     TransitionKind,
     decisions_from_lists,
 )
-from keyaccount.rules._explain import explanation_value, key_order
+from keyaccount.rules.compiler import (
+    CitationCompiler,
+    ConditionCompiler,
+    explanation_value,
+    key_order,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    import numpy as np
     import numpy.typing as npt
 
     from keyaccount.portfolio import MetricsTable, Portfolio
-    from keyaccount.rules._policy import Policy, Rule
+    from keyaccount.rules._ast import Arith, Compare, Expr, Literal
+    from keyaccount.rules._rule import PolicyRules, Rule
 
-__all__ = ["CustomerFacts", "evaluate_reference", "facts_from_table"]
+__all__ = [
+    "CustomerFacts",
+    "Values",
+    "condition_value",
+    "evaluate_reference",
+    "facts_from_table",
+]
 
-Value = int | float | bool | None
-RowValue = Decimal | int | float | None
+Number: TypeAlias = int | float | None
+"""A number while evaluating: ``int`` fen (money), ``int`` (count), ``float`` (ratio); ``None``
+absent."""
+Truth: TypeAlias = bool | None
+"""A condition's value while evaluating; ``None`` is unknown."""
+RowValue: TypeAlias = Decimal | int | float | None
 
 
 @attrs.frozen
@@ -92,16 +97,13 @@ class CustomerFacts:
 
 
 def facts_from_table(
-    table: MetricsTable, policy: Policy, portfolio: Portfolio | None = None
+    table: MetricsTable, policy: PolicyRules, portfolio: Portfolio | None = None
 ) -> list[CustomerFacts]:
     """One :class:`CustomerFacts` per row of ``table``, user metrics included.
 
     User metric columns are computed with their functions (as the columnar
     evaluator does) and read one value at a time.
     """
-    from keyaccount.domain import fen_to_yuan
-    from keyaccount.portfolio import METRICS
-
     user: dict[str, tuple[npt.NDArray[np.generic], npt.NDArray[np.bool_], ValueType]] = {}
     for metric in policy.metrics.user:
         values, absent = metric.column(table, portfolio)
@@ -110,7 +112,7 @@ def facts_from_table(
     for i, cid in enumerate(table.customer_ids.tolist()):
         row: dict[str, RowValue] = {name: table.value(name, i) for name in METRICS}
         for name, (values, absent, kind) in user.items():
-            row[name] = None if absent[i] else _row_value(values[i].item(), kind)
+            row[name] = None if absent[i] else explanation_value(values[i].item(), kind)
         products = {
             pid: fen_to_yuan(int(fen))
             for pid, fen in zip(table.product_ids, table.product_revenue[i].tolist(), strict=True)
@@ -129,20 +131,10 @@ def facts_from_table(
     return out
 
 
-def _row_value(raw: int | float, kind: ValueType) -> RowValue:
-    from keyaccount.domain import fen_to_yuan
-
-    if kind is ValueType.MONEY:
-        return fen_to_yuan(int(raw))
-    if kind is ValueType.COUNT:
-        return int(raw)
-    return float(raw)
-
-
 # ---------------------------------------------------------------- values
 
 
-def metric_value(facts: CustomerFacts, ref: MetricRef) -> int | float | None:
+def metric_value(facts: CustomerFacts, ref: MetricRef) -> Number:
     """A metric's value: money in fen, counts, ratios (NaN is absent)."""
     try:
         raw = facts.metrics[ref.name]
@@ -176,131 +168,145 @@ def as_float(value: int | float, kind: ValueType) -> float:
     return float(value)
 
 
-def evaluate(node: Expr, facts: CustomerFacts) -> Value:
-    """The value of ``node`` for one customer (``None``: absent or unknown)."""
-    if isinstance(node, Literal):
+class Values(ConditionCompiler[Number, Truth]):
+    """The value of each node for one customer: the semantics of ``docs/rules.md`` in Python.
+
+    Numbers are ``int`` fen (money), ``int`` (counts) or ``float`` (ratios),
+    conditions ``True`` or ``False``; ``None`` is absent or unknown.
+
+    Args:
+        facts: The customer.
+    """
+
+    def __init__(self, facts: CustomerFacts) -> None:
+        self.facts = facts
+
+    def literal(self, node: Literal) -> Number:
         return node.value
-    if isinstance(node, MetricRef):
-        return metric_value(facts, node)
-    if isinstance(node, ShareRef):
-        return share_value(facts, node)
-    if isinstance(node, Neg):
-        operand = evaluate(node.operand, facts)
+
+    def metric(self, node: MetricRef) -> Number:
+        return metric_value(self.facts, node)
+
+    def share(self, node: ShareRef) -> Number:
+        return share_value(self.facts, node)
+
+    def neg(self, operand: Number) -> Number:
         return None if operand is None else -operand
-    if isinstance(node, Arith):
-        return _arith(node, evaluate(node.left, facts), evaluate(node.right, facts))
-    if isinstance(node, Compare):
-        return _compare(node, evaluate(node.left, facts), evaluate(node.right, facts))
-    if isinstance(node, Not):
-        operand = evaluate(node.operand, facts)
-        return None if operand is None else not operand
-    left = evaluate(node.left, facts)
-    right = evaluate(node.right, facts)
-    if isinstance(node, And):
-        if left is False or right is False:
+
+    def arith(self, node: Arith, left: Number, right: Number) -> Number:
+        if left is None or right is None:
+            return None
+        if node.type.is_exact:  # money + money, count - count: exact integers
+            return int(left) + int(right) if node.op == "+" else int(left) - int(right)
+        a = as_float(left, node.left.type)
+        b = as_float(right, node.right.type)
+        if node.op == "+":
+            result = a + b
+        elif node.op == "-":
+            result = a - b
+        elif node.op == "*":
+            result = a * b
+        else:
+            if b == 0.0:
+                return None  # division by zero is absent
+            result = a / b
+        return None if math.isnan(result) else result
+
+    def boolean(self, value: bool) -> Truth:
+        return value
+
+    def compare(self, node: Compare, left: Number, right: Number) -> Truth:
+        if left is None or right is None:
+            return None  # a comparison with an absent value is unknown
+        if node.domain is ValueType.RATIO:
+            a: int | float = as_float(left, node.left.type)
+            b: int | float = as_float(right, node.right.type)
+        else:
+            a, b = int(left), int(right)
+        if node.op == "<":
+            return a < b
+        if node.op == "<=":
+            return a <= b
+        if node.op == ">":
+            return a > b
+        if node.op == ">=":
+            return a >= b
+        if node.op == "==":
+            return a == b
+        return a != b
+
+    def and_(self, operands: list[Truth]) -> Truth:
+        if False in operands:
             return False
-        return True if left is True and right is True else None
-    if left is True or right is True:
-        return True
-    return False if left is False and right is False else None
+        return None if None in operands else True
+
+    def or_(self, operands: list[Truth]) -> Truth:
+        if True in operands:
+            return True
+        return None if None in operands else False
+
+    def not_(self, operand: Truth) -> Truth:
+        return None if operand is None else not operand
 
 
-def _arith(node: Arith, left: Value, right: Value) -> Value:
-    if left is None or right is None:
-        return None
-    if node.type.is_exact:  # money + money, count - count: exact integers
-        return int(left) + int(right) if node.op == "+" else int(left) - int(right)
-    a = as_float(left, node.left.type)
-    b = as_float(right, node.right.type)
-    if node.op == "+":
-        result = a + b
-    elif node.op == "-":
-        result = a - b
-    elif node.op == "*":
-        result = a * b
-    else:
-        if b == 0.0:
-            return None  # division by zero is absent
-        result = a / b
-    return None if math.isnan(result) else result
-
-
-def _compare(node: Compare, left: Value, right: Value) -> bool | None:
-    if left is None or right is None:
-        return None  # a comparison with an absent value is unknown
-    if node.domain is ValueType.RATIO:
-        a: int | float = as_float(left, node.left.type)
-        b: int | float = as_float(right, node.right.type)
-    else:
-        a, b = int(left), int(right)
-    if node.op == "<":
-        return a < b
-    if node.op == "<=":
-        return a <= b
-    if node.op == ">":
-        return a > b
-    if node.op == ">=":
-        return a >= b
-    if node.op == "==":
-        return a == b
-    return a != b
+def condition_value(condition: Expr, facts: CustomerFacts) -> Truth:
+    """Whether ``condition`` holds for one customer (``None``: unknown)."""
+    return Values(facts).condition(condition)
 
 
 # ---------------------------------------------------------------- explanations
 
 
-def cited(node: Expr, facts: CustomerFacts, value: bool) -> list[MetricRef | ShareRef]:
-    """The references that made ``node`` evaluate to ``value`` (which it does).
+class _Cited(CitationCompiler[list[str]]):
+    """The names a condition cites for one customer (see :class:`CitationCompiler`)."""
 
-    A comparison cites every reference in it; ``and`` that is true cites both
-    sides, ``and`` that is false its leftmost false side; ``or`` that is true
-    cites its leftmost true side, ``or`` that is false both; ``not`` cites what
-    made its operand the opposite; ``true`` and ``false`` cite nothing.
-    """
-    if isinstance(node, Compare):
-        return references(node)
-    if isinstance(node, Not):
-        return cited(node.operand, facts, not value)
-    if isinstance(node, And | Or):
-        both = value if isinstance(node, And) else not value
-        if both:
-            return cited(node.left, facts, value) + cited(node.right, facts, value)
-        if evaluate(node.left, facts) is value:
-            return cited(node.left, facts, value)
-        return cited(node.right, facts, value)
-    return []
+    def __init__(self, values: Values) -> None:
+        self.values = values
+
+    def comparison(self, node: Compare) -> list[str]:
+        return [key for key, _ in key_order(node)]
+
+    def every(self, parts: list[list[str]]) -> list[str]:
+        return [key for part in parts for key in part]
+
+    def leftmost(self, operands: list[Expr], value: bool, parts: list[list[str]]) -> list[str]:
+        for operand, part in zip(operands[:-1], parts, strict=False):
+            if self.values.condition(operand) is value:
+                return part
+        return parts[-1]
+
+    def nothing(self) -> list[str]:
+        return []
 
 
-def explain(rule: Rule, facts: CustomerFacts) -> Explanation:
-    """The explanation of a rule whose condition is true for ``facts``.
+def explain(rule: Rule, values: Values) -> Explanation:
+    """The explanation of a rule whose condition is true for ``values.facts``.
 
     The cited references' values, each name once, in the order the names first
     appear in the condition.
     """
-    keys = {ref_key(r) for r in cited(rule.condition, facts, True)}
-    out: list[tuple[str, ExplanationValue]] = []
-    for key, ref in key_order(rule.condition):
-        if key in keys:
-            raw = (
-                metric_value(facts, ref) if isinstance(ref, MetricRef) else share_value(facts, ref)
-            )
-            out.append((key, explanation_value(raw, ref.type)))
-    return tuple(out)
+    keys = set(_Cited(values).cited(rule.condition, True))
+    return tuple(
+        (key, explanation_value(values.number(ref), ref.type))
+        for key, ref in key_order(rule.condition)
+        if key in keys
+    )
 
 
 # ---------------------------------------------------------------- chains
 
 
-def _decide(rules: tuple[Rule, ...], facts: CustomerFacts) -> tuple[int, Rule | None]:
+def _decide(rules: tuple[Rule, ...], values: Values) -> tuple[int, Rule | None]:
     """The first rule whose ``from`` matches and whose condition is true."""
+    facts = values.facts
     for index, rule in enumerate(rules):
-        if rule.matches(facts.tier, facts.segment) and evaluate(rule.condition, facts) is True:
+        if rule.matches(facts.tier, facts.segment) and values.condition(rule.condition) is True:
             return index, rule
     return -1, None
 
 
 def evaluate_reference(
-    policy: Policy, customers: Iterable[CustomerFacts], as_of: Period
+    policy: PolicyRules, customers: Iterable[CustomerFacts], as_of: Period
 ) -> Evaluation:
     """Evaluate ``policy`` one customer at a time.
 
@@ -321,8 +327,9 @@ def evaluate_reference(
     explanations: dict[tuple[TransitionKind, int], Explanation] = {}
     for position, facts in enumerate(customers):
         ids.append(facts.customer_id)
+        values = Values(facts)
         # tier chain
-        index, rule = _decide(policy.tier_rules, facts)
+        index, rule = _decide(policy.tier_rules, values)
         before = facts.tier.rank
         outcome, after = Outcome.NONE, before
         if rule is not None and rule.to is not None:
@@ -335,24 +342,22 @@ def evaluate_reference(
             else:
                 outcome = Outcome.MOVE
             if outcome is not Outcome.STAY:
-                explanations["tier", position] = explain(rule, facts)
+                explanations["tier", position] = explain(rule, values)
         for target, value in zip(lists["tier"], (index, outcome, before, after), strict=True):
             target.append(int(value))
         # segment chain
-        index, rule = _decide(policy.segment_rules, facts)
+        index, rule = _decide(policy.segment_rules, values)
         seg_before = segment_code(facts.segment)
         outcome, seg_after = Outcome.NONE, seg_before
         if rule is not None:
             seg_after = segment_code(rule.to_segment)
             outcome = Outcome.STAY if seg_after == seg_before else Outcome.MOVE
             if outcome is Outcome.MOVE:
-                explanations["segment", position] = explain(rule, facts)
+                explanations["segment", position] = explain(rule, values)
         for target, value in zip(
             lists["segment"], (index, outcome, seg_before, seg_after), strict=True
         ):
             target.append(int(value))
-
-    import numpy as np
 
     def lookup(kind: TransitionKind, position: int) -> Explanation:
         return explanations[kind, position]
@@ -365,15 +370,3 @@ def evaluate_reference(
         segment=decisions_from_lists(*lists["segment"]),
         explain=lookup,
     )
-
-
-def check_products(policy: Policy, product_ids: Iterable[str]) -> None:
-    """Raise when a ``share()`` of the policy names a product missing from ``product_ids``."""
-    known = set(product_ids)
-    for rule in policy.rules:
-        for ref in references(rule.condition):
-            if isinstance(ref, ShareRef) and ref.product_id not in known:
-                raise UnknownProductError(
-                    f"rule {rule.name!r}: product {ref.product_id!r} of share() is not in "
-                    "the portfolio's catalogue"
-                )

@@ -49,31 +49,18 @@ from typing import TYPE_CHECKING, NamedTuple
 import attrs
 import networkx as nx
 
+import keyaccount.rules._ast as nodes
 from keyaccount.domain import TIERS, Segment, Tier
 from keyaccount.exceptions import shorten
-from keyaccount.rules._ast import (
-    And,
-    Arith,
-    Compare,
-    Expr,
-    Literal,
-    MetricRef,
-    Neg,
-    Not,
-    Or,
-    ShareRef,
-    ValueType,
-    format_condition,
-    format_literal,
-    references,
-)
-from keyaccount.rules._policy import UNASSIGNED
+from keyaccount.rules._ast import Expr, ValueType, format_condition, format_literal, references
+from keyaccount.rules._reference import CustomerFacts, condition_value
+from keyaccount.rules._rule import UNASSIGNED
 from keyaccount.utils import paused_gc
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from keyaccount.rules._policy import Policy, Rule
+    from keyaccount.rules._rule import PolicyRules, Rule
 
 __all__ = [
     "FLIP_FLOP_CHECKS",
@@ -130,7 +117,7 @@ def _node(value: Tier | Segment | None) -> Node:
     return UNASSIGNED if value is None else value
 
 
-def transition_graph(policy: Policy) -> nx.MultiDiGraph[Node]:
+def transition_graph(policy: PolicyRules) -> nx.MultiDiGraph[Node]:
     """The tiers and segments the policy's rules can move customers between.
 
     Nodes are every :class:`~keyaccount.Tier`, every :class:`~keyaccount.Segment`
@@ -220,7 +207,7 @@ class _Interval(NamedTuple):
 _FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "=="}
 
 
-def _bound(literal: Literal, domain: ValueType) -> _Bound:
+def _bound(literal: nodes.Literal, domain: ValueType) -> _Bound:
     value = literal.value
     if domain is ValueType.MONEY:
         yuan, fen = divmod(int(value), 100)
@@ -247,10 +234,7 @@ def constant_value(condition: Expr) -> bool | None:
     """The value of a condition that names no metric (``None``: unknown or not constant)."""
     if references(condition):
         return None
-    from keyaccount.rules._reference import CustomerFacts, evaluate
-
-    value = evaluate(condition, CustomerFacts("-", Tier.ACTIVE, None, {}))
-    return value if isinstance(value, bool) else None
+    return condition_value(condition, CustomerFacts("-", Tier.ACTIVE, None, {}))
 
 
 _Threshold = tuple[int, Expr, _Interval]
@@ -264,29 +248,29 @@ def _key(node: Expr) -> tuple[object, ...]:
     value type by its ``_value_`` (an enum member hashes in Python).
     """
     kind = type(node)
-    if isinstance(node, MetricRef):
+    if isinstance(node, nodes.MetricRef):
         return (kind, node.name, node.type._value_)
-    if isinstance(node, Literal):
+    if isinstance(node, nodes.Literal):
         return (kind, node.value, node.type._value_)
-    if isinstance(node, Compare):
+    if isinstance(node, nodes.Compare):
         return (kind, node.op, _key(node.left), _key(node.right), node.domain._value_)
-    if isinstance(node, Arith):
+    if isinstance(node, nodes.Arith):
         return (kind, node.op, _key(node.left), _key(node.right), node.type._value_)
-    if isinstance(node, And | Or):
+    if isinstance(node, nodes.And | nodes.Or):
         return (kind, _key(node.left), _key(node.right))
-    if isinstance(node, Neg | Not):
+    if isinstance(node, nodes.Neg | nodes.Not):
         return (kind, _key(node.operand))
-    assert isinstance(node, ShareRef)
+    assert isinstance(node, nodes.ShareRef)
     return (kind, node.product_id)
 
 
 def _names_metric(node: Expr) -> bool:
     """Whether ``node`` refers to a metric or a share (``references`` is not empty)."""
-    if isinstance(node, MetricRef | ShareRef):
+    if isinstance(node, nodes.MetricRef | nodes.ShareRef):
         return True
-    if isinstance(node, Compare | Arith | And | Or):
+    if isinstance(node, nodes.Compare | nodes.Arith | nodes.And | nodes.Or):
         return _names_metric(node.left) or _names_metric(node.right)
-    if isinstance(node, Neg | Not):
+    if isinstance(node, nodes.Neg | nodes.Not):
         return _names_metric(node.operand)
     return False
 
@@ -355,12 +339,12 @@ class _Info:
     required: tuple[int, ...] | None
 
     def __init__(self, facts: _Facts, node: Expr) -> None:
-        if isinstance(node, And | Or):
+        if isinstance(node, nodes.And | nodes.Or):
             self._branch(facts, node)
         else:
             self._leaf(facts, node)
 
-    def _branch(self, facts: _Facts, node: And | Or) -> None:
+    def _branch(self, facts: _Facts, node: nodes.And | nodes.Or) -> None:
         left = self.left = facts.info(node.left)
         right = self.right = facts.info(node.right)
         self.ident = ident = facts.intern((type(node), left.ident, right.ident))
@@ -368,7 +352,7 @@ class _Info:
         self.true = not self.named and constant_value(node) is True
         self.threshold = None
         self.offered = left.offered | right.offered | {2 * ident}
-        if isinstance(node, Or):
+        if isinstance(node, nodes.Or):
             self.is_or = True
             self.universal = self.true or left.universal or right.universal
             self.required = None
@@ -408,7 +392,7 @@ class _Info:
         self.threshold = None
         self.intervals = _NO_INTERVALS
         self.exprs = _NO_EXPRS
-        if not isinstance(node, Compare):
+        if not isinstance(node, nodes.Compare):
             self.ident = facts.intern(_key(node))
             self.named = _names_metric(node)
             self.universal = self.true = not self.named and constant_value(node) is True
@@ -428,9 +412,9 @@ class _Info:
         self.required = () if self.universal else (own,)
         if op == "!=":
             return
-        if isinstance(left, Literal) and not isinstance(right, Literal):
+        if isinstance(left, nodes.Literal) and not isinstance(right, nodes.Literal):
             left, right, op, left_key = right, left, _FLIPPED[op], right_key
-        if isinstance(right, Literal) and not isinstance(left, Literal):
+        if isinstance(right, nodes.Literal) and not isinstance(left, nodes.Literal):
             expr = facts.intern(left_key)
             # money: yuan, in either domain
             interval = _threshold_interval(op, _bound(right, node.domain))
@@ -496,7 +480,7 @@ def implies(b: Expr, a: Expr) -> bool:
 def _show(value: _Bound, kind: ValueType) -> str:
     value = Fraction(value)
     if kind is ValueType.MONEY and (value * 100).denominator == 1:
-        return format_literal(Literal(int(value * 100), ValueType.MONEY))
+        return format_literal(nodes.Literal(int(value * 100), ValueType.MONEY))
     if kind is ValueType.COUNT and value.denominator == 1:
         return str(int(value))
     return repr(float(value))
@@ -733,7 +717,7 @@ def _first(lists: list[list[int]], above: int, count: int) -> list[int]:
     return sorted(found)[:count]
 
 
-def _flip_flops(facts: _Facts, policy: Policy, rules: tuple[Rule, ...]) -> list[Finding]:
+def _flip_flops(facts: _Facts, policy: PolicyRules, rules: tuple[Rule, ...]) -> list[Finding]:
     """Pairs of rules moving customers in opposite directions under overlapping thresholds."""
     any_source = "*"
     index: dict[tuple[int, Node, Node | str], list[int]] = {}
@@ -784,7 +768,7 @@ def _flip_flops(facts: _Facts, policy: Policy, rules: tuple[Rule, ...]) -> list[
     return findings
 
 
-def _flip_flop(policy: Policy, a: Rule, b: Rule, ranges: list[str]) -> Finding:
+def _flip_flop(policy: PolicyRules, a: Rule, b: Rule, ranges: list[str]) -> Finding:
     ta, tb = _target(a), _target(b)
     hold = ""
     if isinstance(ta, Tier) and isinstance(tb, Tier):
@@ -809,7 +793,7 @@ def _cut(text: str, limit: int = 400) -> str:
     return text if len(text) <= limit else shorten(text, limit)
 
 
-def _chain_findings(facts: _Facts, policy: Policy, rules: tuple[Rule, ...]) -> list[Finding]:
+def _chain_findings(facts: _Facts, policy: PolicyRules, rules: tuple[Rule, ...]) -> list[Finding]:
     findings: list[Finding] = []
     dead: set[int] = set()
     for i, rule in enumerate(rules):
@@ -872,7 +856,7 @@ def _moves(rules: Iterable[Rule]) -> tuple[set[Node], set[Node]]:
     return into, out_of
 
 
-def validate(policy: Policy) -> list[Finding]:
+def validate(policy: PolicyRules) -> list[Finding]:
     """Check a policy; findings are sorted errors first, then warnings, then infos.
 
     Example:
@@ -886,7 +870,7 @@ def validate(policy: Policy) -> list[Finding]:
         return _validate(policy)
 
 
-def _validate(policy: Policy) -> list[Finding]:
+def _validate(policy: PolicyRules) -> list[Finding]:
     findings: list[Finding] = []
     tier_rules, segment_rules = policy.tier_rules, policy.segment_rules
     into, out_of = _moves(policy.rules)

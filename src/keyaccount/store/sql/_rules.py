@@ -1,9 +1,10 @@
 """The SQL evaluator: a policy compiled to SQLAlchemy Core and run inside the store's database.
 
-The policy's conditions are compiled from the typed AST
-(:mod:`keyaccount.rules._ast`) into SQL expressions over the metrics query
-of :mod:`keyaccount.store.sql._metrics`; the revenue never leaves the
-database. One query gives every customer's decisions and explanations:
+The policy's conditions are compiled from the typed AST into SQL expressions
+over the metrics query of :mod:`keyaccount.store.sql._metrics` by
+``_Compiler``, a :class:`~keyaccount.rules.compiler.ConditionCompiler`; the
+revenue never leaves the database. One query gives every customer's decisions
+and explanations:
 
 - each chain (tier rules, segment rules) is one ``CASE`` whose ``WHEN``
   branches are the rules in order (``from`` filters ``AND`` condition). SQL's
@@ -15,12 +16,12 @@ database. One query gives every customer's decisions and explanations:
   otherwise. (One ``CASE`` per chain, because both databases repeat a
   subquery's expression for every reference to it.)
 - per chain, a second ``CASE`` gives the deciding rule's citations as bits:
-  the SQL form of "which references does this condition cite" (see
-  ``_reference.cited``), one bit per name the rule may cite. A chain of one
-  operator (``a or b or c``) is taken at once: a bitwise OR of its operands'
-  bits, or one ``CASE`` finding its leftmost true (``or``) or false (``and``)
-  operand, so the SQL grows linearly with the length of a chain (see
-  ``_Compiler.bits``);
+  the SQL form of "which references does this condition cite" (the
+  :class:`~keyaccount.rules.compiler.CitationCompiler` ``_Bits``), one bit per
+  name the rule may cite. A chain of one operator (``a or b or c``) is taken
+  at once: a bitwise OR of its operands' bits, or one ``CASE`` finding its
+  leftmost true (``or``) or false (``and``) operand, so the SQL grows linearly
+  with the length of a chain;
 - the value of every name the policy may cite.
 
 A condition nested deeper than :data:`STEP_LEVELS` levels is computed in
@@ -51,6 +52,7 @@ rule text; product ids become ``ka_product`` keys, bound as parameters too.
 
 from __future__ import annotations
 
+import operator
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
@@ -58,28 +60,30 @@ import numpy as np
 import numpy.typing as npt
 import sqlalchemy as sa
 
-from keyaccount.domain import Period
+from keyaccount.domain import Period, segment_code
 from keyaccount.exceptions import PolicyError, PrecisionError, UnknownProductError
 from keyaccount.portfolio import METRICS
-from keyaccount.portfolio._columns import segment_code
-from keyaccount.rules._ast import (
+from keyaccount.rules import (
     And,
-    Arith,
-    Compare,
-    Expr,
-    Literal,
-    MetricRef,
-    Neg,
+    ChainDecisions,
+    Evaluation,
     Not,
     Or,
+    Outcome,
     ShareRef,
     ValueType,
-    ref_key,
     references,
     walk,
 )
-from keyaccount.rules._evaluation import ChainDecisions, Evaluation, Outcome
-from keyaccount.rules._explain import explanation_value, key_order
+from keyaccount.rules.compiler import (
+    CitationCompiler,
+    ConditionCompiler,
+    chain_operands,
+    children,
+    explanation_value,
+    key_order,
+    ref_key,
+)
 from keyaccount.store.sql._metrics import (
     DOUBLE,
     INEXACT,
@@ -97,8 +101,17 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
 
     from keyaccount.domain import ExplanationValue
-    from keyaccount.rules._evaluation import Explanation, TransitionKind
-    from keyaccount.rules._policy import Policy, Rule
+    from keyaccount.rules import (
+        Arith,
+        Compare,
+        Explanation,
+        Expr,
+        Literal,
+        MetricRef,
+        Policy,
+        Rule,
+        TransitionKind,
+    )
 
 __all__ = ["BITS_PER_WORD", "CompiledPolicy", "Entry", "compile_policy", "evaluate_in_database"]
 
@@ -115,6 +128,13 @@ _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     ">=": lambda a, b: a >= b,
     "==": lambda a, b: a == b,
     "!=": lambda a, b: a != b,
+}
+
+_ARITH: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
 }
 
 STEP_LEVELS: Final = 6
@@ -146,8 +166,12 @@ Key = tuple[Any, ...]
 ``("b", rule name, id(node), value, word)`` (citation bits)."""
 
 
-class _Compiler:
+class _Compiler(ConditionCompiler[Column, Column]):
     """Compiles condition nodes to SQL expressions over the metrics and the steps.
+
+    Numbers compile to ``BIGINT`` (money in fen, counts) or ``DOUBLE
+    PRECISION`` (ratios) expressions, ``NULL`` where absent; conditions to
+    SQL's three-valued booleans (``NULL``: unknown).
 
     Args:
         metrics: The metrics subquery (columns named as the metrics).
@@ -181,130 +205,72 @@ class _Compiler:
             return found
         return self.m.c[found]
 
+    def number(self, node: Expr) -> Column:
+        """The SQL value of a numeric node, read from a step's column when one computed it."""
+        done = self.computed(("n", id(node)))
+        return super().number(node) if done is None else _bigint(done)
+
+    def condition(self, node: Expr) -> Column:
+        """The SQL truth of a condition, read from a step's column when one computed it."""
+        done = self.computed(("n", id(node)))
+        return super().condition(node) if done is None else _bigint(done)
+
+    def bits(self, node: Expr, value: bool, rule: str, word: int) -> Bits:
+        """Word ``word`` of the bits ``rule``'s condition ``node`` cites where it is ``value``.
+
+        See :class:`_Bits`.
+        """
+        return _Bits(self, rule, word).cited(node, value)
+
     # -------------------------------------------------------------- numbers
 
-    def number(self, node: Expr) -> Column:
-        """The SQL value of a numeric node: ``BIGINT`` money/counts, ``DOUBLE`` ratios, or NULL."""
-        done = self.computed(("n", id(node)))
-        if done is not None:
-            return _bigint(done)
-        if isinstance(node, Literal):
-            if node.type is ValueType.RATIO:
-                return as_double(float(node.value))
-            return as_bigint(int(node.value))
-        if isinstance(node, MetricRef):
-            return self.m.c[node.name]
-        if isinstance(node, ShareRef):
-            return self.share(node.product_id)
-        if isinstance(node, Neg):
-            return -self.number(node.operand)
-        if not isinstance(node, Arith):
-            raise TypeError(f"not a numeric node: {node!r}")
-        left, right = self.number(node.left), self.number(node.right)
-        if node.type.is_exact:  # money + money, count - count: exact BIGINT
-            return left + right if node.op == "+" else left - right
-        a = self.as_float(left, node.left.type)
-        b = self.as_float(right, node.right.type)
-        if node.op == "+":
-            result = a + b
-        elif node.op == "-":
-            result = a - b
-        elif node.op == "*":
-            result = a * b
-        else:  # a divisor of 0.0 (or -0.0) is absent
-            result = a / sa.func.nullif(b, as_double(0.0), type_=DOUBLE)
-        return sa.cast(result, DOUBLE)
+    def literal(self, node: Literal) -> Column:
+        if node.type is ValueType.RATIO:
+            return as_double(float(node.value))
+        return as_bigint(int(node.value))
 
-    def share(self, product_id: str) -> Column:
-        """``float64(product fen) / float64(t12m fen)``; ``NULL`` when ``t12m_revenue <= 0``."""
+    def metric(self, node: MetricRef) -> Column:
+        return self.m.c[node.name]
+
+    def share(self, node: ShareRef) -> Column:
         total = self.m.c.t12m_revenue
-        product = self.m.c[self.shares[product_id]]
+        product = self.m.c[self.shares[node.product_id]]
         return sa.case(
             (total > 0, sa.cast(product, DOUBLE) / sa.cast(total, DOUBLE)), else_=sa.null()
         )
 
-    @staticmethod
-    def as_float(value: Column, kind: ValueType) -> Column:
-        """Money enters float64 arithmetic as ``float64(fen) / 100``, a count as ``float64(n)``."""
-        if kind is ValueType.MONEY:
-            return sa.cast(value, DOUBLE) / as_double(100.0)
-        if kind is ValueType.COUNT:
-            return sa.cast(value, DOUBLE)
-        return value
+    def neg(self, operand: Column) -> Column:
+        return -operand
+
+    def arith(self, node: Arith, left: Column, right: Column) -> Column:
+        if node.type.is_exact:  # money + money, count - count: exact BIGINT
+            return left + right if node.op == "+" else left - right
+        a = _as_float(left, node.left.type)
+        b = _as_float(right, node.right.type)
+        if node.op == "/":  # a divisor of 0.0 (or -0.0) is absent
+            b = sa.func.nullif(b, as_double(0.0), type_=DOUBLE)
+        return sa.cast(_ARITH[node.op](a, b), DOUBLE)
 
     # -------------------------------------------------------------- conditions
 
-    def condition(self, node: Expr) -> sa.ColumnElement[bool]:
-        """The SQL truth of a condition: true, false or ``NULL`` (unknown)."""
-        done = self.computed(("n", id(node)))
-        if done is not None:
-            return _bigint(done)
-        if isinstance(node, Literal):
-            return sa.true() if node.value else sa.false()
-        if isinstance(node, Compare):
-            left, right = self.number(node.left), self.number(node.right)
-            if node.domain is ValueType.RATIO:
-                left = self.as_float(left, node.left.type)
-                right = self.as_float(right, node.right.type)
-            result: sa.ColumnElement[bool] = _COMPARE[node.op](left, right)
-            return result
-        if isinstance(node, Not):
-            return sa.not_(self.condition(node.operand))
-        if isinstance(node, And):
-            return sa.and_(*(self.condition(operand) for operand in _operands(node)))
-        if isinstance(node, Or):
-            return sa.or_(*(self.condition(operand) for operand in _operands(node)))
-        raise TypeError(f"not a condition node: {node!r}")
+    def boolean(self, value: bool) -> Column:
+        return sa.true() if value else sa.false()
 
-    def bits(self, node: Expr, value: bool, rule: str, word: int) -> Bits:
-        """``_reference.cited`` in SQL: word ``word`` of the bits cited where ``node`` is ``value``.
+    def compare(self, node: Compare, left: Column, right: Column) -> Column:
+        if node.domain is ValueType.RATIO:
+            left = _as_float(left, node.left.type)
+            right = _as_float(right, node.right.type)
+        result: Column = _COMPARE[node.op](left, right)
+        return result
 
-        Bit ``i % BITS_PER_WORD`` of word ``i // BITS_PER_WORD`` stands for the
-        ``i``-th name ``rule`` may cite. The result is only meaningful on the
-        rows where ``node`` evaluates to ``value`` (as ``cited`` is only called
-        there), and is never ``NULL``: an ``int`` when it is the same on every
-        row, else a ``BIGINT`` expression.
+    def and_(self, operands: list[Column]) -> Column:
+        return sa.and_(*operands)
 
-        A chain of one operator (``a or b or c``, however parenthesised) is
-        taken at once: when it cites every operand (``or`` false, ``and`` true) the
-        operands' bits are OR-ed; when it cites its leftmost true (``or``) or
-        false (``and``) operand, one ``CASE`` tries the operands in order. So
-        each operand's condition appears once per chain it is an operand of
-        (not once per level of a left-associated chain), and the SQL grows
-        with the size of the condition times the number of alternations of
-        ``and`` / ``or`` / ``not`` above each comparison within one step
-        (at most :data:`STEP_LEVELS`).
-        """
-        done = self.computed(("b", rule, id(node), value, word))
-        if done is not None:
-            return done
-        if isinstance(node, Compare):
-            found = 0
-            positions = self.positions[rule]
-            for ref in references(node):
-                i = positions[ref_key(ref)]
-                if i // BITS_PER_WORD == word:
-                    found |= 1 << (i % BITS_PER_WORD)
-            return found
-        if isinstance(node, Not):
-            return self.bits(node.operand, not value, rule, word)
-        if isinstance(node, And | Or):
-            operands = _operands(node)
-            parts = [self.bits(operand, value, rule, word) for operand in operands]
-            if value == isinstance(node, And):  # true ``and``, false ``or``: every operand
-                return _bitwise_or(parts)
-            # the leftmost operand that is ``value``; the last one is, if none before
-            last = parts[-1]
-            branches: list[tuple[sa.ColumnElement[bool], Bits]] = []
-            for operand, part in zip(operands[:-1], parts[:-1], strict=True):
-                truth = self.condition(operand)
-                branches.append((truth if value else sa.not_(truth), part))
-            while branches and _same(branches[-1][1], last):
-                branches.pop()  # taking it or falling through cites the same
-            if not branches:
-                return last
-            return sa.case(*((when, _bigint(part)) for when, part in branches), else_=_bigint(last))
-        return 0
+    def or_(self, operands: list[Column]) -> Column:
+        return sa.or_(*operands)
+
+    def not_(self, operand: Column) -> Column:
+        return sa.not_(operand)
 
     # -------------------------------------------------------------- chains
 
@@ -434,6 +400,76 @@ class _Compiler:
                 yield ("b", rule, id(node), value, word), self.bits(node, value, rule, word)
 
 
+class _Bits(CitationCompiler[Bits]):
+    """The citations of one rule's condition in SQL: one word of bits, per row.
+
+    Bit ``i % BITS_PER_WORD`` of word ``i // BITS_PER_WORD`` stands for the
+    ``i``-th name ``rule`` may cite. The bits of a node are only meaningful on
+    the rows where it has the value they are asked for, and never ``NULL``:
+    an ``int`` when the same on every row, else a ``BIGINT`` expression.
+
+    A chain of one operator (``a or b or c``, however parenthesised) is taken
+    at once: when it cites every operand (``or`` false, ``and`` true) the
+    operands' bits are OR-ed; when it cites its leftmost true (``or``) or
+    false (``and``) operand, one ``CASE`` tries the operands in order. So each
+    operand's condition appears once per chain it is an operand of (not once
+    per level of a left-associated chain), and the SQL grows with the size of
+    the condition times the number of alternations of ``and`` / ``or`` /
+    ``not`` above each comparison within one step (at most :data:`STEP_LEVELS`).
+
+    Args:
+        compiler: The conditions' compiler (and the steps computed so far).
+        rule: The rule's name.
+        word: Which word of the bits.
+    """
+
+    def __init__(self, compiler: _Compiler, rule: str, word: int) -> None:
+        self.compiler = compiler
+        self.rule = rule
+        self.word = word
+
+    def cited(self, node: Expr, value: bool) -> Bits:
+        """The bits, read from a step's column (or constant) when one computed them."""
+        done = self.compiler.computed(("b", self.rule, id(node), value, self.word))
+        return super().cited(node, value) if done is None else done
+
+    def comparison(self, node: Compare) -> Bits:
+        found = 0
+        positions = self.compiler.positions[self.rule]
+        for ref in references(node):
+            i = positions[ref_key(ref)]
+            if i // BITS_PER_WORD == self.word:
+                found |= 1 << (i % BITS_PER_WORD)
+        return found
+
+    def every(self, parts: list[Bits]) -> Bits:
+        return _bitwise_or(parts)
+
+    def leftmost(self, operands: list[Expr], value: bool, parts: list[Bits]) -> Bits:
+        last = parts[-1]
+        branches: list[tuple[Column, Bits]] = []
+        for operand, part in zip(operands[:-1], parts[:-1], strict=True):
+            truth = self.compiler.condition(operand)
+            branches.append((truth if value else sa.not_(truth), part))
+        while branches and _same(branches[-1][1], last):
+            branches.pop()  # taking it or falling through cites the same
+        if not branches:
+            return last
+        return sa.case(*((when, _bigint(part)) for when, part in branches), else_=_bigint(last))
+
+    def nothing(self) -> Bits:
+        return 0
+
+
+def _as_float(value: Column, kind: ValueType) -> Column:
+    """Money enters float64 arithmetic as ``float64(fen) / 100``, a count as ``float64(n)``."""
+    if kind is ValueType.MONEY:
+        return sa.cast(value, DOUBLE) / as_double(100.0)
+    if kind is ValueType.COUNT:
+        return sa.cast(value, DOUBLE)
+    return value
+
+
 @attrs.frozen
 class Entry:
     """A name a rule may cite: its key and a reference to it."""
@@ -456,7 +492,7 @@ class CompiledPolicy:
             ``segment_decision`` (``4 * rule index + outcome`` of the deciding
             rule within its chain, with :class:`~keyaccount.rules.Outcome`
             codes; ``-1`` when no rule fires); on PostgreSQL also ``ka_inexact``
-            (1 where a float64 sum of fen may be inexact, see ``_sql_metrics``).
+            (1 where a float64 sum of fen may be inexact, see ``sql._metrics``).
         evaluation: :attr:`decisions` with the explanations: per chain
             ``<chain>_cited_<w>`` bit masks (see :attr:`entries`), and the value
             of every name the policy may cite (``value_<j>``, in the order of
@@ -600,25 +636,6 @@ def compile_policy(
     )
 
 
-def _operands(node: And | Or) -> list[Expr]:
-    """The operands of the chain of ``node``'s operator that ``node`` heads, left to right.
-
-    ``(a or b) or (c or d)`` gives ``a, b, c, d``: ``or`` and ``and`` are
-    associative in three-valued logic, and the leftmost true (``or``) or
-    false (``and``) operand is the same however the chain is parenthesised.
-    """
-    kind = type(node)
-    out: list[Expr] = []
-    stack: list[Expr] = [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, kind):
-            stack += [item.right, item.left]
-        else:
-            out.append(item)
-    return out
-
-
 class _Plan:
     """Which parts of the conditions the steps compute, and which step reads each.
 
@@ -644,17 +661,14 @@ class _Plan:
         by the final ``SELECT``). ``value`` is the truth ``node`` is explained
         for (``not`` flips it).
         """
-        if isinstance(node, Literal | MetricRef | ShareRef):
-            return 0, []
         operands: list[tuple[Expr, bool]]
-        if isinstance(node, Neg):
-            operands = [(node.operand, value)]
-        elif isinstance(node, Not):
-            operands = [(node.operand, not value)]
-        elif isinstance(node, And | Or):
-            operands = [(operand, value) for operand in _operands(node)]
+        if isinstance(node, And | Or):
+            operands = [(operand, value) for operand in chain_operands(node)]
         else:
-            operands = [(node.left, value), (node.right, value)]
+            truth = not value if isinstance(node, Not) else value
+            operands = [(child, truth) for child in children(node)]
+        if not operands:  # a literal or a reference
+            return 0, []
         height = 0
         below: list[Expr] = []
         for operand, truth in operands:
