@@ -123,16 +123,16 @@ def step_reference(path: Path, limit: int) -> dict[str, Any]:
     import itertools
 
     from keyaccount.domain import default_catalog
-    from keyaccount.io._fields import RevenueSpec, revenue_row
+    from keyaccount.io._fields import REVENUE_RECORDS, RecordSpec, record_row
     from keyaccount.io._lines import csv_records, open_csv
-    from keyaccount.io._problems import Problem
+    from keyaccount.io.problems import Problem
 
     rows = 0
     with PeakSampler() as memory, open_csv(path, _revenue_format()) as source:
-        spec = RevenueSpec.build(source.header, default_catalog(), None)
+        spec = RecordSpec.build(source.header, REVENUE_RECORDS, default_catalog(), None)
         t, cpu = time.perf_counter(), cpu_seconds()
         for line, fields in itertools.islice(csv_records(iter(source.file), 2), limit):
-            if isinstance(revenue_row(line, fields, spec), Problem):
+            if isinstance(record_row(line, fields, spec), Problem):
                 raise SystemExit(f"reference parser refused line {line}")
             rows += 1
         seconds, cpu = time.perf_counter() - t, cpu_seconds() - cpu

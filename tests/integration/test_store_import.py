@@ -412,6 +412,32 @@ def test_rejects_keep_good_rows_and_list_every_bad_one(store: Store, tmp_path: P
     )
 
 
+def test_monthly_sums_the_store_refuses_go_to_the_transactions_reject_file(
+    store: Store, tmp_path: Path
+) -> None:
+    """A transactions sum before its customer's first period joins the reader's rejects."""
+    store.import_rows(customer_rows(CUSTOMERS))
+    path = write_csv(
+        tmp_path / "tx.csv",
+        "customer_id,date,amount,product_id",
+        "GD,2021-01-03,10.50,policy_mailing",
+        "GD,2021-01-28,1.00,policy_mailing",
+        "GD,2022-01-09,x,policy_mailing",
+        "DD,2022-07-09,3.25,warehouse_delivery",
+    )
+    report = store.import_csv(transactions=path, reject_dir=tmp_path / "rejects")
+    assert (report.revenue_rows, report.rejected) == (1, 2)
+    with open(tmp_path / "rejects" / "tx.csv.rejects.csv", encoding="utf-8") as f:
+        rejects = sorted(csv.DictReader(f), key=lambda r: int(r["line"]))
+    assert [(r["line"], r["column"]) for r in rejects] == [("2", "period"), ("4", "amount")]
+    assert (rejects[0]["customer_id"], rejects[0]["date"], rejects[0]["amount"]) == (
+        "GD",
+        "2021-01",
+        "11.50",
+    )
+    assert "first_period" in rejects[0]["reason"]
+
+
 def test_export_then_import_is_lossless(store: Store, new_url: object, tmp_path: Path) -> None:
     """Exporting a store and importing the files into an empty store gives the same data."""
     from keyaccount.demo import generate

@@ -24,6 +24,7 @@ from keyaccount import (
     Segment,
     SubSegment,
     Tier,
+    __version__,
     default_catalog,
 )
 from keyaccount.domain import SegmentChange, TierChange
@@ -448,6 +449,16 @@ def test_schema_version_is_checked_on_every_backend(store_url: str) -> None:
     engine.dispose()
     with pytest.raises(SchemaVersionError, match="schema version 2"):
         Store(store_url)
+
+
+def test_the_schema_row_names_the_library_version_that_created_it(store_url: str) -> None:
+    """ka_schema records the installed keyaccount version as the writer of the tables."""
+    Store(store_url).close()
+    engine = sa.create_engine(store_url)
+    with engine.connect() as conn:
+        written_by = conn.execute(sa.text("SELECT written_by FROM ka_schema")).scalar_one()
+    engine.dispose()
+    assert written_by == __version__
 
 
 def test_other_tables_in_the_database_are_left_alone(tmp_path: Path) -> None:

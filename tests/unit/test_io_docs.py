@@ -12,7 +12,7 @@ import pytest
 DOC = Path(__file__).resolve().parents[2] / "docs" / "import-export.md"
 MODULES = [
     "keyaccount.io",
-    "keyaccount.io._problems",
+    "keyaccount.io.problems",
     "keyaccount.io._revenue",
 ]
 

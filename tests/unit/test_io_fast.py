@@ -28,7 +28,7 @@ from keyaccount.io._rows import RevenueRows
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from keyaccount.io._problems import Problem
+    from keyaccount.io.problems import Problem
 
 CATALOG = default_catalog()
 

@@ -15,7 +15,10 @@ A bad row is named by file, line, column, value and reason: by default the
 reader reads the whole file and raises
 :class:`~keyaccount.exceptions.CsvImportError` listing them all; with
 ``errors=ErrorPolicy.reject(path)`` it goes on with the good rows and writes
-the bad ones to a reject file. :func:`read_portfolio_csv` and
+the bad ones to a reject file. A caller with checks of its own passes a
+:class:`~keyaccount.io.problems.ProblemSink` as ``errors`` and adds its bad
+rows to the reader's (:mod:`keyaccount.io.problems`, which also makes the
+reject files of a multi-file import). :func:`read_portfolio_csv` and
 :func:`write_portfolio_csv` move a whole :class:`~keyaccount.Portfolio`.
 
 Example:
@@ -36,10 +39,10 @@ from __future__ import annotations
 from keyaccount.io._customers import CustomerRows, read_customers_csv
 from keyaccount.io._formats import CUSTOMER_COLUMNS, REVENUE_COLUMNS, TRANSACTION_COLUMNS
 from keyaccount.io._portfolio import read_portfolio_csv, write_portfolio_csv
-from keyaccount.io._problems import REJECT_COLUMNS, ErrorPolicy, ProgressCallback
 from keyaccount.io._revenue import iter_revenue_csv, iter_transactions_csv
 from keyaccount.io._rows import ReadStats, RevenueBatches, RevenueRows
 from keyaccount.io._write import write_customers_csv, write_revenue_csv
+from keyaccount.io.problems import REJECT_COLUMNS, ErrorPolicy, ProgressCallback
 
 __all__ = [
     "CUSTOMER_COLUMNS",

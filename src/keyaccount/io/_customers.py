@@ -36,7 +36,7 @@ from keyaccount.io._lines import (
     open_csv,
     read_blocks,
 )
-from keyaccount.io._problems import ErrorPolicy, Problem, ProgressCallback
+from keyaccount.io.problems import ErrorPolicy, Problem, ProblemSink, ProgressCallback
 from keyaccount.portfolio import CustomerColumns
 from keyaccount.utils import paused_gc
 
@@ -263,7 +263,7 @@ def cross_row_checks(
 def read_customers_csv(
     path: str | os.PathLike[str],
     *,
-    errors: ErrorPolicy = _RAISE,
+    errors: ErrorPolicy | ProblemSink = _RAISE,
     known_customers: Container[str] | None = None,
     progress: ProgressCallback | None = None,
 ) -> CustomerRows:
@@ -279,7 +279,10 @@ def read_customers_csv(
         path: The file (UTF-8, with or without a byte order mark).
         errors: What to do with bad rows (default: raise after reading the
             whole file). With the reject policy, a customer whose parent row
-            is rejected is rejected too.
+            is rejected is rejected too. A
+            :class:`~keyaccount.io.problems.ProblemSink` of the caller's is
+            left open for the caller's own findings (the reader still raises
+            through it when it finds bad rows in raise mode).
         known_customers: Customers outside the file that parents may name.
             ``None`` (the default) accepts any parent id not in the file and
             leaves checking it to the caller; pass an empty set to require
@@ -297,6 +300,8 @@ def read_customers_csv(
     """
     source = open_csv(path, CUSTOMERS)
     sink = source.problems(errors)
+    owned = sink is not errors
+    reject = sink.policy.mode == "reject"
     try:
         parse = _CustomerBlocks(source.header)
         parts: list[CustomerRows] = []
@@ -316,10 +321,10 @@ def read_customers_csv(
         for problem in problems:
             if len(problem.fields) > parse.id_at:
                 bad_ids.setdefault(problem.fields[parse.id_at], problem.line)
-        found_across = cross_row_checks(rows, bad_ids, known_customers, errors.mode == "reject")
+        found_across = cross_row_checks(rows, bad_ids, known_customers, reject)
         if found_across:
             wanted = {int(rows.line[i]) for i, *_ in found_across}
-            texts = _fields_at(source.path, wanted) if errors.mode == "reject" else {}
+            texts = _fields_at(source.path, wanted) if reject else {}
             for i, column, value, reason in found_across:
                 at = int(rows.line[i])
                 problems.append(Problem(at, column, value, reason, texts.get(at, ())))
@@ -327,11 +332,13 @@ def read_customers_csv(
             keep[[i for i, *_ in found_across]] = False
             rows = rows.take(keep)
         sink.add_all(problems)
-        sink.close()
+        if owned or (problems and not reject):
+            sink.close()
         return rows
     finally:
         source.close()
-        sink.close(check=False)
+        if owned:
+            sink.close(check=False)
 
 
 _BAD = -99

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -27,11 +27,12 @@ from keyaccount.domain import (
     Tier,
 )
 from keyaccount.exceptions import UnknownLabelError
+from keyaccount.io._formats import REVENUE, TRANSACTIONS, CsvFormat
 from keyaccount.io._lines import Malformed
-from keyaccount.io._problems import Problem
+from keyaccount.io.problems import Problem
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Container, Sequence
+    from collections.abc import Callable, Container, Iterable, Sequence
 
     from keyaccount.io._formats import Header
 
@@ -40,17 +41,19 @@ __all__ = [
     "MAX_FEN_DIGITS",
     "MAX_VOLUME_DIGITS",
     "MIN_YEAR",
+    "REVENUE_RECORDS",
+    "TRANSACTION_RECORDS",
     "CustomerSpec",
     "FieldError",
-    "RevenueSpec",
-    "TransactionSpec",
+    "RecordColumns",
+    "RecordSpec",
     "customer_id",
     "customer_row",
     "date_ordinal",
     "money_fen",
+    "parse_records",
     "period_ordinal",
-    "revenue_row",
-    "transaction_row",
+    "record_row",
     "volume",
 ]
 
@@ -289,28 +292,89 @@ class _Cursor:
 
 
 @attrs.frozen
-class RevenueSpec:
-    """What a revenue row is checked against.
+class RecordColumns:
+    """Where the rows of a revenue or transactions file keep what a revenue row holds.
+
+    The two formats differ only in this data: the month is a ``YYYY-MM``
+    period or a date within it, the money column's name, and whether the
+    volume is a column or each row counts one. Columns are checked in the
+    format's order.
+
+    Attributes:
+        fmt: The format.
+        month: The column of the month: ``"period"`` or ``"date"``.
+        money: The column of the money in yuan.
+        volume: The column of the volume, ``None`` when every row counts one.
+    """
+
+    fmt: CsvFormat
+    month: str
+    money: str
+    volume: str | None
+
+
+REVENUE_RECORDS = RecordColumns(REVENUE, month="period", money="revenue", volume="volume")
+TRANSACTION_RECORDS = RecordColumns(TRANSACTIONS, month="date", money="amount", volume=None)
+
+_MONTH: dict[str, Callable[[str], int]] = {"period": period_ordinal, "date": date_ordinal}
+
+
+@attrs.frozen
+class RecordSpec:
+    """What a revenue or transaction row is checked against.
 
     Attributes:
         header: The file's header.
+        records: The format's columns (:data:`REVENUE_RECORDS` or :data:`TRANSACTION_RECORDS`).
         products: Catalogue position of every product id.
         default_product: Position of ``standard_express``, ``None`` if absent.
         known_customers: When given, customer ids must be in it.
+        rules: Each column of the format, in its order, with its rule (text to
+            value, or :class:`FieldError`).
+        picks: Where in :attr:`rules` the customer id, product, month, money
+            and volume are (``-1``: no volume column, each row counts one).
     """
 
     header: Header
+    records: RecordColumns
     products: dict[str, int]
     default_product: int | None
-    known_customers: Container[str] | None = None
+    known_customers: Container[str] | None
+    rules: tuple[tuple[str, Callable[[str], str | int]], ...]
+    picks: tuple[int, int, int, int, int]
 
     @classmethod
     def build(
-        cls, header: Header, catalog: ProductCatalog, known: Container[str] | None
-    ) -> RevenueSpec:
-        """The spec for ``header`` and ``catalog``."""
+        cls,
+        header: Header,
+        records: RecordColumns,
+        catalog: ProductCatalog,
+        known: Container[str] | None,
+    ) -> RecordSpec:
+        """The spec for a file with ``header`` in the format of ``records``, and ``catalog``."""
         products = {pid: i for i, pid in enumerate(catalog)}
-        return cls(header, products, products.get(DEFAULT_PRODUCT_ID), known)
+        default = products.get(DEFAULT_PRODUCT_ID)
+
+        def customer(text: str) -> str:
+            return _customer_ref(text, known)
+
+        def product(text: str) -> int:
+            return product_position(text, products, default)
+
+        by_column: dict[str, Callable[[str], str | int]] = {
+            "customer_id": customer,
+            "product_id": product,
+            records.month: _MONTH[records.month],
+            records.money: money_fen,
+        }
+        if records.volume is not None:
+            by_column[records.volume] = volume
+        columns = records.fmt.columns
+        rules = tuple((column, by_column[column]) for column in columns)
+        wanted = ("customer_id", "product_id", records.month, records.money, records.volume)
+        at = [-1 if c is None else columns.index(c) for c in wanted]
+        picks = (at[0], at[1], at[2], at[3], at[4])
+        return cls(header, records, products, default, known, rules, picks)
 
 
 def _customer_ref(text: str, known: Container[str] | None) -> str:
@@ -320,12 +384,13 @@ def _customer_ref(text: str, known: Container[str] | None) -> str:
     return cid
 
 
-def revenue_row(
-    line: int, fields: list[str] | Malformed, spec: RevenueSpec
+def record_row(
+    line: int, fields: list[str] | Malformed, spec: RecordSpec
 ) -> tuple[str, int, int, int, int] | Problem:
-    """One revenue row as ``(customer_id, product, period, fen, volume)``, or its problem.
+    """One revenue or transaction row as ``(customer_id, product, period, fen, volume)``.
 
-    Columns are checked in the format's order; the first bad one is reported.
+    Columns are checked in the format's order; the first bad one is
+    reported as the row's problem. A transaction's volume is 1.
     """
     shape = _shape_problem(line, fields, spec.header.width)
     if shape is not None:
@@ -333,55 +398,30 @@ def revenue_row(
     assert not isinstance(fields, Malformed)
     row = _Cursor(fields, spec.header)
     try:
-        cid = row.read("customer_id", lambda t: _customer_ref(t, spec.known_customers))
-        period = row.read("period", period_ordinal)
-        product = row.read(
-            "product_id", lambda t: product_position(t, spec.products, spec.default_product)
-        )
-        fen = row.read("revenue", money_fen)
-        parcels = row.read("volume", volume)
+        values: list[Any] = [row.read(column, rule) for column, rule in spec.rules]
     except FieldError as exc:
         return row.problem(line, exc)
-    return cid, product, period, fen, parcels
+    cid, product, month, fen, parcels = spec.picks
+    volume_ = 1 if parcels < 0 else values[parcels]
+    return values[cid], values[product], values[month], values[fen], volume_
 
 
-@attrs.frozen
-class TransactionSpec:
-    """What a transaction row is checked against (see :class:`RevenueSpec`)."""
-
-    header: Header
-    products: dict[str, int]
-    default_product: int | None
-    known_customers: Container[str] | None = None
-
-    @classmethod
-    def build(
-        cls, header: Header, catalog: ProductCatalog, known: Container[str] | None
-    ) -> TransactionSpec:
-        """The spec for ``header`` and ``catalog``."""
-        products = {pid: i for i, pid in enumerate(catalog)}
-        return cls(header, products, products.get(DEFAULT_PRODUCT_ID), known)
-
-
-def transaction_row(
-    line: int, fields: list[str] | Malformed, spec: TransactionSpec
-) -> tuple[str, int, int, int] | Problem:
-    """One transaction as ``(customer_id, product, period, fen)``, or its problem."""
-    shape = _shape_problem(line, fields, spec.header.width)
-    if shape is not None:
-        return shape
-    assert not isinstance(fields, Malformed)
-    row = _Cursor(fields, spec.header)
-    try:
-        cid = row.read("customer_id", lambda t: _customer_ref(t, spec.known_customers))
-        period = row.read("date", date_ordinal)
-        fen = row.read("amount", money_fen)
-        product = row.read(
-            "product_id", lambda t: product_position(t, spec.products, spec.default_product)
-        )
-    except FieldError as exc:
-        return row.problem(line, exc)
-    return cid, product, period, fen
+def parse_records(
+    records: Iterable[tuple[int, list[str] | Malformed]],
+    parse: Callable[[int, list[str] | Malformed], _T | Problem],
+) -> tuple[list[int], list[_T], list[Problem]]:
+    """Each record through a row parser: the lines and values of the good ones, and the problems."""
+    lines: list[int] = []
+    values: list[_T] = []
+    problems: list[Problem] = []
+    for line, fields in records:
+        result = parse(line, fields)
+        if isinstance(result, Problem):
+            problems.append(result)
+        else:
+            lines.append(line)
+            values.append(result)
+    return lines, values, problems
 
 
 @attrs.frozen

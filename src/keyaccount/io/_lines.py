@@ -15,7 +15,7 @@ import numpy as np
 
 from keyaccount.exceptions import CsvFileNotFoundError, CsvHeaderError
 from keyaccount.io._formats import CsvFormat, Header, parse_header
-from keyaccount.io._problems import ErrorPolicy, ProblemSink
+from keyaccount.io.problems import ErrorPolicy, ProblemSink
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -202,10 +202,17 @@ class CsvSource:
         """Close the file."""
         self.file.close()
 
-    def problems(self, policy: ErrorPolicy) -> ProblemSink:
-        """The sink for this file's bad rows (the file is closed if it cannot be made)."""
+    def problems(self, errors: ErrorPolicy | ProblemSink) -> ProblemSink:
+        """The sink for this file's bad rows (the file is closed if it cannot be made).
+
+        A new sink for a policy, which the reader owns and closes; or the
+        caller's sink, started with this file's header and left open.
+        """
         try:
-            return ProblemSink(self.path, policy, self.header.names)
+            if isinstance(errors, ProblemSink):
+                errors.start(self.header.names)
+                return errors
+            return ProblemSink(self.path, errors, self.header.names)
         except BaseException:
             self.close()
             raise

@@ -10,14 +10,14 @@ import numpy as np
 from keyaccount.domain import Period, ProductCatalog
 from keyaccount.exceptions import ValidationError
 from keyaccount.io._customers import read_customers_csv
-from keyaccount.io._problems import ErrorPolicy
 from keyaccount.io._revenue import iter_revenue_csv
 from keyaccount.io._write import Lang, write_customers_csv, write_revenue_csv
+from keyaccount.io.problems import ErrorPolicy
 from keyaccount.portfolio import Portfolio, RevenueColumns
 
 if TYPE_CHECKING:
-    from keyaccount.io._problems import ProgressCallback
     from keyaccount.io._rows import RevenueRows
+    from keyaccount.io.problems import ProgressCallback
 
 __all__ = ["read_portfolio_csv", "write_portfolio_csv"]
 

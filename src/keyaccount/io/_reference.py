@@ -10,17 +10,19 @@ from typing import TYPE_CHECKING
 
 from keyaccount.io._customers import CustomerRows, cross_row_checks
 from keyaccount.io._fields import (
+    REVENUE_RECORDS,
+    TRANSACTION_RECORDS,
     CustomerSpec,
     CustomerValues,
-    RevenueSpec,
-    TransactionSpec,
+    RecordColumns,
+    RecordSpec,
     customer_row,
-    revenue_row,
-    transaction_row,
+    parse_records,
+    record_row,
 )
-from keyaccount.io._formats import CUSTOMERS, REVENUE, TRANSACTIONS
+from keyaccount.io._formats import CUSTOMERS
 from keyaccount.io._lines import csv_records, open_csv
-from keyaccount.io._problems import Problem
+from keyaccount.io.problems import Problem
 
 if TYPE_CHECKING:
     import os
@@ -34,23 +36,28 @@ RevenueLine = tuple[int, str, int, int, int, int]
 """``(line, customer_id, product, period, fen, volume)``."""
 
 
+def _reference_records(
+    path: str | os.PathLike[str],
+    records: RecordColumns,
+    catalog: ProductCatalog,
+    known_customers: Container[str] | None,
+) -> tuple[list[RevenueLine], list[Problem]]:
+    """Every good row of a revenue or transactions file and every problem, in file order."""
+    with open_csv(path, records.fmt) as source:
+        spec = RecordSpec.build(source.header, records, catalog, known_customers)
+        lines, values, bad = parse_records(
+            csv_records(iter(source.file), 2), lambda line, fields: record_row(line, fields, spec)
+        )
+    return [(line, *v) for line, v in zip(lines, values, strict=True)], bad
+
+
 def reference_revenue(
     path: str | os.PathLike[str],
     catalog: ProductCatalog,
     known_customers: Container[str] | None = None,
 ) -> tuple[list[RevenueLine], list[Problem]]:
     """Every good row of a revenue file and every problem, in file order."""
-    with open_csv(path, REVENUE) as source:
-        spec = RevenueSpec.build(source.header, catalog, known_customers)
-        good: list[RevenueLine] = []
-        bad: list[Problem] = []
-        for line, fields in csv_records(iter(source.file), 2):
-            result = revenue_row(line, fields, spec)
-            if isinstance(result, Problem):
-                bad.append(result)
-            else:
-                good.append((line, *result))
-    return good, bad
+    return _reference_records(path, REVENUE_RECORDS, catalog, known_customers)
 
 
 def reference_transactions(
@@ -59,17 +66,8 @@ def reference_transactions(
     known_customers: Container[str] | None = None,
 ) -> tuple[list[tuple[int, str, int, int, int]], list[Problem]]:
     """Every good transaction ``(line, customer_id, product, period, fen)`` and every problem."""
-    with open_csv(path, TRANSACTIONS) as source:
-        spec = TransactionSpec.build(source.header, catalog, known_customers)
-        good: list[tuple[int, str, int, int, int]] = []
-        bad: list[Problem] = []
-        for line, fields in csv_records(iter(source.file), 2):
-            result = transaction_row(line, fields, spec)
-            if isinstance(result, Problem):
-                bad.append(result)
-            else:
-                good.append((line, *result))
-    return good, bad
+    good, bad = _reference_records(path, TRANSACTION_RECORDS, catalog, known_customers)
+    return [row[:5] for row in good], bad
 
 
 def reference_customers(
@@ -86,16 +84,9 @@ def reference_customers(
     with open_csv(path, CUSTOMERS) as source:
         spec = CustomerSpec(source.header)
         id_at = source.header.index["customer_id"]
-        lines: list[int] = []
-        values: list[CustomerValues] = []
-        bad: list[Problem] = []
-        for line, fields in csv_records(iter(source.file), 2):
-            result = customer_row(line, fields, spec)
-            if isinstance(result, Problem):
-                bad.append(result)
-            else:
-                lines.append(line)
-                values.append(result)
+        lines, values, bad = parse_records(
+            csv_records(iter(source.file), 2), lambda line, fields: customer_row(line, fields, spec)
+        )
     bad_ids: dict[str, int] = {}
     for problem in bad:
         if len(problem.fields) > id_at:

@@ -25,18 +25,20 @@ from keyaccount.io._fast import (
 )
 from keyaccount.io._fields import (
     MIN_YEAR,
-    RevenueSpec,
-    TransactionSpec,
-    revenue_row,
-    transaction_row,
+    REVENUE_RECORDS,
+    TRANSACTION_RECORDS,
+    RecordColumns,
+    RecordSpec,
+    parse_records,
+    record_row,
 )
-from keyaccount.io._formats import REVENUE, TRANSACTIONS, CsvFormat
 from keyaccount.io._lines import CsvSource, block_records, open_csv, read_blocks
-from keyaccount.io._problems import ErrorPolicy, Problem, ProblemSink, ProgressCallback
 from keyaccount.io._rows import Batcher, ReadStats, RevenueBatches, RevenueRows
+from keyaccount.io.problems import ErrorPolicy, Problem, ProblemSink, ProgressCallback
 from keyaccount.utils import paused_gc
 
 if TYPE_CHECKING:
+    from keyaccount.io._formats import CsvFormat
     from keyaccount.io._lines import Malformed
 
 __all__ = ["BLOCK_BYTES", "RowCheck", "iter_revenue_csv", "iter_transactions_csv"]
@@ -74,16 +76,7 @@ def _reference(
     records: list[tuple[int, list[str] | Malformed]],
     parse: Callable[[int, list[str] | Malformed], tuple[str, int, int, int, int] | Problem],
 ) -> tuple[RevenueRows, list[Problem]]:
-    lines: list[int] = []
-    values: list[tuple[str, int, int, int, int]] = []
-    problems: list[Problem] = []
-    for line, fields in records:
-        result = parse(line, fields)
-        if isinstance(result, Problem):
-            problems.append(result)
-        else:
-            lines.append(line)
-            values.append(result)
+    lines, values, problems = parse_records(records, parse)
     return RevenueRows.from_tuples(lines, values), problems
 
 
@@ -101,14 +94,21 @@ def _slow_block(
     )
 
 
-def _revenue_block(
-    data: bytes, first_line: int, spec: RevenueSpec, table: ProductTable, scratch: Scratch
+_MONTHS = {"period": parse_periods, "date": parse_dates}
+"""The block parser of each month column (see :data:`~keyaccount.io._fields.RecordColumns`)."""
+
+
+def _record_block(
+    data: bytes, first_line: int, spec: RecordSpec, table: ProductTable, scratch: Scratch
 ) -> _Block:
+    """The rows of one block of a revenue or transactions file (``spec`` says which)."""
+
     def parse(line: int, fields: list[str] | Malformed) -> tuple[str, int, int, int, int] | Problem:
-        return revenue_row(line, fields, spec)
+        return record_row(line, fields, spec)
 
     if not block_is_simple(data):
         return _slow_block(data, first_line, parse)
+    records = spec.records
     index = spec.header.index
     block = split_block(data, spec.header.width, scratch)
     buf = block.buf
@@ -117,11 +117,20 @@ def _revenue_block(
         return block.field(index[name])
 
     ids, ok = parse_ids(buf, *column("customer_id"), spec.known_customers)
-    period, ok_period = parse_periods(buf, *column("period"))
-    product, ok_product = table.parse(buf, *column("product_id"))
-    fen, ok_fen = parse_money(buf, *column("revenue"))
-    volume, ok_volume = parse_whole(buf, *column("volume"))
-    ok &= ok_period & ok_product & ok_fen & ok_volume
+    period, ok_period = _MONTHS[records.month](buf, *column(records.month))
+    fen, ok_fen = parse_money(buf, *column(records.money))
+    m = ids.shape[0]
+    if "product_id" in index:
+        product, ok_product = table.parse(buf, *column("product_id"))
+    else:
+        product = np.full(m, -1 if table.default is None else table.default, dtype=np.int32)
+        ok_product = np.full(m, table.default is not None, dtype=np.bool_)
+    if records.volume is None:
+        volume = np.ones(m, dtype=np.int64)
+    else:
+        volume, ok_volume = parse_whole(buf, *column(records.volume))
+        ok &= ok_volume
+    ok &= ok_period & ok_product & ok_fen
     good = np.flatnonzero(ok)
     fast = RevenueRows(
         first_line + block.rows[good],
@@ -132,62 +141,10 @@ def _revenue_block(
         volume[good],
     )
     flagged = np.union1d(block.odd, block.rows[~ok]).tolist()
-    records: list[tuple[int, list[str] | Malformed]] = [
+    refused: list[tuple[int, list[str] | Malformed]] = [
         (first_line + i, block.fields(i)) for i in flagged
     ]
-    slow, problems = _reference(records, parse)
-    return _Block(
-        _merge(fast, slow),
-        problems,
-        int(block.rows.shape[0] + block.odd.shape[0]),
-        block.n_lines,
-        lambda line: tuple(block.fields(line - first_line)),
-    )
-
-
-def _transaction_block(
-    data: bytes, first_line: int, spec: TransactionSpec, table: ProductTable, scratch: Scratch
-) -> _Block:
-    def parse(line: int, fields: list[str] | Malformed) -> tuple[str, int, int, int, int] | Problem:
-        result = transaction_row(line, fields, spec)
-        if isinstance(result, Problem):
-            return result
-        cid, product, period, fen = result
-        return cid, product, period, fen, 1
-
-    if not block_is_simple(data):
-        return _slow_block(data, first_line, parse)
-    index = spec.header.index
-    block = split_block(data, spec.header.width, scratch)
-    buf = block.buf
-
-    def column(name: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        return block.field(index[name])
-
-    ids, ok = parse_ids(buf, *column("customer_id"), spec.known_customers)
-    period, ok_date = parse_dates(buf, *column("date"))
-    fen, ok_fen = parse_money(buf, *column("amount"))
-    if "product_id" in index:
-        product, ok_product = table.parse(buf, *column("product_id"))
-    else:
-        m = ids.shape[0]
-        product = np.full(m, -1 if table.default is None else table.default, dtype=np.int32)
-        ok_product = np.full(m, table.default is not None, dtype=np.bool_)
-    ok &= ok_date & ok_fen & ok_product
-    good = np.flatnonzero(ok)
-    fast = RevenueRows(
-        first_line + block.rows[good],
-        ids[good],
-        product[good],
-        period[good],
-        fen[good],
-        np.ones(good.shape[0], dtype=np.int64),
-    )
-    flagged = np.union1d(block.odd, block.rows[~ok]).tolist()
-    records: list[tuple[int, list[str] | Malformed]] = [
-        (first_line + i, block.fields(i)) for i in flagged
-    ]
-    slow, problems = _reference(records, parse)
+    slow, problems = _reference(refused, parse)
     return _Block(
         _merge(fast, slow),
         problems,
@@ -211,7 +168,12 @@ def _blocks(
     bytes_offset: int,
     bytes_total: int,
 ) -> Iterator[RevenueRows]:
-    """Good rows of every block of ``source``; bad rows go to ``sink``."""
+    """Good rows of every block of ``source``; bad rows go to ``sink``.
+
+    In raise mode no rows are yielded after the first bad row the reader
+    finds (bad rows a caller adds to its own sink do not stop the reader).
+    """
+    raises = sink.policy.mode == "raise"
     line = 2
     done = source.file.tell()
     for data in read_blocks(source.file, block_bytes):
@@ -230,13 +192,13 @@ def _blocks(
                 rows = rows.take(~bad)
         sink.add_all(problems)
         stats.rows_read += block.n_rows
-        stats.rows_rejected = sink.count
+        stats.rows_rejected += len(problems)
         line += block.n_lines
         done += len(data)
         stats.bytes_read = done
         if progress is not None:
             progress(stats.rows_read, bytes_offset + done, bytes_total)
-        if not sink.failed:
+        if not (stats.rows_rejected and raises):
             yield rows
 
 
@@ -252,16 +214,19 @@ def _read(
     make_parser: Callable[[CsvSource], BlockParser],
     finish: Callable[[Iterator[RevenueRows]], Iterator[RevenueRows]],
     *,
-    errors: ErrorPolicy,
+    errors: ErrorPolicy | ProblemSink,
     check: RowCheck | None,
     progress: ProgressCallback | None,
     check_first: bool,
     block_bytes: int,
 ) -> Iterator[RevenueRows]:
-    passes = 2 if check_first and errors.mode == "raise" else 1
+    policy = errors.policy if isinstance(errors, ProblemSink) else errors
+    passes = 2 if check_first and policy.mode == "raise" else 1
     for number in range(passes):
+        last = number + 1 == passes
         source = open_csv(path, fmt)
-        sink = source.problems(errors)
+        sink = source.problems(errors if last else policy)
+        owned = sink is not errors
         stats.path = source.path
         stats.bytes_total = source.size
         stats.rows_read = stats.rows_rejected = 0
@@ -277,28 +242,82 @@ def _read(
                 number * source.size,
                 passes * source.size,
             )
-            if number + 1 < passes:
+            if not last:
                 for _ in parts:
                     pass
                 sink.close()
                 continue
-            yield from finish(_then_close(parts, sink))
+            yield from finish(_then_close(parts, sink, owned, stats))
         finally:
             source.close()
-            sink.close(check=False)
+            if owned:
+                sink.close(check=False)
 
 
-def _then_close(parts: Iterator[RevenueRows], sink: ProblemSink) -> Iterator[RevenueRows]:
-    """``parts``, then close ``sink`` (which raises in raise mode when rows were bad)."""
+def _then_close(
+    parts: Iterator[RevenueRows], sink: ProblemSink, owned: bool, stats: ReadStats
+) -> Iterator[RevenueRows]:
+    """``parts``, then close ``sink`` (which raises in raise mode when rows were bad).
+
+    A caller's sink stays open for the caller's findings, unless the reader
+    found bad rows in raise mode: then it raises them (with the caller's).
+    """
     yield from parts
-    sink.close()
+    if owned or (stats.rows_rejected and sink.policy.mode == "raise"):
+        sink.close()
+
+
+def _record_batches(
+    path: str | os.PathLike[str],
+    records: RecordColumns,
+    catalog: ProductCatalog | None,
+    finish: Callable[[Iterator[RevenueRows], ProductCatalog], Iterator[RevenueRows]],
+    *,
+    errors: ErrorPolicy | ProblemSink,
+    batch_rows: int,
+    known_customers: Container[str] | None,
+    progress: ProgressCallback | None,
+    check: RowCheck | None,
+    check_first: bool,
+    block_bytes: int,
+) -> RevenueBatches:
+    """The batches of a revenue or transactions file (``records`` says which).
+
+    The arguments and the file's header are checked at once; the file is
+    read lazily. ``finish`` turns the good rows of the blocks into batches.
+    """
+    _check_batch_rows(batch_rows)
+    open_csv(path, records.fmt).close()
+    products = catalog if catalog is not None else default_catalog()
+
+    def make_parser(source: CsvSource) -> BlockParser:
+        spec = RecordSpec.build(source.header, records, products, known_customers)
+        table = ProductTable(tuple(products), spec.default_product)
+        scratch = Scratch()
+        return lambda data, line: _record_block(data, line, spec, table, scratch)
+
+    def make(stats: ReadStats) -> Iterator[RevenueRows]:
+        return _read(
+            stats,
+            path,
+            records.fmt,
+            make_parser,
+            lambda parts: finish(parts, products),
+            errors=errors,
+            check=check,
+            progress=progress,
+            check_first=check_first,
+            block_bytes=block_bytes,
+        )
+
+    return RevenueBatches(make, os.fspath(path))
 
 
 def iter_revenue_csv(
     path: str | os.PathLike[str],
     *,
     catalog: ProductCatalog | None = None,
-    errors: ErrorPolicy = _RAISE,
+    errors: ErrorPolicy | ProblemSink = _RAISE,
     batch_rows: int = 500_000,
     known_customers: Container[str] | None = None,
     progress: ProgressCallback | None = None,
@@ -318,7 +337,10 @@ def iter_revenue_csv(
         catalog: The product catalogue; ``RevenueRows.product`` holds
             positions in it (default: :func:`~keyaccount.default_catalog`).
         errors: What to do with bad rows (default: raise after reading the
-            whole file, yielding nothing after the first bad row).
+            whole file, yielding nothing after the first bad row). A
+            :class:`~keyaccount.io.problems.ProblemSink` of the caller's is
+            left open for the caller's own findings (the reader still raises
+            through it when it finds bad rows in raise mode).
         batch_rows: Rows per batch.
         known_customers: When given, a row whose customer id is not in it is
             bad ("unknown customer").
@@ -344,37 +366,26 @@ def iter_revenue_csv(
         >>> [batch.fen.tolist() for batch in iter_revenue_csv(p)]
         [[-1250]]
     """
-    _check_batch_rows(batch_rows)
-    open_csv(path, REVENUE).close()
-    products = catalog if catalog is not None else default_catalog()
 
-    def make_parser(source: CsvSource) -> BlockParser:
-        spec = RevenueSpec.build(source.header, products, known_customers)
-        table = ProductTable(tuple(products), spec.default_product)
-        scratch = Scratch()
-        return lambda data, line: _revenue_block(data, line, spec, table, scratch)
-
-    def finish(parts: Iterator[RevenueRows]) -> Iterator[RevenueRows]:
+    def finish(parts: Iterator[RevenueRows], _: ProductCatalog) -> Iterator[RevenueRows]:
         batcher = Batcher(batch_rows)
         for part in parts:
             yield from batcher.add(part)
         yield from batcher.flush()
 
-    def make(stats: ReadStats) -> Iterator[RevenueRows]:
-        return _read(
-            stats,
-            path,
-            REVENUE,
-            make_parser,
-            finish,
-            errors=errors,
-            check=_check,
-            progress=progress,
-            check_first=check_first,
-            block_bytes=_block_bytes,
-        )
-
-    return RevenueBatches(make, os.fspath(path))
+    return _record_batches(
+        path,
+        REVENUE_RECORDS,
+        catalog,
+        finish,
+        errors=errors,
+        batch_rows=batch_rows,
+        known_customers=known_customers,
+        progress=progress,
+        check=_check,
+        check_first=check_first,
+        block_bytes=_block_bytes,
+    )
 
 
 _FIRST = MIN_YEAR * 12
@@ -509,7 +520,7 @@ def iter_transactions_csv(
     path: str | os.PathLike[str],
     *,
     catalog: ProductCatalog | None = None,
-    errors: ErrorPolicy = _RAISE,
+    errors: ErrorPolicy | ProblemSink = _RAISE,
     batch_rows: int = 500_000,
     known_customers: Container[str] | None = None,
     progress: ProgressCallback | None = None,
@@ -530,7 +541,9 @@ def iter_transactions_csv(
         path: The file (UTF-8, with or without a byte order mark).
         catalog: The product catalogue (default: :func:`~keyaccount.default_catalog`).
         errors: What to do with bad rows. With the raise policy nothing is
-            yielded when a row is bad.
+            yielded when a row is bad. A caller's
+            :class:`~keyaccount.io.problems.ProblemSink` is used as in
+            :func:`iter_revenue_csv`.
         batch_rows: Rows per batch.
         known_customers: When given, a transaction whose customer id is not
             in it is bad.
@@ -548,17 +561,8 @@ def iter_transactions_csv(
             amounts add up beyond the per customer-month limit; nothing is
             yielded.
     """
-    _check_batch_rows(batch_rows)
-    open_csv(path, TRANSACTIONS).close()
-    products = catalog if catalog is not None else default_catalog()
 
-    def make_parser(source: CsvSource) -> BlockParser:
-        spec = TransactionSpec.build(source.header, products, known_customers)
-        table = ProductTable(tuple(products), spec.default_product)
-        scratch = Scratch()
-        return lambda data, line: _transaction_block(data, line, spec, table, scratch)
-
-    def finish(parts: Iterator[RevenueRows]) -> Iterator[RevenueRows]:
+    def finish(parts: Iterator[RevenueRows], products: ProductCatalog) -> Iterator[RevenueRows]:
         sums = MonthlySums(len(products), os.fspath(path))
         for part in parts:
             sums.add(part)
@@ -566,18 +570,16 @@ def iter_transactions_csv(
         for cut in range(0, len(rows), batch_rows):
             yield rows.take(slice(cut, cut + batch_rows))
 
-    def make(stats: ReadStats) -> Iterator[RevenueRows]:
-        return _read(
-            stats,
-            path,
-            TRANSACTIONS,
-            make_parser,
-            finish,
-            errors=errors,
-            check=None,
-            progress=progress,
-            check_first=False,
-            block_bytes=_block_bytes,
-        )
-
-    return RevenueBatches(make, os.fspath(path))
+    return _record_batches(
+        path,
+        TRANSACTION_RECORDS,
+        catalog,
+        finish,
+        errors=errors,
+        batch_rows=batch_rows,
+        known_customers=known_customers,
+        progress=progress,
+        check=None,
+        check_first=False,
+        block_bytes=_block_bytes,
+    )

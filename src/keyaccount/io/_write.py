@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     import os
     from collections.abc import Iterable, Iterator, Sequence
 
-    from keyaccount.io._problems import ProgressCallback
+    from keyaccount.io.problems import ProgressCallback
 
 __all__ = ["write_customers_csv", "write_revenue_csv"]
 

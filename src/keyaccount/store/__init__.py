@@ -24,11 +24,12 @@ Example:
 from __future__ import annotations
 
 from keyaccount.store._engine import resolve_url, sqlite_path
+from keyaccount.store._export import ExportReport
 from keyaccount.store._history import CustomerState, RecordedChange
 from keyaccount.store._import import ImportReport
 from keyaccount.store._reads import RevenueTable
 from keyaccount.store._schema import SCHEMA_VERSION
-from keyaccount.store._store import ExportReport, Store
+from keyaccount.store._store import Store
 
 __all__ = [
     "SCHEMA_VERSION",

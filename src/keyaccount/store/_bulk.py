@@ -27,25 +27,32 @@ import numpy as np
 import numpy.typing as npt
 
 from keyaccount.store._mapping import CUSTOMER_COLUMN_ORDER
-from keyaccount.store._tables import BULK_FOREIGN_KEYS, BULK_INDEXES
+from keyaccount.store._tables import (
+    BULK_FOREIGN_KEYS,
+    BULK_INDEXES,
+    REVENUE_ROW,
+    REVENUE_ROW_COLUMNS,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     import sqlalchemy as sa
 
-__all__ = ["REVENUE_COLUMN_ORDER", "BulkWriter"]
+__all__ = ["LARGE_BYTES", "LARGE_ROWS", "BulkWriter"]
 
-REVENUE_COLUMN_ORDER: Final = ("customer_key", "product_key", "period", "revenue_fen", "volume")
-"""The ``ka_revenue`` columns a bulk load writes, in order."""
+LARGE_ROWS: Final = 50_000
+"""From this many rows on, a load into empty tables builds their indexes after it."""
+LARGE_BYTES: Final = 4 << 20
+"""CSV files of this total size or more count as a large load (see :data:`LARGE_ROWS`)."""
 
 _SQLITE_CACHE_KIB: Final = 64 * 1024
 """Page cache during a SQLite bulk load (KiB), which also bounds the sorter's memory when
 the indexes are built. More does not make the load faster and costs resident memory."""
 
 _PG_PK: Final = "pk_ka_revenue"
-_PG_REVENUE_TYPES: Final = ("int4", "int4", "int4", "int8", "int8")
-"""The PostgreSQL types of :data:`REVENUE_COLUMN_ORDER`, for the binary COPY."""
+_PG_REVENUE_TYPES: Final = tuple(pg_type for _, pg_type in REVENUE_ROW)
+"""The PostgreSQL types of the revenue columns, for the binary COPY."""
 
 
 _CHUNK_ROWS: Final = 50_000
@@ -202,12 +209,12 @@ class BulkWriter:
             return
         if self._sqlite:
             block = np.column_stack([customer, product, period, fen, volume]).astype(np.int64)
-            _sqlite_insert_block(self._raw, "ka_revenue", REVENUE_COLUMN_ORDER, block)
+            _sqlite_insert_block(self._raw, "ka_revenue", REVENUE_ROW_COLUMNS, block)
             return
         with (
             self._raw.cursor() as cursor,
             cursor.copy(
-                f"COPY ka_revenue ({', '.join(REVENUE_COLUMN_ORDER)}) FROM STDIN (FORMAT BINARY)"
+                f"COPY ka_revenue ({', '.join(REVENUE_ROW_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
             ) as copy,
         ):
             copy.set_types(_PG_REVENUE_TYPES)

@@ -43,7 +43,13 @@ from keyaccount.store._mapping import (
     segment_name,
     utc,
 )
-from keyaccount.store._tables import DbChange, DbCustomer, change_table, customer_table
+from keyaccount.store._tables import (
+    CHANGE_ATTRIBUTES,
+    DbChange,
+    DbCustomer,
+    change_table,
+    customer_table,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -262,13 +268,20 @@ def apply_changes(
 
 def query_changes(
     conn: sa.Connection,
-    *,
-    start: Period | None,
-    end: Period | None,
+    start: Period | str | None,
+    end: Period | str | None,
     customer_id: str | None,
     attribute: str | None,
 ) -> list[RecordedChange]:
-    """Recorded changes taking effect within ``start``..``end``, by period then sequence."""
+    """Recorded changes taking effect within ``start``..``end``, by period then sequence.
+
+    Raises:
+        ValidationError: ``attribute`` is neither ``None``, ``"tier"`` nor ``"segment"``.
+    """
+    if attribute not in (None, *CHANGE_ATTRIBUTES):
+        raise ValidationError(f"attribute must be 'tier' or 'segment', got {attribute!r}")
+    start = None if start is None else Period.parse(start)
+    end = None if end is None else Period.parse(end)
     with Session(conn) as session:
         stmt = select(DbChange, DbCustomer.customer_id).join(
             DbCustomer, col(DbCustomer.customer_key) == col(DbChange.customer_key)

@@ -1,89 +1,51 @@
-"""One bulk import: customers and revenue batches checked against the store and written.
+"""Bulk imports: one pipeline for columns the caller holds and for CSV files.
 
-The checks that need the store are made here, in bulk: a customer id that
-the store already holds, a parent that is neither in the file nor in the
-store, a revenue row whose customer the store does not hold, or whose month
-is before that customer's first period. Each bad row is named by file, line,
-column, value and reason, as the CSV readers do.
+An import takes its sources in order, the customers first, then each
+revenue source, all in one write transaction with the bulk writer. Each
+source has a :class:`~keyaccount.io.problems.ProblemSink` for its bad rows:
+for a CSV file, the sink its reader uses (:mod:`keyaccount.io` reads and
+checks the file and keeps its reject file, see
+:func:`~keyaccount.io.problems.reject_files`); for columns, a sink that
+raises, named by the source. The :class:`~keyaccount.store._importer.Importer`
+checks every batch against the store, adds what it finds to the same sink
+and writes the good rows; in raise mode the first bad row fails the whole
+import and nothing is written.
 """
 
 from __future__ import annotations
 
-import csv
-import itertools
-from decimal import Decimal
+import contextlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import attrs
-import numpy as np
-import numpy.typing as npt
-import sqlalchemy as sa
 
-from keyaccount.domain import (
-    MAX_MONTH_FEN,
-    MAX_MONTH_VOLUME,
-    NO_CODE,
-    SEGMENTS,
-    SUB_SEGMENTS,
-    TIERS,
-    Period,
-    ProductCatalog,
-    parent_cycles,
-    sub_segment_mismatch,
-)
-from keyaccount.exceptions import CsvImportError, CsvRowError
-from keyaccount.portfolio import RevenueColumns
-from keyaccount.portfolio.limits import CustomerTotals, check_month_sums, check_record_limits
-from keyaccount.store._mapping import CustomerBlock, customer_tuples, product_to_db
-from keyaccount.store._reads import customer_index, stored_catalog
-from keyaccount.store._tables import revenue_table
+from keyaccount.io import iter_revenue_csv, iter_transactions_csv, read_customers_csv
+from keyaccount.io.problems import ErrorPolicy, ProblemSink, RejectFiles, reject_files
+from keyaccount.store._bulk import LARGE_BYTES, LARGE_ROWS, BulkWriter
+from keyaccount.store._engine import transaction
+from keyaccount.store._importer import CustomerBatch, Importer, RevenueBatch, ensure_catalog
+from keyaccount.store._progress import Reporter, reporter
+from keyaccount.utils import paused_gc
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    import os
+    from collections.abc import Generator, Iterable, Iterator, Sequence
 
-    from keyaccount.store._bulk import BulkWriter
+    import sqlalchemy as sa
+
+    from keyaccount.domain import ProductCatalog
 
 __all__ = [
-    "MAX_LISTED",
-    "CustomerBatch",
+    "CustomerSource",
     "ImportReport",
-    "Importer",
-    "RevenueBatch",
-    "RowProblems",
-    "ensure_catalog",
+    "RevenueSource",
+    "import_csv",
+    "import_rows",
+    "run_import",
 ]
 
-MAX_LISTED: Final = 1000
-"""At most this many bad rows are listed in one raised error (all are counted)."""
-
-
-class CustomerBatch(CustomerBlock, Protocol):
-    """Customers to import: the columns of :class:`keyaccount.io.CustomerRows`."""
-
-    @property
-    def line(self) -> npt.NDArray[np.int64]: ...
-    @property
-    def parent_id(self) -> npt.NDArray[np.object_]: ...
-    def __len__(self) -> int: ...
-
-
-class RevenueBatch(Protocol):
-    """Revenue rows to import: the columns of :class:`keyaccount.io.RevenueRows`."""
-
-    @property
-    def line(self) -> npt.NDArray[np.int64]: ...
-    @property
-    def customer_id(self) -> npt.NDArray[np.object_]: ...
-    @property
-    def product(self) -> npt.NDArray[np.int32]: ...
-    @property
-    def period(self) -> npt.NDArray[np.int32]: ...
-    @property
-    def fen(self) -> npt.NDArray[np.int64]: ...
-    @property
-    def volume(self) -> npt.NDArray[np.int64]: ...
-    def __len__(self) -> int: ...
+_RAISE = ErrorPolicy()
 
 
 @attrs.frozen
@@ -103,556 +65,224 @@ class ImportReport:
     reject_files: tuple[Path, ...] = ()
 
 
-def _read_header(path: Path) -> list[str]:
-    with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
-        return next(csv.reader(f), [])
+class _Batches(Protocol):
+    def __iter__(self) -> Iterator[RevenueBatch]: ...
+    def close(self) -> None: ...
 
 
-class RowProblems:
-    """The bad rows the store finds in one file (or batch source).
+class CustomerSource(Protocol):
+    """Where an import's customers come from."""
 
-    Without a reject file they are listed (the first :data:`MAX_LISTED`) and
-    counted, and :meth:`finish` raises them as one
-    :class:`~keyaccount.exceptions.CsvImportError`, merged with the reader's
-    own error when there is one. With a reject file they are appended to it
-    in the reject format (the file's columns, then ``line``, ``column``,
-    ``value``, ``reason``) once the reader has finished with it.
+    def problems(self) -> ProblemSink:
+        """The sink for the source's bad rows."""
+        ...
 
-    Args:
-        path: The file, as named in messages.
-        reject_path: The reject file, or ``None`` to raise.
-    """
-
-    def __init__(self, path: str, reject_path: Path | None = None) -> None:
-        self.path = path
-        self.reject_path = reject_path
-        self.count = 0
-        self._listed: list[CsvRowError] = []
-        self._rejects: list[tuple[int, str, str, str, dict[str, str]]] = []
-        self._reader_error: CsvImportError | None = None
-
-    @property
-    def failed(self) -> bool:
-        """Whether the import must fail (a bad row and no reject file)."""
-        return self.reject_path is None and (self.count > 0 or self._reader_error is not None)
-
-    def add(self, line: int, column: str, value: str, reason: str, fields: dict[str, str]) -> None:
-        """Record one bad row; ``fields`` are its values by column, for the reject file."""
-        self.count += 1
-        if self.reject_path is not None:
-            self._rejects.append((line, column, value, reason, fields))
-        elif len(self._listed) < MAX_LISTED:
-            self._listed.append(CsvRowError(self.path, line, column, value, reason))
-
-    def reader_failed(self, error: CsvImportError) -> None:
-        """Keep the reader's error, to be raised together with the store's findings."""
-        self._reader_error = error
-
-    def finish(self) -> None:
-        """Raise the bad rows, or append them to the reject file.
-
-        Raises:
-            CsvImportError: every bad row the reader and the store found, in line order.
-        """
-        if self.reject_path is not None:
-            if self._rejects:
-                header = _read_header(Path(self.path))
-                key = [h.strip().lower() for h in header]
-                with open(self.reject_path, "a", newline="", encoding="utf-8") as f:
-                    writer = csv.writer(f, lineterminator="\n")
-                    for line, column, value, reason, fields in sorted(
-                        self._rejects, key=lambda r: r[0]
-                    ):
-                        writer.writerow(
-                            [*(fields.get(k, "") for k in key), line, column, value, reason]
-                        )
-            return
-        if self._reader_error is None and not self.count:
-            return
-        listed: list[Exception] = list(self._listed)
-        total = self.count
-        if self._reader_error is not None:
-            listed.extend(self._reader_error.exceptions)
-            total += self._reader_error.total
-        listed.sort(key=lambda e: getattr(e, "line", 0))
-        raise CsvImportError(self.path, listed[:MAX_LISTED], total)
+    def rows(self, sink: ProblemSink, importer: Importer, bars: Reporter) -> CustomerBatch:
+        """The customers; the bad rows a reader finds go to ``sink``."""
+        ...
 
 
-def ensure_catalog(
-    conn: sa.Connection, writer: BulkWriter, wanted: ProductCatalog | None
-) -> tuple[ProductCatalog, npt.NDArray[np.int32]]:
-    """The store's catalogue, writing it (or the products it lacks) first.
+class RevenueSource(Protocol):
+    """Where revenue rows of an import come from."""
+
+    def problems(self) -> ProblemSink:
+        """The sink for the source's bad rows."""
+        ...
+
+    def batches(
+        self, sink: ProblemSink, importer: Importer, bars: Reporter, catalog: ProductCatalog
+    ) -> _Batches:
+        """The batches, read lazily; ``catalog`` is the one product positions refer to."""
+        ...
+
+
+def run_import(
+    engine: sa.Engine,
+    customers: CustomerSource | None,
+    revenue: Sequence[RevenueSource],
+    *,
+    catalog: ProductCatalog | None,
+    large: bool,
+    progress: bool | None,
+) -> ImportReport:
+    """Import ``customers``, then each revenue source, in one transaction.
 
     Args:
-        conn: The import's connection.
-        writer: The import's bulk writer.
-        wanted: The catalogue the caller's product positions refer to
-            (``None``: the store's own, or the default catalogue while none is stored).
+        engine: The store's engine.
+        customers: The new customers, if any.
+        revenue: The revenue sources, in order.
+        catalog: The catalogue the rows' product positions refer to
+            (default: the store's); products the store lacks are added.
+        large: Whether the load may be large (see :class:`BulkWriter`).
+        progress: Show progress bars (``None``: in a terminal or notebook).
 
-    Returns:
-        The store's catalogue and, for each position in ``wanted``, the
-        product's key in the store.
+    Raises:
+        CsvImportError: in raise mode, the bad rows of the first source that has one.
+        PrecisionError: a customer-month beyond its limit, counting the stored revenue.
     """
-    stored = stored_catalog(conn)
-    if stored is None:
-        from keyaccount.domain import default_catalog
+    with (
+        reporter(progress) as bars,
+        paused_gc(),
+        transaction(engine, write=True, bulk=True) as conn,
+        BulkWriter(conn, large=large) as writer,
+    ):
+        store_catalog, product_map = ensure_catalog(conn, writer, catalog)
+        importer = Importer(conn, writer, store_catalog, product_map)
+        read_with = catalog if catalog is not None else store_catalog
+        if customers is not None:
+            with customers.problems() as sink:
+                importer.add_customers(customers.rows(sink, importer, bars), sink)
+        for source in revenue:
+            with (
+                source.problems() as sink,
+                contextlib.closing(source.batches(sink, importer, bars, read_with)) as batches,
+            ):
+                for batch in batches:
+                    importer.add_revenue(batch, sink)
+                importer.end_source(sink)
+        phase = bars.phase("building indexes")
+        writer.finish()
+        bars.done(phase)
+        return ImportReport(importer.customers_added, importer.revenue_added)
 
-        stored = ProductCatalog(())
-        wanted = wanted if wanted is not None else default_catalog()
-    elif wanted is None:
-        wanted = stored
-    missing = [p for p in wanted.products if p.id not in stored]
-    if missing:
-        start = len(stored)
-        rows = [product_to_db(p, key=start + i) for i, p in enumerate(missing)]
-        columns = ("product_key", "product_id", "name_en", "name_zh", "segments")
-        writer.insert("ka_product", columns, [tuple(getattr(r, c) for c in columns) for r in rows])
-        stored = stored.with_products(missing)
-    product_map = np.array([stored.position(pid) for pid in wanted], dtype=np.int32)
-    return stored, product_map
 
-
-def _period_text(ordinal: int) -> str:
-    return str(Period.from_ordinal(ordinal)) if ordinal >= Period(1900, 1).ordinal else str(ordinal)
-
-
-def _yuan(fen: int) -> str:
-    return f"{Decimal(fen) / 100:.2f}"
-
-
-class Importer:
-    """Checks and writes the customers and revenue of one import, inside one transaction.
-
-    Args:
-        conn: A connection inside the store's write transaction.
-        writer: The bulk writer on that connection.
-        catalog: The store's catalogue.
-        product_map: Store key of each position the batches' ``product`` refers to.
-    """
-
-    def __init__(
-        self,
-        conn: sa.Connection,
-        writer: BulkWriter,
-        catalog: ProductCatalog,
-        product_map: npt.NDArray[np.int32],
-    ) -> None:
-        self._conn = conn
-        self._writer = writer
-        self.catalog = catalog
-        self._product_map = product_map
-        self._product_ids = np.array(list(catalog), dtype=object)
-        self.ids, self._first = customer_index(conn)
-        self._next_key = len(self._first)
-        self.customers_added = 0
-        self.revenue_added = 0
-        # Only customers the store held before the import can have stored revenue,
-        # and only when the store holds any: otherwise no query is needed.
-        self._held_keys = (
-            self._next_key
-            if conn.exec_driver_sql("SELECT 1 FROM ka_revenue LIMIT 1").first() is not None
-            else 0
-        )
-        # the monthly-limit screen: this import's totals per customer key, the stored
-        # totals of the held customers read so far, and the customers to check exactly
-        self._totals = CustomerTotals()
-        self._stored = CustomerTotals()
-        self._fetched = np.zeros(0, np.bool_)
-        self._suspects = np.empty(0, np.int64)
-        self._names: dict[int, str] | None = None
-
-    # ------------------------------------------------------------ customers
-
-    def add_customers(self, rows: CustomerBatch, problems: RowProblems) -> None:
-        """Check ``rows`` against the store and write the good ones.
-
-        Bad rows: an id the store (or an earlier row) holds, a parent found
-        neither among the rows nor in the store, parent cycles, and, for
-        batches not read by the CSV reader, codes out of range, sub-segments
-        of another segment and ``tier_since`` before ``first_period``. With
-        a reject file, the children of a rejected customer are rejected too.
-        """
-        n = len(rows)
-        ids: list[str] = rows.id.tolist()
-        parents: list[str | None] = rows.parent_id.tolist()
-        lines: list[int] = rows.line.tolist()
-        bad: dict[int, tuple[str, str, str]] = {}
-        first_row: dict[str, int] = {}
-        for i, cid in enumerate(ids):
-            if not isinstance(cid, str) or not cid or cid != cid.strip():
-                bad[i] = ("customer_id", str(cid), "customer id must be non-empty text")
-            elif cid in self.ids:
-                bad[i] = ("customer_id", cid, "customer id already in the store")
-            elif cid in first_row:
-                bad[i] = (
-                    "customer_id",
-                    cid,
-                    f"duplicate customer id, first at line {lines[first_row[cid]]}",
-                )
-            else:
-                first_row[cid] = i
-        self._check_codes(rows, bad)
-        for i, pid in enumerate(parents):
-            if pid is None or i in bad:
-                continue
-            if pid == ids[i]:
-                bad[i] = ("parent_id", pid, "a customer cannot be its own parent")
-            elif pid not in first_row and pid not in self.ids:
-                bad[i] = ("parent_id", pid, f"unknown parent customer {pid!r}")
-        for cycle in _cycles_among(ids, parents, first_row, bad):
-            text = " -> ".join([*cycle, cycle[0]])
-            for cid in cycle:
-                i = first_row[cid]
-                bad[i] = ("parent_id", str(parents[i]), f"parent cycle: {text}")
-        if problems.reject_path is not None:
-            self._cascade(ids, parents, lines, first_row, bad)
-        for i in sorted(bad):
-            column, value, reason = bad[i]
-            problems.add(lines[i], column, value, reason, _customer_fields(rows, i))
-        if problems.failed:
-            return
-        keep = np.ones(n, dtype=np.bool_)
-        keep[list(bad)] = False
-        good = np.flatnonzero(keep)
-        keys = self._next_key + np.arange(len(good), dtype=np.int64)
-        new_keys = dict(zip((ids[i] for i in good.tolist()), keys.tolist(), strict=True))
-        parent_keys = np.array(
-            [
-                -1 if parents[i] is None else new_keys.get(parents[i], self.ids.get(parents[i], -1))  # type: ignore[arg-type]
-                for i in good.tolist()
-            ],
-            dtype=np.int64,
-        )
-        block = _Take(rows, good)
-        self._writer.customers(customer_tuples(block, keys, parent_keys))
-        self.ids.update(new_keys)
-        self._first = np.concatenate([self._first, block.first_period.astype(np.int32)])
-        self._next_key += len(good)
-        self.customers_added += len(good)
-
-    def _check_codes(self, rows: CustomerBatch, bad: dict[int, tuple[str, str, str]]) -> None:
-        def flag(mask: npt.NDArray[np.bool_], column: str, values: Any, reason: str) -> None:
-            for i in np.flatnonzero(mask).tolist():
-                bad.setdefault(i, (column, str(values[i]), reason))
-
-        seg, sub, tier = rows.segment, rows.sub_segment, rows.tier
-        flag((seg < NO_CODE) | (seg >= len(SEGMENTS)), "segment", seg, "unknown segment code")
-        flag((sub < NO_CODE) | (sub >= len(SUB_SEGMENTS)), "sub_segment", sub, "unknown code")
-        flag((tier < 0) | (tier >= len(TIERS)), "tier", tier, "unknown tier code")
-        mismatch = sub_segment_mismatch(seg, sub)
-        flag(mismatch, "sub_segment", sub, "sub-segment does not belong to the segment")
-        since = rows.tier_since
-        flag(
-            (since != NO_CODE) & (since < rows.first_period),
-            "tier_since",
-            since,
-            "tier_since is before first_period",
-        )
-
-    @staticmethod
-    def _cascade(
-        ids: Sequence[str],
-        parents: Sequence[str | None],
-        lines: Sequence[int],
-        first_row: dict[str, int],
-        bad: dict[int, tuple[str, str, str]],
-    ) -> None:
-        children: dict[str, list[int]] = {}
-        for i, pid in enumerate(parents):
-            if pid is not None and i not in bad:
-                children.setdefault(pid, []).append(i)
-        todo = [ids[i] for i in bad if first_row.get(ids[i]) == i]
-        while todo:
-            pid = todo.pop()
-            for child in children.get(pid, []):
-                if child not in bad:
-                    line = lines[first_row[pid]]
-                    bad[child] = ("parent_id", pid, f"parent customer {pid!r} (line {line}) is bad")
-                    todo.append(ids[child])
-
-    # ------------------------------------------------------------ revenue
-
-    def add_revenue(self, batch: RevenueBatch, problems: RowProblems) -> None:
-        """Check one batch against the store; write its good rows (none once the import fails)."""
-        n = len(batch)
-        if n == 0:
-            return
-        # dict.get(id, -1) called from C for every row: no Python frame per row.
-        keys = np.fromiter(
-            map(self.ids.get, batch.customer_id.tolist(), itertools.repeat(-1)),
-            dtype=np.int64,
-            count=n,
-        )
-        unknown = keys < 0
-        product = batch.product
-        bad_product = (product < 0) | (product >= len(self._product_map))
-        first = self._first[np.where(unknown, 0, keys)] if len(self._first) else keys
-        early = ~unknown & (batch.period < first)
-        negative = batch.volume < 0
-        bad = unknown | bad_product | early | negative
-        if bad.any():
-            self._report(batch, keys, unknown, bad_product, early, negative, problems)
-        if problems.failed:
-            return
-        good = ~bad
-        all_good = bool(good.all())
-
-        def pick(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
-            return a if all_good else a[good]
-
-        self._check_months(pick(keys), pick(batch.period), pick(batch.fen), pick(batch.volume))
-        self._writer.revenue(
-            pick(keys),
-            self._product_map[pick(product)],
-            pick(batch.period),
-            pick(batch.fen),
-            pick(batch.volume),
-        )
-        if len(self._suspects):
-            self._check_suspects()
-        self.revenue_added += int(good.sum())
-
-    def _check_months(
-        self,
-        keys: npt.NDArray[np.int64],
-        period: npt.NDArray[Any],
-        fen: npt.NDArray[np.int64],
-        volume: npt.NDArray[np.int64],
-    ) -> None:
-        """Refuse a row beyond the per-record limits; screen the customers for the monthly one.
-
-        The rows of the import are added to running totals per customer, on
-        top of each customer's stored totals (read once, in one aggregate
-        query per batch for the customers the batch brings that the store
-        held). Customers still within the monthly limit over all their
-        records need nothing more; the others (none in real data) are
-        checked exactly by :meth:`_check_suspects` once the batch is written.
-
-        Raises:
-            InvalidMoneyError, ValidationError: a row beyond the per-record limits.
-        """
-        cols = RevenueColumns(
-            keys.astype(np.int32),
-            np.zeros(len(keys), np.int32),
-            period.astype(np.int32),
-            fen,
-            volume,
-        )
-        check_record_limits(cols, self._id_of)
-        if not len(keys):
-            self._suspects = np.empty(0, np.int64)
-            return
-        self._fetch_stored_totals(keys)
-        fen_total, volume_total = self._totals.added(keys, np.abs(fen.astype(np.float64)), volume)
-        self._totals.keep(fen_total, volume_total)
-        both_fen, both_volume = fen_total, volume_total
-        if len(self._stored.fen):
-            both_fen = fen_total.copy()
-            both_volume = volume_total.copy()
-            n = min(len(both_fen), len(self._stored.fen))
-            both_fen[:n] += self._stored.fen[:n]
-            both_volume[:n] += self._stored.volume[:n]
-        suspect = CustomerTotals.suspects(both_fen, both_volume)
-        self._suspects = np.unique(keys[suspect[keys]])
-
-    def _fetch_stored_totals(self, keys: npt.NDArray[np.int64]) -> None:
-        """Read the stored totals of the batch's customers that the store held, once each."""
-        if not self._held_keys:
-            return
-        held = np.unique(keys[keys < self._held_keys])
-        if len(self._fetched):
-            held = held[~self._fetched[held]]
-        if not len(held):
-            return
-        if len(self._fetched) < self._held_keys:
-            self._fetched = np.zeros(self._held_keys, np.bool_)
-            self._stored.keep(np.zeros(self._held_keys), np.zeros(self._held_keys))
-        self._fetched[held] = True
-        r = revenue_table
-        for cut in range(0, len(held), 10_000):
-            part = held[cut : cut + 10_000].tolist()
-            stmt = (
-                sa.select(
-                    r.c.customer_key,
-                    sa.func.sum(sa.func.abs(sa.cast(r.c.revenue_fen, sa.Double()))),
-                    sa.func.sum(sa.cast(r.c.volume, sa.Double())),
-                )
-                .where(r.c.customer_key.in_(part))
-                .group_by(r.c.customer_key)
-            )
-            for key, absolute, parcels in self._conn.execute(stmt):
-                # Rows this import already wrote count here too: an overestimate,
-                # which can only send a customer to the exact check.
-                self._stored.fen[key] = absolute or 0.0
-                self._stored.volume[key] = parcels or 0.0
-
-    def _check_suspects(self) -> None:
-        """Check the screened customers' months exactly, in the database, after the write.
-
-        Raises:
-            PrecisionError: a customer-month (stored rows and this import's)
-                beyond its limit; the transaction is rolled back.
-        """
-        suspects, self._suspects = self._suspects, np.empty(0, np.int64)
-        r = revenue_table
-        absolute: sa.ColumnElement[float] = sa.func.sum(
-            sa.func.abs(sa.cast(r.c.revenue_fen, sa.Double()))
-        )
-        parcels: sa.ColumnElement[float] = sa.func.sum(sa.cast(r.c.volume, sa.Double()))
-        for cut in range(0, len(suspects), 10_000):
-            stmt = (
-                sa.select(r.c.customer_key, r.c.period, absolute, parcels)
-                .where(r.c.customer_key.in_(suspects[cut : cut + 10_000].tolist()))
-                .group_by(r.c.customer_key, r.c.period)
-                .having(sa.or_(absolute > MAX_MONTH_FEN, parcels > MAX_MONTH_VOLUME))
-                .order_by(r.c.customer_key, r.c.period)
-                .limit(1)
-            )
-            found = self._conn.execute(stmt).first()
-            if found is not None:
-                key, month, total, volume = found
-                check_month_sums(
-                    np.array([key]),
-                    np.array([month], np.int32),
-                    np.array([total], np.float64),
-                    np.array([volume], np.float64),
-                    self._id_of,
-                    where="this import with the revenue the store holds"
-                    if self._held_keys
-                    else "import",
-                )
-
-    def _id_of(self, key: object) -> object:
-        if self._names is None or len(self._names) != len(self.ids):
-            self._names = {k: cid for cid, k in self.ids.items()}
-        return self._names.get(int(key), key)  # type: ignore[call-overload]
-
-    def _report(
-        self,
-        batch: RevenueBatch,
-        keys: npt.NDArray[np.int64],
-        unknown: npt.NDArray[np.bool_],
-        bad_product: npt.NDArray[np.bool_],
-        early: npt.NDArray[np.bool_],
-        negative: npt.NDArray[np.bool_],
-        problems: RowProblems,
-    ) -> None:
-        bad = unknown | bad_product | early | negative
-        for i in np.flatnonzero(bad).tolist():
-            cid = str(batch.customer_id[i])
-            period = _period_text(int(batch.period[i]))
-            product_pos = int(batch.product[i])
-            in_catalog = 0 <= product_pos < len(self._product_map)
-            product_id = (
-                str(self._product_ids[self._product_map[product_pos]]) if in_catalog else ""
-            )
-            fields = {
-                "customer_id": cid,
-                "period": period,
-                "date": period,
-                "product_id": product_id,
-                "revenue": _yuan(int(batch.fen[i])),
-                "amount": _yuan(int(batch.fen[i])),
-                "volume": str(int(batch.volume[i])),
-            }
-            line = int(batch.line[i])
-            if unknown[i]:
-                problems.add(line, "customer_id", cid, f"unknown customer {cid!r}", fields)
-            elif bad_product[i]:
-                problems.add(
-                    line, "product_id", str(product_pos), "product not in the catalogue", fields
-                )
-            elif early[i]:
-                first = Period.from_ordinal(int(self._first[keys[i]]))
-                problems.add(
-                    line,
-                    "period",
-                    period,
-                    f"before customer {cid!r}'s first_period {first}",
-                    fields,
-                )
-            else:
-                problems.add(
-                    line, "volume", fields["volume"], "volume must be a whole number >= 0", fields
-                )
+# ---------------------------------------------------------------- columns
 
 
 @attrs.frozen
-class _Take:
-    """The rows of a customer batch at ``index`` (only the columns the store writes)."""
+class _GivenCustomers:
+    """Customers the caller holds as columns; bad rows raise, named by ``source``."""
 
-    rows: CustomerBatch
-    index: npt.NDArray[np.intp]
+    data: CustomerBatch
+    source: str
 
-    @property
-    def id(self) -> npt.NDArray[np.object_]:
-        return self.rows.id[self.index]
+    def problems(self) -> ProblemSink:
+        return ProblemSink(self.source, _RAISE)
 
-    @property
-    def name(self) -> npt.NDArray[np.object_]:
-        return self.rows.name[self.index]
-
-    @property
-    def segment(self) -> npt.NDArray[np.int8]:
-        return self.rows.segment[self.index]
-
-    @property
-    def sub_segment(self) -> npt.NDArray[np.int8]:
-        return self.rows.sub_segment[self.index]
-
-    @property
-    def tier(self) -> npt.NDArray[np.int8]:
-        return self.rows.tier[self.index]
-
-    @property
-    def province(self) -> npt.NDArray[np.object_]:
-        return self.rows.province[self.index]
-
-    @property
-    def first_period(self) -> npt.NDArray[np.int32]:
-        return self.rows.first_period[self.index]
-
-    @property
-    def tier_since(self) -> npt.NDArray[np.int32]:
-        return self.rows.tier_since[self.index]
+    def rows(self, sink: ProblemSink, importer: Importer, bars: Reporter) -> CustomerBatch:
+        return self.data
 
 
-def _label(members: Sequence[Any], code: int) -> str:
-    return (
-        members[code].name if 0 <= code < len(members) else ("" if code == NO_CODE else str(code))
+@attrs.frozen
+class _GivenRevenue:
+    """Revenue batches the caller hands over one at a time; bad rows raise."""
+
+    data: Iterable[RevenueBatch]
+    source: str
+
+    def problems(self) -> ProblemSink:
+        return ProblemSink(self.source, _RAISE)
+
+    def batches(
+        self, sink: ProblemSink, importer: Importer, bars: Reporter, catalog: ProductCatalog
+    ) -> Generator[RevenueBatch]:
+        tick = bars.file(f"importing {self.source}")
+        for batch in self.data:
+            yield batch
+            if tick is not None:
+                tick(importer.revenue_added, 0, 0)
+
+
+def import_rows(
+    engine: sa.Engine,
+    customers: CustomerBatch | None,
+    revenue: Iterable[RevenueBatch],
+    catalog: ProductCatalog | None,
+    customers_source: str,
+    revenue_source: str,
+    progress: bool | None,
+) -> ImportReport:
+    """Import customers and revenue batches given as columns (see ``Store.import_rows``)."""
+    # Batches held in a list can be counted; an iterator may be of any size.
+    large = (customers is not None and len(customers) >= LARGE_ROWS) or (
+        not isinstance(revenue, (list, tuple)) or sum(len(batch) for batch in revenue) >= LARGE_ROWS
+    )
+    return run_import(
+        engine,
+        None if customers is None else _GivenCustomers(customers, customers_source),
+        [_GivenRevenue(revenue, revenue_source)],
+        catalog=catalog,
+        large=large,
+        progress=progress,
     )
 
 
-def _customer_fields(rows: CustomerBatch, i: int) -> dict[str, str]:
-    parent = rows.parent_id[i]
-    province = rows.province[i]
-    since = int(rows.tier_since[i])
-    return {
-        "customer_id": str(rows.id[i]),
-        "name": str(rows.name[i]),
-        "segment": _label(SEGMENTS, int(rows.segment[i])),
-        "sub_segment": _label(SUB_SEGMENTS, int(rows.sub_segment[i])),
-        "tier": _label(TIERS, int(rows.tier[i])),
-        "parent_id": "" if parent is None else str(parent),
-        "province": "" if province is None else str(province),
-        "first_period": _period_text(int(rows.first_period[i])),
-        "tier_since": "" if since == NO_CODE else _period_text(since),
-    }
+# ---------------------------------------------------------------- CSV files
 
 
-def _cycles_among(
-    ids: Sequence[str],
-    parents: Sequence[str | None],
-    first_row: dict[str, int],
-    bad: dict[int, tuple[str, str, str]],
-) -> list[list[str]]:
-    """The parent cycles among the good rows (links to stored customers end a walk)."""
-    link = np.fromiter(
-        (
-            NO_CODE if pid is None or i in bad else first_row.get(pid, NO_CODE)
-            for i, pid in enumerate(parents)
-        ),
-        dtype=np.int64,
-        count=len(ids),
-    )
-    return [[ids[i] for i in cycle] for cycle in parent_cycles(link)]
+@attrs.frozen
+class _CustomersFile:
+    """A customers file, read and checked by :func:`~keyaccount.io.read_customers_csv`."""
+
+    path: Path
+    rejects: RejectFiles
+
+    def problems(self) -> ProblemSink:
+        return self.rejects.sink(self.path)
+
+    def rows(self, sink: ProblemSink, importer: Importer, bars: Reporter) -> CustomerBatch:
+        return read_customers_csv(
+            self.path,
+            errors=sink,
+            known_customers=importer.ids,
+            progress=bars.file(f"customers {self.path.name}"),
+        )
+
+
+@attrs.frozen
+class _RevenueFile:
+    """A revenue or raw transactions file (``kind``), streamed by its reader."""
+
+    path: Path
+    kind: str
+    rejects: RejectFiles
+    batch_rows: int
+
+    def problems(self) -> ProblemSink:
+        return self.rejects.sink(self.path)
+
+    def batches(
+        self, sink: ProblemSink, importer: Importer, bars: Reporter, catalog: ProductCatalog
+    ) -> _Batches:
+        read = iter_revenue_csv if self.kind == "revenue" else iter_transactions_csv
+        return read(
+            self.path,
+            catalog=catalog,
+            errors=sink,
+            batch_rows=self.batch_rows,
+            # The reader checks customer ids against the store's (and the file's new
+            # ones), so its error or reject file lists them in line order with their
+            # original text; the store checks again as it writes.
+            known_customers=importer.ids,
+            progress=bars.file(f"{self.kind} {self.path.name}"),
+        )
+
+
+def import_csv(
+    engine: sa.Engine,
+    customers: str | os.PathLike[str] | None,
+    revenue: str | os.PathLike[str] | None,
+    transactions: str | os.PathLike[str] | None,
+    reject_dir: str | os.PathLike[str] | None,
+    catalog: ProductCatalog | None,
+    batch_rows: int,
+    progress: bool | None,
+) -> ImportReport:
+    """Import CSV files (see ``Store.import_csv``); reject files are renamed into place."""
+    files = [Path(p) for p in (customers, revenue, transactions) if p is not None]
+    with reject_files(reject_dir, files) as rejects:
+        large = sum(p.stat().st_size for p in files if p.exists()) >= LARGE_BYTES
+        streams = [
+            _RevenueFile(Path(path), kind, rejects, batch_rows)
+            for path, kind in ((revenue, "revenue"), (transactions, "transactions"))
+            if path is not None
+        ]
+        report = run_import(
+            engine,
+            None if customers is None else _CustomersFile(Path(customers), rejects),
+            streams,
+            catalog=catalog,
+            large=large,
+            progress=progress,
+        )
+        return attrs.evolve(report, rejected=rejects.rejected, reject_files=tuple(rejects.files))

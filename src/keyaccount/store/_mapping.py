@@ -62,6 +62,7 @@ __all__ = [
     "CUSTOMER_STORE_ONLY",
     "MEMBER_FIELDS",
     "MEMBER_STORE_ONLY",
+    "PRODUCT_COLUMN_ORDER",
     "PRODUCT_FIELDS",
     "PRODUCT_STORE_ONLY",
     "PROJECT_GROUP_FIELDS",
@@ -82,6 +83,7 @@ __all__ = [
     "member_to_db",
     "product_from_db",
     "product_to_db",
+    "product_tuples",
     "segment_from_name",
     "segment_name",
     "utc",
@@ -116,6 +118,15 @@ CUSTOMER_COLUMN_ORDER: Final[tuple[str, ...]] = (
     "tier_since",
 )
 """The ``ka_customer`` columns in the order of :func:`customer_tuples`."""
+
+PRODUCT_COLUMN_ORDER: Final[tuple[str, ...]] = (
+    "product_key",
+    "product_id",
+    "name_en",
+    "name_zh",
+    "segments",
+)
+"""The ``ka_product`` columns in the order of :func:`product_tuples`."""
 
 PRODUCT_FIELDS: Final[Mapping[str, str]] = {
     "id": "product_id",
@@ -341,6 +352,12 @@ def product_to_db(product: Product, *, key: int) -> DbProduct:
         name_zh=product.name_zh,
         segments=segments,
     )
+
+
+def product_tuples(products: Iterable[Product], *, start: int = 0) -> list[tuple[Any, ...]]:
+    """One tuple per product in :data:`PRODUCT_COLUMN_ORDER`, keys counted from ``start``."""
+    rows = (product_to_db(p, key=start + i) for i, p in enumerate(products))
+    return [tuple(getattr(row, c) for c in PRODUCT_COLUMN_ORDER) for row in rows]
 
 
 def product_from_db(row: DbProduct) -> Product:

@@ -37,6 +37,8 @@ from keyaccount.store._mapping import (
     product_from_db,
 )
 from keyaccount.store._tables import (
+    REVENUE_ROW,
+    REVENUE_ROW_COLUMNS,
     DbCustomer,
     DbProduct,
     DbProjectGroup,
@@ -53,6 +55,7 @@ if TYPE_CHECKING:
 __all__ = [
     "RevenueTable",
     "Selection",
+    "count_rows",
     "customer_index",
     "find_customers",
     "get_customer",
@@ -60,6 +63,7 @@ __all__ = [
     "iter_revenue_blocks",
     "load_portfolio",
     "read_catalog",
+    "read_customer_columns",
     "read_project_groups",
     "read_revenue_table",
     "stored_catalog",
@@ -72,8 +76,6 @@ _C = customer_table
 _R = revenue_table
 _PC = project_customer_table
 _G = project_group_table
-
-REVENUE_READ_ORDER: Final = ("customer_key", "product_key", "period", "revenue_fen", "volume")
 
 
 # ---------------------------------------------------------------- selections
@@ -104,7 +106,6 @@ class Selection:
     @classmethod
     def of(
         cls,
-        *,
         customer_ids: Iterable[str] | str | None = None,
         segment: Segment | str | Iterable[Segment | str] | None = None,
         project_group: str | None = None,
@@ -166,6 +167,23 @@ def _check_group(conn: sa.Connection, group_id: str | None) -> None:
     found = conn.execute(sa.select(_G.c.group_key).where(_G.c.group_id == group_id)).first()
     if found is None:
         raise UnknownProjectGroupError(f"unknown project group {group_id!r} in the store")
+
+
+_COUNTED: Final = {
+    "customers": "ka_customer",
+    "revenue": "ka_revenue",
+    "products": "ka_product",
+    "project_groups": "ka_project_group",
+    "changes": "ka_change",
+}
+
+
+def count_rows(conn: sa.Connection) -> dict[str, int]:
+    """Rows per kind: customers, revenue, products, project_groups, changes."""
+    return {
+        kind: int(conn.exec_driver_sql(f"SELECT COUNT(*) FROM {table}").scalar_one())
+        for kind, table in _COUNTED.items()
+    }
 
 
 # ---------------------------------------------------------------- catalogue
@@ -281,9 +299,10 @@ def customer_index(conn: sa.Connection) -> tuple[dict[str, int], npt.NDArray[np.
     return ids, first_period
 
 
-def _read_customer_columns(
+def read_customer_columns(
     conn: sa.Connection, keys: sa.Select[Any] | None
 ) -> tuple[npt.NDArray[np.int64], CustomerColumns]:
+    """The customers of ``keys`` (all with ``None``) as columns, in key order, and their keys."""
     stmt = sa.select(*(_C.c[name] for name in CUSTOMER_COLUMN_ORDER)).order_by(_C.c.customer_key)
     if keys is not None:
         stmt = stmt.where(_C.c.customer_key.in_(keys))
@@ -315,7 +334,7 @@ def iter_revenue_blocks(
         start: Only rows of this month or later.
         end: Only rows of this month or earlier.
     """
-    stmt = sa.select(*(_R.c[name] for name in REVENUE_READ_ORDER)).order_by(_R.c.revenue_key)
+    stmt = sa.select(*(_R.c[name] for name in REVENUE_ROW_COLUMNS)).order_by(_R.c.revenue_key)
     if keys is not None:
         stmt = stmt.where(_R.c.customer_key.in_(keys))
     if start is not None:
@@ -326,25 +345,20 @@ def iter_revenue_blocks(
         yield from _pg_binary_blocks(conn, stmt)
         return
     for rows in iter_raw_rows(conn, stmt):
-        yield np.array(rows, dtype=np.int64).reshape(len(rows), len(REVENUE_READ_ORDER))
+        yield np.array(rows, dtype=np.int64).reshape(len(rows), len(REVENUE_ROW_COLUMNS))
 
 
+_BIG_ENDIAN: Final = {"int4": ">i4", "int8": ">i8"}
 _PG_ROW: Final = np.dtype(
     [
         ("fields", ">i2"),
-        ("len_customer", ">i4"),
-        ("customer", ">i4"),
-        ("len_product", ">i4"),
-        ("product", ">i4"),
-        ("len_period", ">i4"),
-        ("period", ">i4"),
-        ("len_fen", ">i4"),
-        ("fen", ">i8"),
-        ("len_volume", ">i4"),
-        ("volume", ">i8"),
+        *itertools.chain.from_iterable(
+            ((f"len_{name}", ">i4"), (name, _BIG_ENDIAN[pg_type])) for name, pg_type in REVENUE_ROW
+        ),
     ]
 )
-"""A revenue row in PostgreSQL's binary COPY format (the columns are NOT NULL, so fixed size)."""
+"""A revenue row in PostgreSQL's binary COPY format (the columns are NOT NULL, so fixed size):
+the field count, then each column's length and value."""
 _PG_HEADER_BYTES: Final = 19
 
 
@@ -377,8 +391,8 @@ def _pg_binary_blocks(conn: sa.Connection, stmt: sa.Select[Any]) -> Iterator[npt
 
 def _parse_pg_rows(data: bytes) -> npt.NDArray[np.int64]:
     rows = np.frombuffer(data, dtype=_PG_ROW)
-    out = np.empty((len(rows), len(REVENUE_READ_ORDER)), dtype=np.int64)
-    for i, name in enumerate(("customer", "product", "period", "fen", "volume")):
+    out = np.empty((len(rows), len(REVENUE_ROW_COLUMNS)), dtype=np.int64)
+    for i, name in enumerate(REVENUE_ROW_COLUMNS):
         out[:, i] = rows[name]
     return out
 
@@ -554,7 +568,7 @@ def load_portfolio(
     _check_group(conn, selection.project_group)
     keys = None if selection.everything else selection.keys_with_ancestors()
     catalog = read_catalog(conn)
-    stored_keys, columns = _read_customer_columns(conn, keys)
+    stored_keys, columns = read_customer_columns(conn, keys)
     portfolio = Portfolio(products=catalog)
     portfolio.add_customer_columns(columns)
     product_keys = np.arange(len(catalog), dtype=np.int64)

@@ -35,6 +35,8 @@ __all__ = [
     "BULK_FOREIGN_KEYS",
     "BULK_INDEXES",
     "CHANGE_ATTRIBUTES",
+    "REVENUE_ROW",
+    "REVENUE_ROW_COLUMNS",
     "TABLES",
     "DbChange",
     "DbCustomer",
@@ -299,6 +301,18 @@ project_group_table: sa.Table = metadata.tables["ka_project_group"]
 project_member_table: sa.Table = metadata.tables["ka_project_member"]
 project_customer_table: sa.Table = metadata.tables["ka_project_customer"]
 change_table: sa.Table = metadata.tables["ka_change"]
+
+REVENUE_ROW: tuple[tuple[str, str], ...] = (
+    ("customer_key", "int4"),
+    ("product_key", "int4"),
+    ("period", "int4"),
+    ("revenue_fen", "int8"),
+    ("volume", "int8"),
+)
+"""The ``ka_revenue`` columns that bulk loads write and revenue reads return, in this order,
+with their PostgreSQL types: the row of the binary ``COPY`` both use on PostgreSQL."""
+REVENUE_ROW_COLUMNS: tuple[str, ...] = tuple(name for name, _ in REVENUE_ROW)
+"""The column names of :data:`REVENUE_ROW`."""
 
 TABLES: tuple[sa.Table, ...] = (
     schema_table,

@@ -197,8 +197,8 @@ class PendingOutput:
 
     :attr:`path` is the temporary to write; :meth:`finish` with ``ok=True``
     renames it onto the target at once (also inside :func:`atomic_outputs`:
-    the caller may read or extend the finished file, as the store does with
-    a reader's reject file), with ``ok=False`` removes it.
+    the caller may read or extend the finished file), with ``ok=False``
+    removes it.
 
     Args:
         target: The file to be written.
