@@ -32,6 +32,7 @@ from keyaccount.operations._scheme_check import (
     raw_bracket,
     scheme_fields,
 )
+from keyaccount.utils import toml_value
 
 __all__ = [
     "DEFAULT_PAYOUT_FILE",
@@ -221,12 +222,12 @@ class PayoutScheme:
         """The scheme as TOML text; :meth:`from_toml` reads it back to an equal scheme."""
         data = self.to_dict()
         lines = ["[scheme]"]
-        lines += [f"{k} = {_toml_value(v)}" for k, v in data["scheme"].items()]
+        lines += [f"{k} = {toml_value(v)}" for k, v in data["scheme"].items()]
         for bracket in data.get("bracket", []):
             lines += ["", "[[bracket]]"]
-            lines += [f"{k} = {_toml_value(v)}" for k, v in bracket.items()]
+            lines += [f"{k} = {toml_value(v)}" for k, v in bracket.items()]
         lines += ["", "[weights]"]
-        lines += [f"{k} = {_toml_value(v)}" for k, v in data["weights"].items()]
+        lines += [f"{k} = {toml_value(v)}" for k, v in data["weights"].items()]
         return "\n".join(lines) + "\n"
 
     def save(self, path: str | Path) -> None:
@@ -353,44 +354,6 @@ def _weight_items(problems: Problems, role_weights: object) -> list[tuple[str, o
         return []
     checked = [p for p in pairs if isinstance(p, tuple)]
     return [(k.name if isinstance(k, Role) else str(k), k, v) for k, v in checked]
-
-
-def _decimal_text(number: Decimal) -> str:
-    """``number`` as TOML without an exponent: a whole number as an integer (``1_000_000``)."""
-    if number == number.to_integral_value():
-        return f"{int(number):_}"
-    return format(number, "f")
-
-
-def _toml_string(text: str) -> str:
-    out = ['"']
-    for ch in text:
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
-def _toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, Decimal):
-        return _decimal_text(value)
-    if isinstance(value, str):
-        return _toml_string(value)
-    raise TypeError(f"cannot write {value!r} as TOML")
 
 
 def default_payout_scheme_text() -> str:

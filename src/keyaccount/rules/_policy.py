@@ -9,7 +9,7 @@ methods of the same names delegate to them.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +29,7 @@ from keyaccount.rules._registry import MetricRegistry, default_registry
 from keyaccount.rules._rule import Rule, message_prefix
 from keyaccount.rules._shapes import ConditionCache
 from keyaccount.rules._validate import Finding, validate
-from keyaccount.utils import paused_gc
+from keyaccount.utils import paused_gc, toml_value
 
 if TYPE_CHECKING:
     from keyaccount.portfolio import MetricsTable, Portfolio
@@ -216,10 +216,10 @@ class Policy:
     def to_toml(self) -> str:
         """The policy as TOML text; :meth:`from_toml` reads it back to an equal policy."""
         lines = ["[policy]"]
-        lines += [f"{k} = {_toml_value(v)}" for k, v in self.to_dict()["policy"].items()]
+        lines += [f"{k} = {toml_value(v)}" for k, v in self.to_dict()["policy"].items()]
         for rule in self.rules:
             lines += ["", "[[rule]]"]
-            lines += [f"{k} = {_toml_value(v)}" for k, v in rule.to_dict().items()]
+            lines += [f"{k} = {toml_value(v)}" for k, v in rule.to_dict().items()]
         return "\n".join(lines) + "\n"
 
     def save(self, path: str | Path) -> None:
@@ -435,34 +435,3 @@ def _check_depth(data: Mapping[str, Any], where: str) -> None:
         for v in values:
             if type(v) is not str and isinstance(v, Mapping | list | tuple):
                 stack.append((v, depth + 1))
-
-
-def _toml_string(text: str) -> str:
-    out = ['"']
-    for ch in text:
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
-def _toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return _toml_string(value)
-    if isinstance(value, Sequence):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {value!r} as TOML")

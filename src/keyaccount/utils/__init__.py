@@ -8,6 +8,8 @@ next to keyaccount's) uses one implementation:
   files commit together or not at all.
 - :func:`paused_gc` pauses Python's cyclic garbage collector around a bulk step
   that makes millions of short-lived, acyclic objects.
+- :func:`toml_value` writes a value as TOML that :mod:`tomllib` reads back exactly
+  (policies and payout schemes write themselves with it).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from keyaccount.utils._atomic import (
     output_error,
 )
 from keyaccount.utils._gc import paused_gc
+from keyaccount.utils._toml import toml_string, toml_value
 
 __all__ = [
     "OutputGroup",
@@ -28,4 +31,6 @@ __all__ = [
     "atomic_path",
     "output_error",
     "paused_gc",
+    "toml_string",
+    "toml_value",
 ]
