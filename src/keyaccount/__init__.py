@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import importlib.metadata
 from typing import TYPE_CHECKING, Any
 
 from keyaccount.domain import (
@@ -43,7 +44,10 @@ from keyaccount.portfolio import (
     SegmentTierSummary,
 )
 
-__version__ = "0.1.0"
+try:
+    __version__ = importlib.metadata.version("keyaccount")
+except importlib.metadata.PackageNotFoundError:  # running from a source tree, not installed
+    __version__ = "unknown"
 
 if TYPE_CHECKING:
     from keyaccount.store import Store

@@ -78,9 +78,13 @@ def test_top_level_reexports_are_the_same_objects() -> None:
 
 
 def test_version() -> None:
-    """The package exposes a version string."""
-    assert isinstance(keyaccount.__version__, str)
-    assert keyaccount.__version__
+    """The package's version is the one pyproject.toml declares (written in one place)."""
+    import tomllib
+    from pathlib import Path
+
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    declared = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"]
+    assert keyaccount.__version__ == declared
 
 
 def test_every_error_is_a_keyaccount_error_and_a_builtin() -> None:
