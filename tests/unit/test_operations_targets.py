@@ -160,11 +160,38 @@ def test_a_quarter_or_year_with_a_month_missing_is_absent() -> None:
     assert full.target_fen("courts", "2022") == sum(100_00 + m for m in range(1, 12)) + 12
 
 
-def test_quarter_targets_do_not_add_up_to_a_year() -> None:
-    """A year without its own target is the sum of its months only, not of its quarters."""
+def test_a_year_of_quarter_targets_is_their_sum() -> None:
+    """A year with neither its own target nor twelve months is the sum of its four quarters."""
     ts = Targets([Target("courts", f"2022Q{q}", 1000) for q in range(1, 5)])
-    assert ts.target_fen("courts", "2022") is None
+    assert ts.target("courts", "2022") == 4000
     assert ts.with_targets([Target("courts", "2022", 3000)]).target("courts", "2022") == 3000
+
+
+def test_a_year_mixes_quarters_with_complete_months() -> None:
+    """A quarter counts for the year by its own target or by its three months."""
+    ts = Targets(
+        [
+            *[Target("courts", f"2022Q{q}", 1000) for q in (1, 2, 3)],
+            *[Target("courts", f"2022-{m:02d}", 500) for m in (10, 11, 12)],
+        ]
+    )
+    assert ts.target("courts", "2022Q4") == 1500
+    assert ts.target("courts", "2022") == 4500
+
+
+def test_twelve_months_win_over_quarters_for_the_year() -> None:
+    """With all twelve months set, the year is their sum, whatever the quarters say."""
+    months = [Target("courts", f"2022-{m:02d}", 100) for m in range(1, 13)]
+    quarters = [Target("courts", f"2022Q{q}", 1000) for q in range(1, 5)]
+    ts = Targets([*months, *quarters])
+    assert ts.target("courts", "2022Q1") == 1000
+    assert ts.target("courts", "2022") == 1200
+
+
+def test_a_year_missing_a_quarter_is_absent() -> None:
+    """Three quarters and no months for the fourth leave the year absent, not understated."""
+    ts = Targets([Target("courts", f"2022Q{q}", 1000) for q in (1, 2, 3)])
+    assert ts.target_fen("courts", "2022") is None
 
 
 def test_member_targets_follow_the_same_rules_apart_from_the_group() -> None:

@@ -494,7 +494,7 @@ class _TargetGrid:
 def _target_grid(
     targets: Targets, group_ids: tuple[str, ...], first_year: int, years: int
 ) -> _TargetGrid:
-    """Effective group targets (own, else the sum of all months) for every span of the years."""
+    """Effective group targets (:meth:`Targets.target_fen`) for every span of the years."""
     n = len(group_ids)
     code = {g: i for i, g in enumerate(group_ids)}
     own = {k: np.zeros((n, years, 12 // k.months), dtype=np.int64) for k in KINDS}
@@ -516,6 +516,14 @@ def _target_grid(
         complete = month_set.reshape(shape).all(axis=-1)
         fen[kind] = np.where(is_set[kind], own[kind], np.where(complete, summed, 0))
         present[kind] = is_set[kind] | complete
+    # A year with neither its own target nor all twelve months: the sum of its quarters
+    # when each quarter has one (its own, or its three months).
+    quarters = (n, years, 1, 4)
+    by_quarters = fen[SpanKind.QUARTER].reshape(quarters).sum(axis=-1)
+    all_quarters = present[SpanKind.QUARTER].reshape(quarters).all(axis=-1)
+    late = ~present[SpanKind.YEAR] & all_quarters
+    fen[SpanKind.YEAR] = np.where(late, by_quarters, fen[SpanKind.YEAR])
+    present[SpanKind.YEAR] = present[SpanKind.YEAR] | all_quarters
     return _TargetGrid(fen, present)
 
 

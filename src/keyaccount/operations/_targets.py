@@ -391,20 +391,26 @@ class Targets:
         """The target of a span in fen: its own, else the sum of its months; ``None`` if absent.
 
         A quarter or year without its own target is the sum of its months'
-        targets when every month has one, and absent otherwise (a partial sum
-        would understate the target). Quarter targets never add up to a year.
+        targets when every month has one (a partial sum would understate the
+        target). A year with neither its own target nor all twelve months is the
+        sum of its four quarters when each quarter has a target (its own or its
+        three months'), and absent otherwise.
         """
         span = PeriodSpan.parse(span)
         own = self._index.get((group_id, member, span))
         if own is not None or span.kind is SpanKind.MONTH:
             return own
-        total = 0
-        for month in span.months:
-            fen = self._index.get((group_id, member, PeriodSpan.month(month)))
-            if fen is None:
-                return None
-            total += fen
-        return total
+        months = [self._index.get((group_id, member, PeriodSpan.month(m))) for m in span.months]
+        if all(fen is not None for fen in months):
+            return sum(fen for fen in months if fen is not None)
+        if span.kind is SpanKind.YEAR:
+            quarters = [
+                self.target_fen(group_id, PeriodSpan.parse(f"{span.start.year}Q{q}"), member=member)
+                for q in range(1, 5)
+            ]
+            if all(fen is not None for fen in quarters):
+                return sum(fen for fen in quarters if fen is not None)
+        return None
 
     def target(
         self, group_id: str, span: PeriodSpan | Period | str, *, member: str | None = None
