@@ -401,7 +401,14 @@ def test_parcels_match_revenue_per_parcel(demo: Portfolio) -> None:
 
 def test_public_api() -> None:
     """keyaccount.demo exports exactly generate and NOTABLE_CUSTOMERS."""
-    assert keyaccount.demo.__all__ == ["NOTABLE_CUSTOMERS", "generate"]
+    assert keyaccount.demo.__all__ == [
+        "DEFAULT_SEED",
+        "NOTABLE_CUSTOMERS",
+        "MemberScore",
+        "OperationsData",
+        "demo_operations",
+        "generate",
+    ]
     namespace: dict[str, object] = {}
     exec("from keyaccount.demo import *", namespace)
     assert sorted(k for k in namespace if k != "__builtins__") == sorted(keyaccount.demo.__all__)

@@ -53,11 +53,16 @@ __all__ = [
 SUBCOMMANDS: Mapping[str, str] = {
     "backtest": "keyaccount.cli._rules_commands:backtest_command",
     "demo": "keyaccount.cli._demo:demo",
+    "escalations": "keyaccount.cli._operations_commands:escalations",
     "evaluate": "keyaccount.cli._rules_commands:evaluate",
     "export": "keyaccount.cli._store_commands:export_command",
     "import": "keyaccount.cli._store_commands:import_command",
+    "kpi": "keyaccount.cli._operations_commands:kpi",
+    "lifecycle": "keyaccount.cli._operations_commands:lifecycle",
+    "payout": "keyaccount.cli._operations_commands:payout",
     "recommend": "keyaccount.cli._crosssell_commands:recommend",
     "rules": "keyaccount.cli._rules_commands:rules",
+    "targets": "keyaccount.cli._operations_commands:targets",
     "whitespace": "keyaccount.cli._crosssell_commands:whitespace",
 }
 """Subcommand name to ``"module:attribute"`` of its click command, imported on first use."""

@@ -14,6 +14,7 @@ from keyaccount.cli._store_commands import demo_db_options, write_demo_db
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from keyaccount.demo import OperationsData
     from keyaccount.domain import Period
     from keyaccount.portfolio import Portfolio
 
@@ -42,6 +43,7 @@ def print_report(
     lang: str = "en",
     policy: bool = True,
     recommendations: bool = True,
+    operations: OperationsData | None = None,
 ) -> None:
     """Print the portfolio report (see :func:`keyaccount.cli._render.portfolio_report`).
 
@@ -55,6 +57,9 @@ def print_report(
         recommendations: Also show cross-sell recommendations for a few notable
             demo customers (those of :data:`keyaccount.demo.NOTABLE_CUSTOMERS`
             that the portfolio holds).
+        operations: The portfolio's operations data: then also attainment and payouts
+            of the last full year and the open supervision list
+            (:func:`keyaccount.cli._render_operations.operations_report`).
     """
     month = as_of if as_of is not None else report_month(portfolio)
     if month is None:
@@ -72,6 +77,12 @@ def print_report(
         console.print()
     if recommendations:
         _print_demo_recommendations(console, portfolio, month, lang)
+    if operations is not None:
+        from keyaccount.cli._render_operations import operations_report
+
+        for part in operations_report(portfolio, operations, lang):
+            console.print(part)
+            console.print()
 
 
 DEMO_RECOMMENDED = ("当当网", "中国人寿", "广东省高级人民法院", "耐克")
@@ -137,10 +148,17 @@ def demo(
     and tier; the top customers; group accounts rolled up with their
     branches; the project groups with their members and revenue; what the
     default policy would change this month, with the reasons; and cross-sell
-    recommendations for a few notable customers. With ``--db URL`` the
+    recommendations for a few notable customers; attainment of the revenue targets
+    and incentive payouts of the last full year by project group, and the open
+    supervision list (督办清单). With ``--db URL`` the
     portfolio is also written into that store (a SQLite file by default),
     which ``keyaccount evaluate``, ``recommend`` and ``Store`` can reopen.
     """
+    from keyaccount.demo import DEFAULT_SEED, demo_operations
+
     portfolio = demo_portfolio(seed=seed, customers=customers, months=months, end=end)
     write_demo_db(portfolio, db, replace_db)
-    print_report(make_console(), portfolio, as_of=end, top=top, lang=lang.lower())
+    operations = demo_operations(portfolio, seed=DEFAULT_SEED if seed is None else seed)
+    print_report(
+        make_console(), portfolio, as_of=end, top=top, lang=lang.lower(), operations=operations
+    )

@@ -5,6 +5,9 @@ groups with their members, the customers the source text names (耐克, 腾讯,
 当当网, courts, traffic bureaus, national banks, insurers with provincial
 branches, ...) and generated ones in every segment, with tiers and monthly
 revenue. It is vectorised and builds a million customers in seconds.
+:func:`demo_operations` adds how its project groups were run (ownership moves,
+targets, teams and scores, court KPIs, the supervision list, lifecycles) as one
+:class:`OperationsData` value.
 
 Example:
     >>> from keyaccount.demo import NOTABLE_CUSTOMERS, generate
@@ -18,5 +21,14 @@ Example:
 from __future__ import annotations
 
 from keyaccount.demo._generate import NOTABLE_CUSTOMERS, generate
+from keyaccount.demo._operations import DEFAULT_SEED, demo_operations
+from keyaccount.demo._operations_data import MemberScore, OperationsData
 
-__all__ = ["NOTABLE_CUSTOMERS", "generate"]
+__all__ = [
+    "DEFAULT_SEED",
+    "NOTABLE_CUSTOMERS",
+    "MemberScore",
+    "OperationsData",
+    "demo_operations",
+    "generate",
+]
