@@ -16,9 +16,10 @@ from click.testing import CliRunner, Result
 from keyaccount.cli import cli
 from keyaccount.cli._operations_commands import NO_STORED_OPERATIONS
 from keyaccount.cli._source import SOURCE_ERROR
-from keyaccount.demo import OperationsData, demo_operations, generate
+from keyaccount.demo import demo_operations, generate
 from keyaccount.domain import Level, Period, Role, format_yuan, yuan_to_fen
 from keyaccount.operations import (
+    OperationsData,
     SpanKind,
     SubjectAttributes,
     compute_payouts,

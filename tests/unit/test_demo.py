@@ -404,8 +404,6 @@ def test_public_api() -> None:
     assert keyaccount.demo.__all__ == [
         "DEFAULT_SEED",
         "NOTABLE_CUSTOMERS",
-        "MemberScore",
-        "OperationsData",
         "demo_operations",
         "generate",
     ]

@@ -12,8 +12,6 @@ import pytest
 from keyaccount import Portfolio
 from keyaccount.demo import (
     DEFAULT_SEED,
-    MemberScore,
-    OperationsData,
     demo_operations,
     generate,
 )
@@ -22,6 +20,8 @@ from keyaccount.domain import ItemStatus, Level, Period, Role, Segment, Severity
 from keyaccount.exceptions import ValidationError
 from keyaccount.operations import (
     COURT_KPIS,
+    MemberScore,
+    OperationsData,
     ProjectLifecycle,
     SpanKind,
     SubjectAttributes,
@@ -403,8 +403,14 @@ def test_as_of_follows_the_last_kpi_check() -> None:
     assert max(i.opened_on for i in ops.supervision_items if i.source_key) == check_day
 
 
-def test_subject_attributes_in_bulk_equal_the_portfolios(
+def test_subject_attributes_in_bulk_equal_the_customers(
     portfolio: Portfolio, ops: OperationsData
 ) -> None:
-    """The columnar subject attributes equal SubjectAttributes.from_portfolio."""
-    assert ops.subject_attributes(portfolio) == SubjectAttributes.from_portfolio(portfolio)
+    """The columnar subject attributes equal those read customer by customer."""
+    group_of = {cid: g.id for g in portfolio.project_groups for cid in g.customer_ids}
+    expected = {
+        c.id: (group_of.get(c.id), c.segment, c.tier, c.province) for c in portfolio.customers()
+    }
+    subjects = ops.subject_attributes(portfolio)
+    assert subjects.customers == expected
+    assert subjects.groups == {g.id: g.segment for g in portfolio.project_groups}

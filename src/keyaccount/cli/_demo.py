@@ -14,8 +14,8 @@ from keyaccount.cli._store_commands import demo_db_options, write_demo_db
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from keyaccount.demo import OperationsData
     from keyaccount.domain import Period
+    from keyaccount.operations import OperationsData
     from keyaccount.portfolio import Portfolio
 
 __all__ = ["demo", "print_report", "report_month"]

@@ -2,7 +2,7 @@
 
 Commands on how the project groups are run (:mod:`keyaccount.operations`), registered in
 the command table as ``"targets": "keyaccount.cli._operations_commands:targets"`` and so
-on. Each reads a portfolio and its operations data (:class:`keyaccount.demo.OperationsData`)
+on. Each reads a portfolio and its operations data (:class:`keyaccount.operations.OperationsData`)
 from exactly one source (:func:`~keyaccount.cli._source.portfolio_source`):
 
 - ``--demo``: the generated demo portfolio (``--seed``, ``--customers``) and
@@ -55,11 +55,11 @@ if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
     from keyaccount.cli._source import PortfolioSource
-    from keyaccount.demo import OperationsData
     from keyaccount.operations import (
         KpiBreach,
         KpiObservations,
         KpiRegistry,
+        OperationsData,
         PeriodSpan,
         ProjectLifecycle,
         SupervisionItem,

@@ -28,8 +28,7 @@ if TYPE_CHECKING:
 
     from rich.console import RenderableType
 
-    from keyaccount.demo import OperationsData
-    from keyaccount.operations import AttainmentRow, AttainmentTable, PayoutRun
+    from keyaccount.operations import AttainmentRow, AttainmentTable, OperationsData, PayoutRun
     from keyaccount.portfolio import Portfolio
 
 __all__ = [

@@ -25,10 +25,10 @@ if TYPE_CHECKING:
     import datetime as dt
     from collections.abc import Iterable, Mapping, Sequence
 
-    from keyaccount.demo import OperationsData
     from keyaccount.operations import (
         KpiBreach,
         KpiObservations,
+        OperationsData,
         ProjectLifecycle,
         SupervisionItem,
         SweepResult,

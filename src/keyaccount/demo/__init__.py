@@ -22,13 +22,10 @@ from __future__ import annotations
 
 from keyaccount.demo._generate import NOTABLE_CUSTOMERS, generate
 from keyaccount.demo._operations import DEFAULT_SEED, demo_operations
-from keyaccount.demo._operations_data import MemberScore, OperationsData
 
 __all__ = [
     "DEFAULT_SEED",
     "NOTABLE_CUSTOMERS",
-    "MemberScore",
-    "OperationsData",
     "demo_operations",
     "generate",
 ]

@@ -1,7 +1,7 @@
 """Demo operations data on top of a demo portfolio: how its project groups were run.
 
 :func:`demo_operations` makes, deterministically from a seed, an
-:class:`~keyaccount.demo.OperationsData` for a portfolio of :func:`keyaccount.demo.generate`:
+:class:`~keyaccount.operations.OperationsData` for a portfolio of :func:`keyaccount.demo.generate`:
 
 - **ownership**: every customer with its project group from the first month with revenue
   (the groups as the portfolio lists them), plus a handful of dated moves between groups
@@ -43,12 +43,6 @@ import numpy as np
 import numpy.typing as npt
 
 from keyaccount.demo._names import GIVEN_NAMES, SURNAMES
-from keyaccount.demo._operations_data import (
-    MemberScore,
-    OperationsData,
-    responsible_for,
-    subject_attributes,
-)
 from keyaccount.domain import (
     Department,
     Level,
@@ -64,10 +58,13 @@ from keyaccount.operations import (
     COURT_KPIS,
     EscalationPolicy,
     KpiObservations,
+    MemberScore,
+    OperationsData,
     Ownership,
     OwnershipMove,
     ProjectLifecycle,
     SpanKind,
+    SubjectAttributes,
     SubjectKind,
     SupervisionList,
     Target,
@@ -79,6 +76,7 @@ from keyaccount.operations import (
     default_payout_scheme,
     detect_kpi_breaches,
     open_breach_items,
+    responsible_for,
 )
 
 if TYPE_CHECKING:
@@ -233,7 +231,7 @@ def demo_operations(portfolio: Portfolio, *, seed: int = DEFAULT_SEED) -> Operat
         seed: Seed of the random choices, ``>= 0``.
 
     Returns:
-        An :class:`~keyaccount.demo.OperationsData`.
+        An :class:`~keyaccount.operations.OperationsData`.
 
     Raises:
         ValidationError: a negative seed, or a portfolio without revenue.
@@ -559,7 +557,7 @@ class _Simulation:
         self.thresholds = thresholds
         self.problem = problem
         self.rng = rng
-        self.subjects = subject_attributes(portfolio)
+        self.subjects = SubjectAttributes.from_portfolio(portfolio)
         self.responsible = responsible_for(teams, self.subjects)
         self.list = SupervisionList.from_portfolio(portfolio, policy=ESCALATION_POLICY)
         self.as_of = _check_day(last) + dt.timedelta(days=4)

@@ -22,6 +22,7 @@ from keyaccount.operations._attainment import (
     attainment,
 )
 from keyaccount.operations._attainment_reference import reference_attainment
+from keyaccount.operations._data import MemberScore, OperationsData, responsible_for
 from keyaccount.operations._kpi import (
     COURT_KPIS,
     MAX_KPI_COUNT,
@@ -118,7 +119,7 @@ from keyaccount.operations._targets_io import (
     targets_from_mapping,
 )
 
-__all__: list[str] = [
+__all__ = [
     "ALLOWED_MOVES",
     "ATTAINMENT_COLUMNS",
     "COURT_KPIS",
@@ -157,6 +158,8 @@ __all__: list[str] = [
     "KpiThresholds",
     "MeetingReport",
     "MeetingReportRow",
+    "MemberScore",
+    "OperationsData",
     "Ownership",
     "OwnershipMove",
     "Payout",
@@ -201,6 +204,7 @@ __all__: list[str] = [
     "reference_kpi_breaches",
     "reference_kpi_rollup",
     "reference_sweep_item",
+    "responsible_for",
     "split_pool",
     "supervision_order_candidates",
     "targets_from_mapping",

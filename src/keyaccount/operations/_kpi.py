@@ -17,7 +17,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from keyaccount.domain import Period, Segment, Tier
+from keyaccount.domain import SEGMENTS, TIERS, Period, Segment, Tier
 from keyaccount.exceptions import (
     PrecisionError,
     UnknownCustomerError,
@@ -661,13 +661,25 @@ class SubjectAttributes:
 
     @classmethod
     def from_portfolio(cls, portfolio: Portfolio) -> SubjectAttributes:
-        """Each customer's current project group, segment, tier and province; each group."""
+        """Each customer's current project group, segment, tier and province; each group's segment.
+
+        Read in bulk from the customer columns, without a ``Customer`` object per customer.
+        """
+        cols = portfolio.customer_columns
         group_of: dict[str, str] = {}
         for group in portfolio.project_groups:
             for cid in group.customer_ids:
                 group_of[cid] = group.id
+        segments: list[Segment | None] = [*SEGMENTS, None]  # NO_CODE (-1) picks None
         customers = {
-            c.id: (group_of.get(c.id), c.segment, c.tier, c.province) for c in portfolio.customers()
+            cid: (group_of.get(cid), segments[seg], TIERS[tier], province or None)
+            for cid, seg, tier, province in zip(
+                cols.id.tolist(),
+                cols.segment.tolist(),
+                cols.tier.tolist(),
+                cols.province.tolist(),
+                strict=True,
+            )
         }
         return cls(customers=customers, groups={g.id: g.segment for g in portfolio.project_groups})
 

@@ -7,7 +7,6 @@ records: items, history, orders) and the project lifecycles. The demo generator
 (:func:`keyaccount.demo.demo_operations`) makes one; a store that keeps operations data
 produces the same value from its tables, so the commands work on either.
 
-It depends on :mod:`keyaccount.operations` and :mod:`keyaccount.domain` only.
 """
 
 from __future__ import annotations
@@ -17,38 +16,34 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
-from keyaccount.domain import SEGMENTS, TIERS, Member, Period, Role, yuan_to_fen
-from keyaccount.operations import (
-    AttainmentTable,
-    DispatchOrder,
-    EscalationPolicy,
-    ItemHistoryRow,
-    KpiObservations,
-    KpiThresholds,
-    Ownership,
-    PayoutRun,
-    PayoutScheme,
-    PeriodSpan,
-    ProjectLifecycle,
-    SubjectAttributes,
-    SupervisionItem,
-    SupervisionList,
-    SupervisionOrder,
-    Targets,
-    attainment,
-    compute_payouts_fen,
-)
+from keyaccount.domain import Member, Period, Role, yuan_to_fen
+from keyaccount.operations._attainment import AttainmentTable, attainment
+from keyaccount.operations._kpi import KpiObservations, SubjectAttributes
+from keyaccount.operations._payout import PayoutRun, compute_payouts_fen
+from keyaccount.operations._supervision import SupervisionList
+from keyaccount.operations._targets import PeriodSpan, Targets
 
 if TYPE_CHECKING:
     import datetime as dt
     from collections.abc import Callable, Iterable, Mapping, Sequence
     from decimal import Decimal
 
-    from keyaccount.domain import PeriodRange, Segment
-    from keyaccount.operations import KpiBreach
+    from keyaccount.domain import PeriodRange
+    from keyaccount.operations._kpi_breach import KpiBreach
+    from keyaccount.operations._kpi_thresholds import KpiThresholds
+    from keyaccount.operations._lifecycle import ProjectLifecycle
+    from keyaccount.operations._ownership import Ownership
+    from keyaccount.operations._scheme import PayoutScheme
+    from keyaccount.operations._supervision_items import (
+        DispatchOrder,
+        EscalationPolicy,
+        ItemHistoryRow,
+        SupervisionItem,
+        SupervisionOrder,
+    )
     from keyaccount.portfolio import Portfolio
 
-__all__ = ["MemberScore", "OperationsData", "responsible_for", "subject_attributes"]
+__all__ = ["MemberScore", "OperationsData", "responsible_for"]
 
 
 @attrs.frozen
@@ -242,39 +237,12 @@ class OperationsData:
         )
 
     def subject_attributes(self, portfolio: Portfolio) -> SubjectAttributes:
-        """The portfolio's customers and groups for KPI checks (:func:`subject_attributes`)."""
-        return subject_attributes(portfolio)
+        """The portfolio's customers and groups for KPI checks."""
+        return SubjectAttributes.from_portfolio(portfolio)
 
     def breach_responsible(self, subjects: SubjectAttributes) -> Callable[[KpiBreach], str]:
         """Who answers for a KPI breach (:func:`responsible_for` with these teams)."""
         return responsible_for(self.teams, subjects)
-
-
-def subject_attributes(portfolio: Portfolio) -> SubjectAttributes:
-    """``SubjectAttributes.from_portfolio(portfolio)``, read in bulk from the customer columns.
-
-    Each customer's current project group, segment, tier and province; each group's
-    segment. The same value, without making a ``Customer`` object per customer.
-    """
-    cols = portfolio.customer_columns
-    group_of: dict[str, str] = {}
-    for group in portfolio.project_groups:
-        for cid in group.customer_ids:
-            group_of[cid] = group.id
-    segments: list[Segment | None] = [*SEGMENTS, None]  # NO_CODE (-1) picks None
-    customers = {
-        cid: (group_of.get(cid), segments[seg], TIERS[tier], province or None)
-        for cid, seg, tier, province in zip(
-            cols.id.tolist(),
-            cols.segment.tolist(),
-            cols.tier.tolist(),
-            cols.province.tolist(),
-            strict=True,
-        )
-    }
-    return SubjectAttributes(
-        customers=customers, groups={g.id: g.segment for g in portfolio.project_groups}
-    )
 
 
 def responsible_for(
