@@ -386,10 +386,11 @@ class CsvImportError(PortfolioValidationError):
 
 
 class SchemaVersionError(KeyAccountError, RuntimeError):
-    """A database whose keyaccount schema version is not the one this library writes.
+    """A database whose keyaccount schema this library cannot read or migrate.
 
-    Raised when a :class:`~keyaccount.store.Store` opens a database written by
-    another version of the library; the database is left untouched.
+    Raised when a :class:`~keyaccount.store.Store` opens a database written by a
+    newer version of the library, or one with keyaccount tables but no version;
+    the database is left untouched. (Older stores are migrated when opened.)
 
     Attributes:
         found: The version recorded in the database (``None`` when the
@@ -405,8 +406,8 @@ class SchemaVersionError(KeyAccountError, RuntimeError):
         what = "no schema version" if found is None else f"schema version {found}"
         super().__init__(
             f"database {url} has keyaccount {what}; this library reads and writes schema "
-            f"version {expected} and does not migrate: open it with the library version that "
-            "wrote it, or export it to CSV there and import the files here"
+            f"version {expected} and migrates only older stores up to it: open it with the "
+            "library version that wrote it, or export it to CSV there and import the files here"
         )
 
     def __str__(self) -> str:

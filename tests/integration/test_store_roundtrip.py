@@ -441,13 +441,14 @@ def test_tables_without_a_version_are_refused(tmp_path: Path) -> None:
 
 
 def test_schema_version_is_checked_on_every_backend(store_url: str) -> None:
-    """On every backend, a changed version row makes the next open fail."""
+    """On every backend, a version row newer than the library makes the next open fail."""
     Store(store_url).close()
+    newer = SCHEMA_VERSION + 1
     engine = sa.create_engine(store_url)
     with engine.begin() as conn:
-        conn.execute(sa.text("UPDATE ka_schema SET version = 2"))
+        conn.execute(sa.text(f"UPDATE ka_schema SET version = {newer}"))
     engine.dispose()
-    with pytest.raises(SchemaVersionError, match="schema version 2"):
+    with pytest.raises(SchemaVersionError, match=f"schema version {newer}"):
         Store(store_url)
 
 

@@ -151,14 +151,15 @@ def demo(
     recommendations for a few notable customers; attainment of the revenue targets
     and incentive payouts of the last full year by project group, and the open
     supervision list (督办清单). With ``--db URL`` the
-    portfolio is also written into that store (a SQLite file by default),
+    portfolio and its operations data are also written into that store (a SQLite file by
+    default),
     which ``keyaccount evaluate``, ``recommend`` and ``Store`` can reopen.
     """
     from keyaccount.demo import DEFAULT_SEED, demo_operations
 
     portfolio = demo_portfolio(seed=seed, customers=customers, months=months, end=end)
-    write_demo_db(portfolio, db, replace_db)
     operations = demo_operations(portfolio, seed=DEFAULT_SEED if seed is None else seed)
+    write_demo_db(portfolio, db, replace_db, operations)
     print_report(
         make_console(), portfolio, as_of=end, top=top, lang=lang.lower(), operations=operations
     )

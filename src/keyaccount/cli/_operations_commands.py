@@ -65,6 +65,7 @@ if TYPE_CHECKING:
         SupervisionItem,
     )
     from keyaccount.portfolio import Portfolio
+    from keyaccount.store import Store
 
 __all__ = [
     "NO_STORED_OPERATIONS",
@@ -79,9 +80,12 @@ __all__ = [
 
 NO_STORED_OPERATIONS = (
     "--db: the store holds no operations data yet (targets, teams, KPIs, the supervision "
-    "list); use --demo for the generated demo operations"
+    "list); `keyaccount demo --db URL` writes the demo's, or use --demo"
 )
 """The usage error of an operations command given ``--db``."""
+
+NO_REVENUE = "the portfolio has no revenue: nothing to attribute or check"
+"""The usage error of an operations command on a portfolio without revenue."""
 
 KPI_CHECK_WHO = "keyaccount kpi check"
 """Who opens the items of a KPI check run from the command line."""
@@ -115,14 +119,38 @@ def load_operations(
             revenue.
     """
     if source.db is not None:
-        raise click.UsageError(NO_STORED_OPERATIONS)
+        with source.open() as (portfolio, store):
+            assert store is not None  # a --db source opens its store
+            if store.operations.is_empty():
+                raise click.UsageError(NO_STORED_OPERATIONS)
+            if portfolio.period_span is None:
+                raise click.UsageError(
+                    "the portfolio has no revenue: nothing to attribute or check"
+                )
+            return portfolio, store.operations.data(_stored_as_of(portfolio, store))
     from keyaccount.demo import DEFAULT_SEED, demo_operations  # imported when a command runs
 
     portfolio = source.load(seed=seed, customers=customers)
     if portfolio.period_span is None:
-        raise click.UsageError("the portfolio has no revenue: nothing to attribute or check")
+        raise click.UsageError(NO_REVENUE)
     data = demo_operations(portfolio, seed=DEFAULT_SEED if seed is None else seed)
     return portfolio, data
+
+
+def _stored_as_of(portfolio: Portfolio, store: Store) -> dt.date:
+    """The day stored operations data is read as of.
+
+    The last day the supervision history records, or the first day after the portfolio's
+    last revenue month when that is later.
+    """
+    import datetime as dt  # imported when a command runs
+
+    span = portfolio.period_span
+    assert span is not None
+    last = span[1]
+    after = dt.date(last.year + last.month // 12, last.month % 12 + 1, 1)
+    days = [row.when for row in store.operations.history()]
+    return max([after, *days])
 
 
 def _span(portfolio: Portfolio) -> tuple[Period, Period]:
@@ -534,8 +562,9 @@ def escalations(
     An item not closed out by its due day, or marked severe, escalates one level (city,
     province, headquarters) at the next sweep, with a new due day. With --sweep DATE
     the sweep of that day runs first (sweeping a day twice changes nothing the second
-    time); the list is then as of that day. Demo data is generated afresh on every run:
-    a sweep is not kept.
+    time); the list is then as of that day. With --db the sweep is recorded in the
+    store (one bulk statement set); demo data is generated afresh on every run, so a
+    sweep of it is not kept.
     """
     lang = lang.lower()
     portfolio, data = load_operations(source, seed=seed, customers=customers)
@@ -545,6 +574,10 @@ def escalations(
     if sweep_day is not None:
         before = {i.id: i for i in supervision.open_items()}
         result = supervision.sweep(day, who=SWEEP_WHO)
+        if source.db is not None:
+            with source.open() as (_, store):
+                assert store is not None  # a --db source opens its store
+                store.operations.sweep(day, who=SWEEP_WHO)
         after = {i.id: i for i in supervision.items}
         titles = ItemTitles.build(
             portfolio, data.kpi_observations, data, list(after.values()), lang

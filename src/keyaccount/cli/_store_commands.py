@@ -27,6 +27,7 @@ from keyaccount.cli._source import open_store, store_option, writing_store
 from keyaccount.exceptions import CsvImportError
 
 if TYPE_CHECKING:
+    from keyaccount.operations import OperationsData
     from keyaccount.portfolio import Portfolio
     from keyaccount.store import ImportReport
 
@@ -176,13 +177,21 @@ def demo_db_options(function: F) -> F:
     )(function)
 
 
-def write_demo_db(portfolio: Portfolio, db: str | None, replace_db: bool = False) -> None:
-    """Save the demo portfolio into the store ``db`` (nothing when ``db`` is ``None``).
+def write_demo_db(
+    portfolio: Portfolio,
+    db: str | None,
+    replace_db: bool = False,
+    operations: OperationsData | None = None,
+) -> None:
+    """Save the demo portfolio (and its operations data) into the store ``db``.
+
+    Nothing happens when ``db`` is ``None``.
 
     Args:
         portfolio: The generated portfolio.
         db: The value of ``--db``.
         replace_db: The value of ``--replace-db``: replace what the store holds.
+        operations: The demo's operations data, written after the portfolio.
 
     Raises:
         click.ClickException: the store already holds a portfolio and
@@ -199,6 +208,8 @@ def write_demo_db(portfolio: Portfolio, db: str | None, replace_db: bool = False
             raise click.ClickException(
                 f"{db} already holds a portfolio; pass --replace-db to replace it"
             ) from None
+        if operations is not None:
+            store.operations.save_data(operations)
         url = store.url
     click.echo(
         f"saved {len(portfolio):,} customers and {len(portfolio.revenue_columns):,} revenue "

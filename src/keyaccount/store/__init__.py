@@ -5,6 +5,9 @@ customer, a segment, a project group, revenue within months) without loading
 everything, imports and exports the CSV formats in bulk (streamed, one
 transaction, nothing written when a row is bad unless rejects are asked for),
 and keeps the history of tier and segment changes, applied atomically.
+``store.operations`` (:class:`OperationsStore`) keeps the operations room: ownership
+moves, targets, payouts, KPI observations, the supervision list with its escalation
+sweep in SQL, and project lifecycles. Older stores are upgraded when opened (Alembic).
 
 The tables are the storage layer's own (sqlmodel classes in a private module);
 the domain objects never import this package. See ``docs/store.md``.
@@ -27,6 +30,8 @@ from keyaccount.store._engine import resolve_url, sqlite_path
 from keyaccount.store._export import ExportReport
 from keyaccount.store._history import CustomerState, RecordedChange
 from keyaccount.store._import import ImportReport
+from keyaccount.store._operations import OperationsStore
+from keyaccount.store._operations_sweep import SweepReport
 from keyaccount.store._reads import RevenueTable
 from keyaccount.store._schema import SCHEMA_VERSION
 from keyaccount.store._store import Store
@@ -36,9 +41,11 @@ __all__ = [
     "CustomerState",
     "ExportReport",
     "ImportReport",
+    "OperationsStore",
     "RecordedChange",
     "RevenueTable",
     "Store",
+    "SweepReport",
     "resolve_url",
     "sqlite_path",
 ]

@@ -1,4 +1,9 @@
-"""Opening a store: the schema version recorded in ``ka_schema``, checked at every open."""
+"""Opening a store: the schema version recorded in ``ka_schema``, checked at every open.
+
+A store of an older version is upgraded when it is opened (Alembic, see
+:mod:`keyaccount.store.migrations`), inside one write transaction; a store of a newer
+version, or with keyaccount tables but no version, is refused and left untouched.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from keyaccount.store._engine import (
     transaction,
 )
 from keyaccount.store._tables import TABLES, schema_table
+from keyaccount.store.migrations import stamp_head, upgrade
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -28,11 +34,14 @@ __all__ = [
     "read_schema_version",
 ]
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 """The version of the table layout this library reads and writes.
 
-Raise it with every change to the tables in :mod:`keyaccount.store._tables`;
-a database written with another version is refused, never migrated silently.
+Raise it with every change to the tables in :mod:`keyaccount.store._tables`, with an
+Alembic revision in :mod:`keyaccount.store.migrations` that upgrades the version before.
+Version 1: the portfolio, project groups and change history; version 2 adds the
+operations room's tables. A store of an older version is upgraded when opened; one of a
+newer version is refused.
 """
 
 _NAME: Final = "keyaccount"
@@ -58,25 +67,32 @@ def read_schema_version(conn: sa.Connection) -> tuple[bool, int | None]:
 
 
 def ensure_schema(conn: sa.Connection, url: str, *, create: bool) -> bool:
-    """Check the database's schema version, creating the tables in an empty database.
+    """Check the database's schema version, creating or upgrading the tables as needed.
 
     Args:
-        conn: A connection inside a transaction.
+        conn: A connection inside a transaction (a write transaction when the
+            tables may have to be created or upgraded).
         url: The database, for messages.
-        create: Create the tables when there are none; otherwise report that
-            they are missing by returning ``False``.
+        create: Create the tables when there are none, and upgrade a store of an
+            older version; otherwise report either by returning ``False``.
 
     Returns:
-        Whether the tables exist (with the right version) afterwards.
+        Whether the tables exist with the current version afterwards.
 
     Raises:
-        SchemaVersionError: the database records another version, or holds
-            keyaccount tables without a version. Nothing is changed.
+        SchemaVersionError: the database records a newer version than
+            :data:`SCHEMA_VERSION`, or holds keyaccount tables without a version.
+            Nothing is changed.
     """
     present, version = read_schema_version(conn)
     if present:
-        if version != SCHEMA_VERSION:
+        if version is None or version > SCHEMA_VERSION or version < 1:
             raise SchemaVersionError(version, SCHEMA_VERSION, url)
+        if version == SCHEMA_VERSION:
+            return True
+        if not create:
+            return False
+        upgrade(conn, version)
         return True
     if not create:
         return False
@@ -87,6 +103,7 @@ def ensure_schema(conn: sa.Connection, url: str, *, create: bool) -> bool:
             name=_NAME, version=SCHEMA_VERSION, written_by=library_version()
         )
     )
+    stamp_head(conn)
     return True
 
 
@@ -148,7 +165,8 @@ def _open_schema(engine: sa.Engine, shown: str, *, create: bool) -> None:
     with transaction(engine, write=False) as conn:
         if ensure_schema(conn, shown, create=False):
             return
-    if not create:
+        present, _ = read_schema_version(conn)
+    if not create and not present:
         raise StoreNotFoundError(
             shown,
             f"no keyaccount store in {shown}: the database holds no keyaccount tables; "
@@ -156,6 +174,7 @@ def _open_schema(engine: sa.Engine, shown: str, *, create: bool) -> None:
         )
     with transaction(engine, write=True) as conn:
         if conn.dialect.name == "postgresql":
-            # Two processes opening a new database at once create the tables once.
+            # Two processes opening a new (or older) database at once create (or upgrade)
+            # the tables once: the second finds the work done.
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_CREATE_LOCK})")
         ensure_schema(conn, shown, create=True)

@@ -32,6 +32,7 @@ from keyaccount.store._history import (
     query_changes,
     state_as_of,
 )
+from keyaccount.store._operations import OperationsStore
 from keyaccount.store._reads import (
     RevenueTable,
     Selection,
@@ -168,6 +169,11 @@ class Store:
     def backend(self) -> Literal["sqlite", "postgresql"]:
         """``"sqlite"`` or ``"postgresql"``."""
         return "sqlite" if self._engine.dialect.name == "sqlite" else "postgresql"
+
+    @property
+    def operations(self) -> OperationsStore:
+        """The operations room kept here (``docs/store.md``, "Operations")."""
+        return OperationsStore(self._engine)
 
     @property
     def engine(self) -> sa.Engine:
