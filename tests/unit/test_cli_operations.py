@@ -7,18 +7,24 @@ checked against what the API computes.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from typing import TYPE_CHECKING
 
+import attrs
 import pytest
 from click.testing import CliRunner, Result
+from rich.console import Console
 
 from keyaccount.cli import cli
+from keyaccount.cli._demo import report_month
+from keyaccount.cli._render import attributed_group_figures, format_money, project_groups_table
 from keyaccount.cli._source import SOURCE_ERROR
 from keyaccount.demo import demo_operations, generate
-from keyaccount.domain import Level, Period, Role, format_yuan, yuan_to_fen
+from keyaccount.domain import Level, Period, PeriodRange, Role, format_yuan, yuan_to_fen
 from keyaccount.operations import (
     OperationsData,
+    OwnershipMove,
     SpanKind,
     SubjectAttributes,
     compute_payouts,
@@ -485,3 +491,136 @@ def test_demo_operations_sections_in_chinese() -> None:
         assert label in text
     for word in ("Attainment by project group", "Payouts for", "Open supervision list"):
         assert word not in text
+
+
+# ---------------------------------------------------------------- project groups, attributed
+
+
+def _moved(
+    portfolio: Portfolio, ops: OperationsData, as_of: Period
+) -> tuple[OperationsData, str, str, str, Period]:
+    """The demo data with one customer with revenue moved to another group mid-window."""
+    own = ops.ownership
+    move_at = as_of - 5
+    for cid in portfolio.customer_ids:
+        before = own.owner(cid, move_at - 1)
+        if (
+            before is not None
+            and own.owner(cid, as_of) == before
+            and own.history(cid)[-1].period < move_at
+        ):
+            target = next(g for g in own.group_ids if g != before)
+            moved = own.add([OwnershipMove(cid, target, move_at, "tester", "moved for the test")])
+            if _customer_revenue(portfolio, cid, move_at, as_of) > 0:
+                return attrs.evolve(ops, ownership=moved), cid, before, target, move_at
+    raise AssertionError("no customer to move")
+
+
+def _customer_revenue(portfolio: Portfolio, cid: str, first: Period, last: Period) -> int:
+    rev = portfolio.revenue_columns
+    position = portfolio.customer_ids.index(cid)
+    keep = (rev.customer == position) & (rev.period >= first.ordinal) & (rev.period <= last.ordinal)
+    return int(rev.fen[keep].sum())
+
+
+def test_project_groups_use_attributed_revenue(portfolio: Portfolio, ops: OperationsData) -> None:
+    """With operations data, a group's 12-month figures are attainment's attributed month sums."""
+    as_of = report_month(portfolio)
+    assert as_of is not None
+    data, cid, old, new, move_at = _moved(portfolio, ops, as_of)
+    figures = attributed_group_figures(portfolio, data, as_of)
+    table = data.attainment(portfolio, PeriodRange(as_of - 23, as_of))
+    for group_id in data.ownership.group_ids:
+        months = list(table.rows(group_id=group_id, kind=SpanKind.MONTH))
+        recent = sum(_fen(r.attributed) for r in months if r.span.start > as_of - 12)
+        earlier = sum(_fen(r.attributed) for r in months if r.span.start <= as_of - 12)
+        owned = sum(data.ownership.owner(c, as_of) == group_id for c in portfolio.customer_ids)
+        assert figures[group_id] == (owned, recent, earlier)
+    before = attributed_group_figures(portfolio, ops, as_of)
+    share = _customer_revenue(portfolio, cid, move_at, as_of)
+    assert figures[old][1] == before[old][1] - share
+    assert figures[new][1] == before[new][1] + share
+    assert (figures[old][0], figures[new][0]) == (before[old][0] - 1, before[new][0] + 1)
+
+
+def test_project_groups_table_shows_attributed_figures(
+    portfolio: Portfolio, ops: OperationsData
+) -> None:
+    """The demo's project-group rows show the attributed revenue and the owned count."""
+    as_of = report_month(portfolio)
+    assert as_of is not None
+    figures = attributed_group_figures(portfolio, ops, as_of)
+    text = _demo()
+    start = text.index("Project groups (项目组), revenue attributed by month of ownership")
+    section = text[start : text.index("Policy 'default'", start)]
+    for group in portfolio.project_groups:
+        count, t12m, _ = figures[group.id]
+        line = _line_with(section, group.name("en")[:18])
+        assert f"{count:,}" in line
+        assert format_money(t12m) in line
+
+
+def test_project_groups_without_operations_keep_current_membership(portfolio: Portfolio) -> None:
+    """Without operations data a group counts the customers it holds now, as before."""
+    as_of = report_month(portfolio)
+    assert as_of is not None
+    metrics = portfolio.metrics(as_of)
+    console = Console(width=200, file=io.StringIO(), record=True)
+    console.print(project_groups_table(portfolio, metrics, "en"))
+    text = console.export_text()
+    assert "attributed" not in text
+    for group in portfolio.project_groups:
+        position = {c: i for i, c in enumerate(metrics.customer_ids.tolist())}
+        held = [position[c] for c in group.customer_ids if c in position]
+        t12m = sum(int(metrics.columns["t12m_revenue"][i]) for i in held)
+        line = _line_with(text, group.name("en")[:18])
+        assert f" {len(held):,} " in line
+        assert format_money(t12m) in line
+
+
+# ---------------------------------------------------------------- meeting reports
+
+
+@pytest.mark.parametrize(("report", "by"), [("week", "level"), ("month", "province")])
+def test_escalations_meeting_report_counts_what_the_api_does(
+    portfolio: Portfolio, ops: OperationsData, report: str, by: str
+) -> None:
+    """--report week|month prints the API's opened, closed, overdue and escalated counts."""
+    day = ops.as_of - dt.timedelta(days=10)
+    result = _run("escalations", *DEMO, "--report", report, "--day", day.isoformat(), "--by", by)
+    assert result.exit_code == 0, result.output
+    supervision = ops.supervision_list(portfolio)
+    meeting = (
+        supervision.weekly_report(day, by=by)
+        if report == "week"
+        else supervision.monthly_report(Period(day.year, day.month), by=by)
+    )
+    assert meeting.total.opened + meeting.total.closed + meeting.total.escalated > 0
+    for row in (*meeting.rows, meeting.total):
+        label = "Total" if row is meeting.total else row.key or "(no province)"
+        line = _row_starting(result.output, label + " ")
+        counts = [int(v.replace(",", "")) for v in line.split()[-4:]]
+        assert counts == [row.opened, row.closed, row.overdue, row.escalated]
+
+
+def test_escalations_meeting_report_in_chinese(ops: OperationsData) -> None:
+    """The weekly report in Chinese has a Chinese title and column labels."""
+    result = _run("escalations", *DEMO, "--report", "week", "--lang", "zh")
+    assert result.exit_code == 0, result.output
+    for label in ("周例会督办通报", "新增", "销号", "逾期", "升级", "合计"):
+        assert label in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--day", "2022-11-01"], "--day needs --report"),
+        (["--report", "week", "--overdue"], "cannot be combined"),
+        (["--report", "year"], "'year' is not one of"),
+    ],
+)
+def test_escalations_meeting_report_bad_options(args: list[str], message: str) -> None:
+    """Bad --report / --day combinations are usage errors."""
+    result = _run("escalations", *DEMO, *args)
+    assert result.exit_code == 2
+    assert message in result.output

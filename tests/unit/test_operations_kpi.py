@@ -30,6 +30,8 @@ from keyaccount.operations import (
     KpiRegistry,
     KpiThreshold,
     KpiThresholds,
+    Ownership,
+    OwnershipMove,
     SubjectAttributes,
     SubjectKind,
     SupervisionList,
@@ -663,3 +665,97 @@ def test_the_thresholds_example_in_the_docs_loads() -> None:
     svip = ts.lookup(RRR, Segment.FINANCE, Tier.STRATEGIC)
     assert svip is not None
     assert svip.tier is Tier.STRATEGIC
+
+
+# -- roll-ups by the group that owned the customer in the month -------------------------------
+
+
+@st.composite
+def ownerships(draw: st.DrawFn) -> Ownership:
+    """Dated moves of some CUSTOMERS between GROUPS (or out of any), around the observed months."""
+    moves = []
+    for customer in CUSTOMERS:
+        months = draw(st.lists(st.integers(0, 6), unique=True, max_size=3))
+        for month in sorted(months):
+            group = draw(st.sampled_from([None, *GROUPS]))
+            moves.append(OwnershipMove(customer, group, Period(2022, 7) + month, "tester"))
+    return Ownership(GROUPS, moves)
+
+
+@given(
+    observation_sets(),
+    subject_attributes(),
+    ownerships(),
+    DIMENSIONS,
+    st.sampled_from(list(SubjectKind)),
+)
+def test_bulk_rollup_by_owner_of_the_month_equals_the_reference(
+    rows: list[KpiObservation],
+    subjects: SubjectAttributes,
+    ownership: Ownership,
+    by: list[str],
+    kind: SubjectKind,
+) -> None:
+    """With an ownership, the columnar roll-up gives the reference's sums per key."""
+    rollup = KpiObservations.from_records(rows).rollup(
+        by, subjects=subjects, kind=kind, ownership=ownership
+    )
+    expected = reference_kpi_rollup(rows, by, subjects=subjects, kind=kind, ownership=ownership)
+    assert rollup.as_dict() == expected
+    assert len(expected) == len(rollup)
+
+
+@given(observation_sets(), ownerships())
+def test_a_customer_observation_counts_for_the_group_owning_it_in_its_month(
+    rows: list[KpiObservation], ownership: Ownership
+) -> None:
+    """Rolled up by group with an ownership, each month of a customer goes to its owner then."""
+    rollup = KpiObservations.from_records(rows).rollup(["group"], ownership=ownership)
+    expected: dict[tuple[object, ...], tuple[int, int]] = {}
+    for o in rows:
+        if o.subject_kind is SubjectKind.CUSTOMER:
+            key = (ownership.owner(o.subject_id, o.period),)
+            num, den = expected.get(key, (0, 0))
+            expected[key] = (num + o.numerator, den + o.denominator)
+    assert rollup.as_dict() == expected
+    labels = [k[0] for k in rollup.as_dict()]
+    assert labels == sorted(labels, key=lambda g: (g is not None, g or ""))
+
+
+@given(observation_sets(), subject_attributes(), DIMENSIONS)
+def test_an_ownership_that_never_moves_gives_the_current_groups(
+    rows: list[KpiObservation], subjects: SubjectAttributes, by: list[str]
+) -> None:
+    """Customers owned since before every observation by their current group roll up as before."""
+    moves = [
+        OwnershipMove(c, subjects.of(SubjectKind.CUSTOMER, c)[0], "2020-01", "tester")
+        for c in CUSTOMERS
+    ]
+    observations = KpiObservations.from_records(rows)
+    dated = observations.rollup(by, subjects=subjects, ownership=Ownership(GROUPS, moves))
+    assert dated.as_dict() == observations.rollup(by, subjects=subjects).as_dict()
+
+
+def test_a_customer_that_moved_counts_for_each_group_for_its_months() -> None:
+    """A customer moved from courts to banks in October adds its September to courts only."""
+    own = Ownership(
+        GROUPS,
+        [
+            OwnershipMove("C1", "courts", "2022-01", "tester"),
+            OwnershipMove("C1", "banks", "2022-10", "tester"),
+        ],
+    )
+    obs = KpiObservations.from_records(
+        [
+            KpiObservation("C1", "receipt_return_rate", "2022-09", 9, 10),
+            KpiObservation("C1", "receipt_return_rate", "2022-10", 3, 4),
+            KpiObservation("C2", "receipt_return_rate", "2022-10", 1, 2),
+        ]
+    )
+    assert obs.rollup(["group", "period"], ownership=own).as_dict() == {
+        (None, Period(2022, 10)): (1, 2),
+        ("banks", Period(2022, 10)): (3, 4),
+        ("courts", Period(2022, 9)): (9, 10),
+    }
+    with pytest.raises(ValidationError, match="segment"):
+        obs.rollup(["group", "segment"], ownership=own)

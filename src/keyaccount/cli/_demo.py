@@ -59,13 +59,15 @@ def print_report(
             that the portfolio holds).
         operations: The portfolio's operations data: then also attainment and payouts
             of the last full year and the open supervision list
-            (:func:`keyaccount.cli._render_operations.operations_report`).
+            (:func:`keyaccount.cli._render_operations.operations_report`), and the
+            project groups' revenue attributed to the group that owned each customer
+            in each month.
     """
     month = as_of if as_of is not None else report_month(portfolio)
     if month is None:
         console.print("The portfolio holds no customers." if lang == "en" else "该组合中没有客户。")
         return
-    for part in portfolio_report(portfolio, month, top=top, lang=lang):
+    for part in portfolio_report(portfolio, month, top=top, lang=lang, operations=operations):
         console.print(part)
         console.print()
     if policy:

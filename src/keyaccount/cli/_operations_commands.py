@@ -38,6 +38,7 @@ from keyaccount.cli._render_supervision import (
     ItemTitles,
     group_name,
     lifecycle_table,
+    meeting_report_table,
     open_items_summary,
     orders_line,
     supervision_table,
@@ -544,7 +545,22 @@ def _clip(text: str, cells: int) -> Text:
     type=click.Choice(["level", "province", "department"]),
     default="level",
     show_default=True,
-    help="Count the open items by this.",
+    help="Count the open items (and the meeting report) by this.",
+)
+@click.option(
+    "--report",
+    type=click.Choice(["week", "month"]),
+    default=None,
+    help="Print the meeting report (两会一单) of the week or month holding --day instead: "
+    "items opened, closed, overdue and escalated.",
+)
+@click.option(
+    "--day",
+    "report_day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    metavar="YYYY-MM-DD",
+    help="The day whose week or month --report covers [default: the data's as-of day].",
 )
 @operations_source
 @lang_option
@@ -552,6 +568,8 @@ def escalations(
     overdue: bool,
     sweep_day: dt.datetime | None,
     by: str,
+    report: str | None,
+    report_day: dt.datetime | None,
     source: PortfolioSource,
     seed: int | None,
     customers: int | None,
@@ -565,11 +583,28 @@ def escalations(
     time); the list is then as of that day. With --db the sweep is recorded in the
     store (one bulk statement set); demo data is generated afresh on every run, so a
     sweep of it is not kept.
+
+    With --report week|month the weekly or monthly meeting report (两会一单) of the
+    week (Monday to Sunday) or month holding --day is printed instead: items opened,
+    closed out and escalated in it, and items overdue at its end, by --by.
     """
     lang = lang.lower()
+    if report_day is not None and report is None:
+        raise click.UsageError("--day needs --report week or --report month")
+    if report is not None and (sweep_day is not None or overdue):
+        raise click.UsageError("--report cannot be combined with --sweep or --overdue")
     portfolio, data = load_operations(source, seed=seed, customers=customers)
     supervision = data.supervision_list(portfolio)
     console = make_console()
+    if report is not None:
+        when = data.as_of if report_day is None else report_day.date()
+        meeting = (
+            supervision.weekly_report(when, by=by)
+            if report == "week"
+            else supervision.monthly_report(Period(when.year, when.month), by=by)
+        )
+        console.print(meeting_report_table(meeting, report, lang))
+        return
     day = data.as_of if sweep_day is None else sweep_day.date()
     if sweep_day is not None:
         before = {i.id: i for i in supervision.open_items()}

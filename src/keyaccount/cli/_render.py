@@ -24,12 +24,14 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
     from keyaccount.domain import Period, ProjectGroup, Segment
+    from keyaccount.operations import OperationsData
     from keyaccount.portfolio import MetricsTable, Portfolio, SegmentTierSummary
 
 __all__ = [
     "DASH",
     "LABELS",
     "REPORT_WIDTH",
+    "attributed_group_figures",
     "format_money",
     "format_ratio",
     "group_rollups_table",
@@ -87,6 +89,7 @@ LABELS: Mapping[str, Mapping[str, str]] = {
         "group_yoy": "Group\nYoY",
         "own_share": "Own\nshare",
         "pg_title": "Project groups (项目组)",
+        "pg_title_attributed": "Project groups (项目组), revenue attributed by month of ownership",
         "pg_name": "Project group",
         "pm": "Project\nmanager",
         "am": "Account\nmanagers",
@@ -130,6 +133,7 @@ LABELS: Mapping[str, Mapping[str, str]] = {
         "group_yoy": "集团同比",
         "own_share": "本级占比",
         "pg_title": "项目组",
+        "pg_title_attributed": "项目组（收入按各月归属项目组计）",
         "pg_name": "项目组",
         "pm": "项目经理",
         "am": "客户经理",
@@ -435,18 +439,34 @@ def _members(group: ProjectGroup, role: Role, lang: str) -> str:
     return _names((m.name for m in group.members if m.role is role), lang)
 
 
-def project_groups_table(portfolio: Portfolio, table: MetricsTable, lang: str) -> RenderableType:
+def project_groups_table(
+    portfolio: Portfolio,
+    table: MetricsTable,
+    lang: str,
+    *,
+    operations: OperationsData | None = None,
+) -> RenderableType:
     """Project groups: members by role, customers owned, trailing-12 revenue and growth.
 
     Members are listed by name under their role: the project manager, the
     account managers, and the three kinds of support manager (business
     development / operations optimisation / service improvement, separated
     by ``/``).
+
+    Without ``operations``, a group's figures are those of the customers it
+    holds now. With ``operations``, revenue is attributed month by month to the
+    group that owned the customer in that month (its ownership history, as
+    attainment attributes it), so a customer that moved counts for each group
+    for its months; the customer count is the customers the group owns in the
+    as-of month (:func:`attributed_group_figures`).
     """
     groups: Sequence[ProjectGroup] = portfolio.project_groups
     if not groups:
         return Text(_t(lang, "no_groups"), style="dim")
-    out = report_table(_t(lang, "pg_title"))
+    attributed = (
+        None if operations is None else attributed_group_figures(portfolio, operations, table.as_of)
+    )
+    out = report_table(_t(lang, "pg_title" if attributed is None else "pg_title_attributed"))
     for key, cells in (("pg_name", 22), ("pm", 12), ("am", 26), ("support", 30)):
         out.add_column(_t(lang, key), max_width=cells)
     _number_columns(out, lang, "pg_customers", "revenue_col", "yoy_col")
@@ -454,23 +474,64 @@ def project_groups_table(portfolio: Portfolio, table: MetricsTable, lang: str) -
     t12m_col = table.columns["t12m_revenue"]
     prev_col = table.columns["prev12m_revenue"]
     for group in groups:
-        mask = np.isin(ids, np.array(sorted(group.customer_ids), dtype=object))
-        t12m = int(t12m_col[mask].sum(dtype=np.int64))
-        prev = int(prev_col[mask].sum(dtype=np.int64))
+        if attributed is None:
+            mask = np.isin(ids, np.array(sorted(group.customer_ids), dtype=object))
+            count = int(mask.sum())
+            t12m = int(t12m_col[mask].sum(dtype=np.int64))
+            prev = int(prev_col[mask].sum(dtype=np.int64))
+        else:
+            count, t12m, prev = attributed.get(group.id, (0, 0, 0))
         out.add_row(
             group.name(lang),
             _members(group, Role.PROJECT_MANAGER, lang),
             _members(group, Role.ACCOUNT_MANAGER, lang),
             " / ".join(_members(group, role, lang) for role in _SUPPORT_ROLES),
-            f"{int(mask.sum()):,}",
+            f"{count:,}",
             format_money(t12m),
             _style_ratio(ratio(t12m, prev)),
         )
     return out
 
 
+def attributed_group_figures(
+    portfolio: Portfolio, operations: OperationsData, as_of: Period
+) -> dict[str, tuple[int, int, int]]:
+    """Per project group of the ownership: customers owned in ``as_of``, attributed fen.
+
+    Returns:
+        Group id -> (customers of the portfolio the group owns in ``as_of``,
+        revenue attributed to it in months ``as_of - 11 .. as_of``, in months
+        ``as_of - 23 .. as_of - 12``), money in integer fen. The revenue is the
+        month rows of :meth:`OperationsData.attainment` over those 24 months.
+    """
+    from keyaccount.domain import PeriodRange
+    from keyaccount.operations import SpanKind
+
+    ownership = operations.ownership
+    n_groups = len(ownership.group_ids)
+    codes = ownership.owner_codes(portfolio.customer_columns.id, as_of)
+    owned = np.bincount(codes[codes >= 0], minlength=n_groups)
+    months = operations.attainment(portfolio, PeriodRange(as_of - 23, as_of))
+    rows = months.kind == SpanKind.MONTH.months
+    fen = months.columns["attributed_fen"][rows]
+    group = months.group[rows]
+    recent = months.start[rows] > (as_of - 12).ordinal
+    t12m = np.zeros(n_groups, dtype=np.int64)
+    prev = np.zeros(n_groups, dtype=np.int64)
+    np.add.at(t12m, group[recent], fen[recent])
+    np.add.at(prev, group[~recent], fen[~recent])
+    return {
+        g: (int(owned[i]), int(t12m[i]), int(prev[i])) for i, g in enumerate(ownership.group_ids)
+    }
+
+
 def portfolio_report(
-    portfolio: Portfolio, as_of: Period, *, top: int = 10, lang: str = "en"
+    portfolio: Portfolio,
+    as_of: Period,
+    *,
+    top: int = 10,
+    lang: str = "en",
+    operations: OperationsData | None = None,
 ) -> list[RenderableType]:
     """Everything ``keyaccount demo`` prints, in order, for a portfolio as of ``as_of``.
 
@@ -483,6 +544,8 @@ def portfolio_report(
         as_of: The as-of month (inclusive).
         top: How many customers and group accounts to list.
         lang: ``"en"`` (identifiers) or ``"zh"`` (Chinese labels).
+        operations: When given, the project groups' revenue is attributed by
+            ownership month by month (:func:`project_groups_table`).
     """
     table = portfolio.metrics(as_of)
     if len(table) == 0:
@@ -493,5 +556,5 @@ def portfolio_report(
         *segment_tier_tables(portfolio.summary(as_of), lang),
         top_customers_table(portfolio, table, top, lang),
         group_rollups_table(portfolio, table, rollups, top, lang),
-        project_groups_table(portfolio, table, lang),
+        project_groups_table(portfolio, table, lang, operations=operations),
     ]

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from keyaccount.operations import (
         KpiBreach,
         KpiObservations,
+        MeetingReport,
         OperationsData,
         ProjectLifecycle,
         SupervisionItem,
@@ -40,6 +41,7 @@ __all__ = [
     "ItemTitles",
     "group_name",
     "lifecycle_table",
+    "meeting_report_table",
     "open_items_summary",
     "open_list_section",
     "orders_line",
@@ -88,6 +90,11 @@ SUPERVISION_LABELS: Mapping[str, Mapping[str, str]] = {
         "moves": "Moves",
         "kpi_below": "{kpi} {rate} < {bound}: {name} ({period})",
         "subject_title": "{title}: {name}",
+        "week_title": "Weekly meeting report (两会一单), {start} to {end}, by {by}",
+        "month_title": "Monthly meeting report (两会一单), {month}, by {by}",
+        "opened": "Opened",
+        "closed": "Closed",
+        "escalated": "Escalated",
     },
     "zh": {
         "group": "项目组",
@@ -127,6 +134,11 @@ SUPERVISION_LABELS: Mapping[str, Mapping[str, str]] = {
         "moves": "阶段变更",
         "kpi_below": "{kpi}{rate}，低于{bound}：{name}（{period}）",
         "subject_title": "{title}：{name}",
+        "week_title": "周例会督办通报（{start}至{end}，按{by}）",
+        "month_title": "月度分析会督办通报（{month}，按{by}）",
+        "opened": "新增",
+        "closed": "销号",
+        "escalated": "升级",
     },
 }
 """Display texts of the supervision and lifecycle tables by language and key."""
@@ -315,6 +327,35 @@ def open_items_summary(
     for k in keys:
         row = counts.get(k, [0, 0, 0])
         out.add_row(_key_label(by, k, lang), *(f"{v:,}" for v in row))
+    return out
+
+
+def meeting_report_table(report: MeetingReport, kind: str, lang: str) -> RenderableType:
+    """A meeting report (两会一单): opened, closed, overdue and escalated by its dimension.
+
+    ``kind`` is ``"week"`` (the weekly meeting: the report's Monday to Sunday) or
+    ``"month"`` (the monthly analysis meeting); the rows are the report's, in its
+    order, with a total row of :attr:`MeetingReport.total`.
+    """
+    by = _BY_LABEL[lang][report.by]
+    if kind == "week":
+        title = _t(
+            lang, "week_title", start=report.start.isoformat(), end=report.end.isoformat(), by=by
+        )
+    else:
+        month = Period(report.start.year, report.start.month)
+        title = _t(lang, "month_title", month=str(month), by=by)
+    out = report_table(title, footer=True)
+    out.add_column(by.capitalize(), footer=_t(lang, "total"), no_wrap=True)
+    measures = ("opened", "closed", "overdue", "escalated")
+    for name in measures:
+        label = _t(lang, "overdue_col" if name == "overdue" else name)
+        total = getattr(report.total, name)
+        out.add_column(label, footer=f"{total:,}", justify="right", no_wrap=True)
+    for row in report.rows:
+        out.add_row(
+            _key_label(report.by, row.key, lang), *(f"{getattr(row, n):,}" for n in measures)
+        )
     return out
 
 

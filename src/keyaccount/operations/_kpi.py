@@ -28,6 +28,7 @@ from keyaccount.exceptions import (
 )
 
 if TYPE_CHECKING:
+    from keyaccount.operations._ownership import Ownership
     from keyaccount.portfolio import Portfolio
 
 __all__ = [
@@ -550,6 +551,7 @@ class KpiObservations:
         *,
         subjects: SubjectAttributes | None = None,
         kind: SubjectKind | str = SubjectKind.CUSTOMER,
+        ownership: Ownership | None = None,
     ) -> KpiRollup:
         """Add numerators and denominators over the observations of one subject kind.
 
@@ -561,6 +563,10 @@ class KpiObservations:
                 ``tier`` and ``province``.
             kind: Only observations of this kind are rolled up (customers by default), so
                 that a group's own counts never add to its customers' counts.
+            ownership: When given, ``group`` of a customer observation of month ``M`` is
+                the group that owned the customer in ``M`` (:meth:`Ownership.owner_codes`;
+                ``None`` when no group did), not its current group, and ``subjects`` is
+                not needed for it. Group observations are unaffected.
 
         Returns:
             One row per combination present, sorted by the keys (absent first).
@@ -578,7 +584,7 @@ class KpiObservations:
             >>> int(r.numerator[0]), int(r.denominator[0]), float(r.rate[0])
             (10, 100, 0.1)
         """
-        return _rollup(self, tuple(by), subjects, SubjectKind.parse(kind))
+        return _rollup(self, tuple(by), subjects, SubjectKind.parse(kind), ownership)
 
 
 def factorize(values: npt.NDArray[Any], what: str) -> tuple[npt.NDArray[np.int64], list[str]]:
@@ -751,7 +757,9 @@ class KpiRollup:
         return {key: (num, den) for key, num, den in self.rows()}
 
 
-def _check_dimensions(by: tuple[str, ...], subjects: SubjectAttributes | None) -> None:
+def _check_dimensions(
+    by: tuple[str, ...], subjects: SubjectAttributes | None, dated_group: bool = False
+) -> None:
     for d in by:
         if d not in ROLLUP_DIMENSIONS:
             raise ValidationError(
@@ -760,9 +768,10 @@ def _check_dimensions(by: tuple[str, ...], subjects: SubjectAttributes | None) -
             )
     if len(set(by)) != len(by):
         raise ValidationError(f"roll-up dimensions {by} name one twice")
-    if subjects is None and _NEEDS_SUBJECTS & set(by):
+    needed = _NEEDS_SUBJECTS & set(by) - ({"group"} if dated_group else set())
+    if subjects is None and needed:
         raise ValidationError(
-            f"rolling up by {', '.join(sorted(_NEEDS_SUBJECTS & set(by)))} needs the subjects' "
+            f"rolling up by {', '.join(sorted(needed))} needs the subjects' "
             "attributes (subjects=SubjectAttributes...)"
         )
 
@@ -789,6 +798,21 @@ def _subject_dimensions(
     return out
 
 
+def _owner_labels(
+    obs: KpiObservations, ownership: Ownership
+) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.int64]]:
+    """Per row, the group owning the customer in the row's month and a code sorting as it."""
+    codes = ownership.owner_codes(obs.subject_id, obs.period)
+    ids = ownership.group_ids
+    labels = np.empty(len(ids) + 1, dtype=object)
+    labels[: len(ids)] = ids
+    labels[len(ids)] = None  # NO_CODE (-1) indexes the last: no owner
+    rank = np.empty(len(ids) + 1, dtype=np.int64)
+    rank[: len(ids)] = np.argsort(np.argsort(np.array(ids, dtype=object), kind="stable"))
+    rank[len(ids)] = -1
+    return labels[codes], rank[codes]
+
+
 def _label_codes(labels: npt.NDArray[np.object_], dim: str) -> npt.NDArray[np.int64]:
     """Integer codes that sort as the labels do, absent (``None``) first."""
     if dim in ("segment", "tier"):
@@ -805,8 +829,10 @@ def _rollup(
     by: tuple[str, ...],
     subjects: SubjectAttributes | None,
     kind: SubjectKind,
+    ownership: Ownership | None = None,
 ) -> KpiRollup:
-    _check_dimensions(by, subjects)
+    dated = ownership is not None and kind is SubjectKind.CUSTOMER
+    _check_dimensions(by, subjects, dated)
     chosen = obs.take(obs.subject_kind == kind.code)
     n = len(chosen)
     largest = max(int(chosen.numerator.max()), int(chosen.denominator.max())) if n else 0
@@ -819,6 +845,9 @@ def _rollup(
         empty = {d: np.empty(0, dtype=object) for d in by}
         return KpiRollup(by, empty, np.zeros(0, np.int64), np.zeros(0, np.int64))
     attributes = _subject_dimensions(chosen, kind, subjects, set(by))
+    if dated and "group" in by:
+        assert ownership is not None  # dated says so
+        attributes["group"] = _owner_labels(chosen, ownership)
     labels: dict[str, npt.NDArray[np.object_]] = {}
     codes: list[npt.NDArray[np.int64]] = []
     for d in by:
@@ -864,15 +893,20 @@ def reference_kpi_rollup(
     *,
     subjects: SubjectAttributes | None = None,
     kind: SubjectKind | str = SubjectKind.CUSTOMER,
+    ownership: Ownership | None = None,
 ) -> dict[tuple[object, ...], tuple[int, int]]:
     """The roll-up one observation at a time: the specification of :meth:`KpiObservations.rollup`.
+
+    With ``ownership``, the group of a customer observation is the owner of the customer
+    in the observation's month (:meth:`Ownership.owner`).
 
     Returns:
         Key tuple (labels in the order of ``by``) -> ``(summed numerator, summed denominator)``.
     """
     dims = tuple(by)
-    _check_dimensions(dims, subjects)
     chosen = SubjectKind.parse(kind)
+    dated = ownership is not None and chosen is SubjectKind.CUSTOMER
+    _check_dimensions(dims, subjects, dated)
     out: dict[tuple[object, ...], tuple[int, int]] = {}
     for o in observations:
         if o.subject_kind is not chosen:
@@ -880,6 +914,8 @@ def reference_kpi_rollup(
         group = segment = tier = province = None
         if subjects is not None and _NEEDS_SUBJECTS & set(dims):
             group, segment, tier, province = subjects.of(o.subject_kind, o.subject_id)
+        if dated and ownership is not None:
+            group = ownership.owner(o.subject_id, o.period)
         values = {
             "kpi": o.kpi_id,
             "period": o.period,

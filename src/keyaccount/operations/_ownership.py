@@ -535,6 +535,54 @@ class Ownership:
         """
         return self._coded_for(customer_ids).codes_of(revenue.customer, revenue.period)
 
+    def owner_codes(
+        self,
+        customer_ids: npt.NDArray[np.object_] | Sequence[str],
+        periods: npt.NDArray[Any] | Sequence[int] | Period | str,
+    ) -> I32Array:
+        """The code of the group owning each customer in each month, in bulk.
+
+        Args:
+            customer_ids: One customer id per row (repeats allowed; an id
+                without moves has no owner).
+            periods: One ``Period.ordinal`` per row, or one month for all rows.
+
+        Returns:
+            ``int32`` codes, positions in :attr:`group_ids`; ``NO_CODE`` (-1)
+            where the customer belonged to no group in the row's month. Equal to
+            :meth:`owner` row by row.
+
+        Example:
+            >>> own = Ownership(["courts", "banks"], [
+            ...     OwnershipMove("C1", "courts", "2021-03", "hq"),
+            ...     OwnershipMove("C1", "banks", "2022-07", "hq")])
+            >>> months = [Period.parse(p).ordinal for p in ("2021-02", "2022-06", "2022-07")]
+            >>> own.owner_codes(["C1", "C1", "C1"], months).tolist()
+            [-1, 0, 1]
+        """
+        ids = np.asarray(customer_ids, dtype=object)
+        if ids.ndim != 1:
+            raise ValidationError(f"customer ids must be one-dimensional, got shape {ids.shape}")
+        if isinstance(periods, Period | str):
+            month = np.full(ids.shape[0], Period.parse(periods).ordinal, dtype=np.int64)
+        else:
+            month = np.asarray(periods, dtype=np.int64)
+            if month.shape != ids.shape:
+                raise ValidationError(
+                    f"{ids.shape[0]} customer ids but periods of shape {month.shape}"
+                )
+        if ids.shape[0] == 0:
+            return np.zeros(0, np.int32)
+        position: dict[object, int] = {}
+        inverse = np.fromiter(
+            (position.setdefault(c, len(position)) for c in ids.tolist()),
+            np.int64,
+            count=ids.shape[0],
+        )
+        unique = np.empty(len(position), dtype=object)
+        unique[:] = list(position)
+        return self._code(unique).codes_of(inverse, month)
+
     def grid_cells(
         self,
         revenue: RevenueColumns,
