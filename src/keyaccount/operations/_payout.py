@@ -183,26 +183,23 @@ class Payout:
         raise KeyError(member)
 
 
-@attrs.frozen
-class PayoutRow:
-    """One member's share with its group and period: a row of the flat payout table."""
+@attrs.frozen(kw_only=True)
+class PayoutRow(PayoutShare):
+    """One member's share with its group and period: a row of the flat payout table.
+
+    The fields of :class:`PayoutShare`, and:
+
+    Attributes:
+        period: The period label of the payout.
+        group_id: The project group.
+        scheme: The scheme's name.
+        scheme_version: The scheme's version.
+    """
 
     period: str
     group_id: str
     scheme: str
     scheme_version: int
-    member: str
-    role: Role
-    full_time: bool
-    score: Decimal | None
-    role_weight: Decimal | None
-    weight: Decimal | None
-    fen: int
-
-    @property
-    def amount(self) -> Decimal:
-        """The share in yuan."""
-        return fen_to_yuan(self.fen)
 
 
 @attrs.frozen
@@ -248,13 +245,7 @@ class PayoutRun:
                 group_id=p.group_id,
                 scheme=p.scheme,
                 scheme_version=p.scheme_version,
-                member=s.member,
-                role=s.role,
-                full_time=s.full_time,
-                score=s.score,
-                role_weight=s.role_weight,
-                weight=s.weight,
-                fen=s.fen,
+                **attrs.asdict(s, recurse=False),
             )
             for p in self.payouts
             for s in p.shares
