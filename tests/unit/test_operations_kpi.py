@@ -40,6 +40,7 @@ from keyaccount.operations import (
     default_kpi_thresholds_text,
     detect_kpi_breaches,
     open_breach_items,
+    rate_percent,
     reference_kpi_breaches,
     reference_kpi_rollup,
 )
@@ -759,3 +760,16 @@ def test_a_customer_that_moved_counts_for_each_group_for_its_months() -> None:
     }
     with pytest.raises(ValidationError, match="segment"):
         obs.rollup(["group", "segment"], ownership=own)
+
+
+@given(
+    st.floats(min_value=0.0, max_value=1.0, allow_nan=False),
+    st.floats(min_value=0.0, max_value=1.0, allow_nan=False),
+)
+def test_a_rate_never_reads_as_its_bound(rate: float, bound: float) -> None:
+    """rate_percent adds decimals until a rate reads differently from its bound (to 1e-7)."""
+    shown, limit = rate_percent(rate, bound), rate_percent(bound)
+    assert shown.endswith("%")
+    if abs(rate - bound) >= 1e-7:
+        assert shown != f"{bound:.{len(shown.split('.')[1]) - 1}%}"
+    assert limit == f"{bound:.2%}"

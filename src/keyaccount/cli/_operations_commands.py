@@ -48,6 +48,7 @@ from keyaccount.cli._render_supervision import (
 from keyaccount.cli._source import portfolio_source
 from keyaccount.domain import Period
 from keyaccount.exceptions import KeyAccountError
+from keyaccount.operations import rate_percent
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -513,9 +514,9 @@ def _breach_table(
             province,
             tier,
             kpi_name,
-            Text(f"{b.rate:.2%}", style="red"),
+            Text(rate_percent(b.rate, b.threshold.bound), style="red"),
             f"{b.numerator:,}/{b.denominator:,}",
-            f"{b.threshold.bound:.2%}",
+            rate_percent(b.threshold.bound),
             state,
         )
     return out

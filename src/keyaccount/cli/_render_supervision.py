@@ -19,7 +19,12 @@ from rich.text import Text
 
 from keyaccount.cli._render import DASH, report_table
 from keyaccount.domain import Department, Level, Period, Severity
-from keyaccount.operations import SubjectKind, default_kpi_registry, detect_kpi_breaches
+from keyaccount.operations import (
+    SubjectKind,
+    default_kpi_registry,
+    detect_kpi_breaches,
+    rate_percent,
+)
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -209,8 +214,8 @@ class ItemTitles:
                 self.lang,
                 "kpi_below",
                 kpi=breach.kpi_id if kpi is None else kpi.name(self.lang),
-                rate=f"{breach.rate:.2%}",
-                bound=f"{breach.threshold.bound:.2%}",
+                rate=rate_percent(breach.rate, breach.threshold.bound),
+                bound=rate_percent(breach.threshold.bound),
                 name=self._name(breach.subject_kind, breach.subject_id),
                 period=breach.period,
             )

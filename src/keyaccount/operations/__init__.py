@@ -43,6 +43,7 @@ from keyaccount.operations._kpi_breach import (
     breach_source_key,
     detect_kpi_breaches,
     open_breach_items,
+    rate_percent,
     reference_kpi_breaches,
 )
 from keyaccount.operations._kpi_thresholds import (
@@ -199,6 +200,7 @@ __all__ = [
     "open_breach_items",
     "plan_sweep",
     "pools_fen",
+    "rate_percent",
     "read_targets",
     "reference_attainment",
     "reference_kpi_breaches",

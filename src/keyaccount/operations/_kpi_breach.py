@@ -34,6 +34,7 @@ __all__ = [
     "breach_source_key",
     "detect_kpi_breaches",
     "open_breach_items",
+    "rate_percent",
     "reference_kpi_breaches",
 ]
 
@@ -196,20 +197,36 @@ def reference_kpi_breaches(
     return tuple(out)
 
 
-def _percent(x: float) -> str:
-    return f"{x:.2%}" if math.isfinite(x) else str(x)
+def rate_percent(rate: float, bound: float | None = None) -> str:
+    """``rate`` as a percentage with two decimals, more when needed to tell it from ``bound``.
+
+    A breach is ``rate < minimum`` exactly; a rate of 94.996% against a 95% minimum
+    would read "95.00% < 95.00%" with two decimals, so decimals are added (up to six)
+    until the two differ on the page.
+
+    Example:
+        >>> rate_percent(0.94996, 0.95), rate_percent(0.9, 0.95)
+        ('94.996%', '90.00%')
+    """
+    if not math.isfinite(rate):
+        return str(rate)
+    for places in range(2, 7):
+        text = f"{rate:.{places}%}"
+        if bound is None or rate == bound or text != f"{bound:.{places}%}":
+            return text
+    return text
 
 
 def breach_title(breach: KpiBreach, name_en: str, name_zh: str) -> str:
     """The title of a breach's supervision item, in English with the Chinese KPI name."""
     t = breach.threshold
     side = (
-        f"below the minimum {_percent(t.bound)}"
+        f"below the minimum {rate_percent(t.bound)}"
         if t.minimum is not None
-        else (f"above the maximum {_percent(t.bound)}")
+        else (f"above the maximum {rate_percent(t.bound)}")
     )
     return (
-        f"{name_en} ({name_zh}) {_percent(breach.rate)} "
+        f"{name_en} ({name_zh}) {rate_percent(breach.rate, t.bound)} "
         f"({breach.numerator}/{breach.denominator}) {side}: "
         f"{breach.subject_kind.name.lower()} {breach.subject_id}, {breach.period}"
     )
