@@ -33,6 +33,7 @@ from keyaccount.exceptions import (
     ValidationError,
 )
 from keyaccount.operations import (
+    EscalationPolicy,
     KpiObservation,
     MemberScore,
     Ownership,
@@ -207,14 +208,47 @@ def test_demo_operations_data_round_trips(store: Store) -> None:
     pf = generate(seed=3, customers=300, months=24)
     data = demo_operations(pf, seed=3)
     store.save(pf)
-    ops = store.operations.with_policy(data.escalation_policy)
+    ops = store.operations
     assert ops.is_empty()
     ops.save_data(data)
     assert not ops.is_empty()
-    back = ops.data(data.as_of, kpi_thresholds=data.kpi_thresholds)
+    assert store.operations.policy == data.escalation_policy  # stored with the data
+    back = store.operations.data(data.as_of, kpi_thresholds=data.kpi_thresholds)
     assert back == data
     with pytest.raises(ValidationError, match="holds operations data already"):
         ops.save_data(data)
+
+
+def test_the_escalation_policy_is_stored_and_used_by_every_operations_object(
+    store: Store,
+) -> None:
+    """A saved policy is read by later OperationsStores: opening and sweeping use its days."""
+    store.save(portfolio())
+    assert store.operations.policy == EscalationPolicy()
+    policy = EscalationPolicy(
+        days_per_level={Level.CITY: 3, Level.PROVINCE: 10, Level.HEADQUARTERS: 20},
+        order_escalations=2,
+        order_window_days=14,
+    )
+    store.operations.save_policy(policy)
+    ops = store.operations
+    assert ops.policy == policy
+    item = ops.open(
+        "late receipts",
+        subject_id="C1",
+        department="SERVICE",
+        responsible_person="Li",
+        who="Wang",
+        on="2024-03-01",
+    )
+    assert str(item.due_on) == "2024-03-04"
+    assert ops.sweep("2024-03-05", who="sweep").escalated == 1
+    assert str(ops.item(item.id).due_on) == "2024-03-15"
+    explicit = EscalationPolicy(days_per_level={Level.CITY: 1})
+    assert store.operations.with_policy(explicit).policy == explicit
+    with pytest.raises(ValidationError):
+        store.operations.save_policy("7 days")  # type: ignore[arg-type]
+    assert store.operations.policy == policy
 
 
 # ---------------------------------------------------------------- payouts

@@ -102,7 +102,8 @@ class OperationsStore:
         engine: The store's engine (use ``store.operations``).
         policy: Days per escalation level and the supervision-order threshold used by
             :meth:`open`, :meth:`dispatch`, :meth:`sweep` and
-            :meth:`issue_supervision_orders` (default: :class:`EscalationPolicy`).
+            :meth:`issue_supervision_orders` (default: the policy stored with
+            :meth:`save_policy` or :meth:`save_data`, else :class:`EscalationPolicy`).
 
     Example:
         >>> from keyaccount import Customer, Portfolio
@@ -121,11 +122,28 @@ class OperationsStore:
 
     def __init__(self, engine: sa.Engine, *, policy: EscalationPolicy | None = None) -> None:
         self._engine = engine
-        self.policy = EscalationPolicy() if policy is None else policy
+        self._policy = policy
+
+    @property
+    def policy(self) -> EscalationPolicy:
+        """The escalation policy in use: the one given, else the stored one, else the default."""
+        if self._policy is not None:
+            return self._policy
+        stored = self._read(_operations_data.load_policy)
+        return EscalationPolicy() if stored is None else stored
 
     def with_policy(self, policy: EscalationPolicy) -> OperationsStore:
-        """The same store with another escalation policy."""
+        """The same store with another escalation policy (for this object only)."""
         return OperationsStore(self._engine, policy=policy)
+
+    @_translated
+    def save_policy(self, policy: EscalationPolicy) -> None:
+        """Store ``policy`` as the store's escalation policy (days per level, order threshold).
+
+        Every :class:`OperationsStore` of the store opened without a policy of its own uses
+        it from then on; :meth:`save_data` stores the policy of the data it writes.
+        """
+        self._write(_operations_data.save_policy, policy)
 
     def __repr__(self) -> str:
         return f"<OperationsStore {self._engine.url.render_as_string(hide_password=True)}>"

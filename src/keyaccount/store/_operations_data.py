@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from keyaccount.domain import Level
 from keyaccount.exceptions import ValidationError
 from keyaccount.operations import (
+    EscalationPolicy,
     OperationsData,
     PayoutScheme,
     default_kpi_thresholds,
@@ -30,14 +32,19 @@ from keyaccount.store._operations_plans import (
 )
 from keyaccount.store._operations_supervision import load_supervision, save_supervision
 from keyaccount.store._reads import read_project_groups
-from keyaccount.store._tables import OPERATIONS_TABLES, payout_scheme_table, stage_move_table
+from keyaccount.store._tables import (
+    OPERATIONS_TABLES,
+    escalation_policy_table,
+    payout_scheme_table,
+    stage_move_table,
+)
 
 if TYPE_CHECKING:
     import datetime as dt
 
-    from keyaccount.operations import EscalationPolicy, KpiRegistry, KpiThresholds
+    from keyaccount.operations import KpiRegistry, KpiThresholds
 
-__all__ = ["holds_nothing", "load_data", "save_data"]
+__all__ = ["holds_nothing", "load_data", "load_policy", "save_data", "save_policy"]
 
 
 def holds_nothing(conn: sa.Connection) -> bool:
@@ -45,6 +52,39 @@ def holds_nothing(conn: sa.Connection) -> bool:
     return all(
         conn.execute(sa.select(sa.literal(1)).select_from(t).limit(1)).first() is None
         for t in OPERATIONS_TABLES
+    )
+
+
+def load_policy(conn: sa.Connection) -> EscalationPolicy | None:
+    """The stored escalation policy, or ``None`` when the store holds none."""
+    row = conn.execute(sa.select(escalation_policy_table)).first()
+    if row is None:
+        return None
+    return EscalationPolicy(
+        days_per_level={
+            Level.CITY: row.days_city,
+            Level.PROVINCE: row.days_province,
+            Level.HEADQUARTERS: row.days_headquarters,
+        },
+        order_escalations=row.order_escalations,
+        order_window_days=row.order_window_days,
+    )
+
+
+def save_policy(conn: sa.Connection, policy: EscalationPolicy) -> None:
+    """Store ``policy`` as the store's escalation policy, replacing the one stored."""
+    if not isinstance(policy, EscalationPolicy):
+        raise ValidationError(f"expected EscalationPolicy, got {type(policy).__name__}")
+    conn.execute(sa.delete(escalation_policy_table))
+    conn.execute(
+        sa.insert(escalation_policy_table).values(
+            policy_key=1,
+            days_city=policy.days(Level.CITY),
+            days_province=policy.days(Level.PROVINCE),
+            days_headquarters=policy.days(Level.HEADQUARTERS),
+            order_escalations=policy.order_escalations,
+            order_window_days=policy.order_window_days,
+        )
     )
 
 
@@ -99,6 +139,7 @@ def save_data(conn: sa.Connection, data: OperationsData, recorded_at: dt.datetim
                 f"the team of project group {group_id!r} is not the group's stored members; "
                 "teams are read from the stored project groups"
             )
+    save_policy(conn, data.escalation_policy)
     record_moves(conn, data.ownership, recorded_at)
     put_targets(conn, data.targets)
     put_scores(conn, data.scores)

@@ -37,6 +37,8 @@ Schema version 2 adds the operations room's tables (:data:`OPERATIONS_TABLES`):
   list, its append-only history (``seq`` from 1) and the orders of headquarters;
   days are ``DATE``, the level its rank (0 city .. 2 headquarters).
 - ``ka_stage_move``: the moves of project lifecycles.
+- ``ka_escalation_policy``: one row, the days per level and the supervision-order
+  threshold the store's sweeps and orders use.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ __all__ = [
     "DbChange",
     "DbCustomer",
     "DbDispatchOrder",
+    "DbEscalationPolicy",
     "DbItemHistory",
     "DbKpiObservation",
     "DbMemberScore",
@@ -86,6 +89,7 @@ __all__ = [
     "change_table",
     "customer_table",
     "dispatch_order_table",
+    "escalation_policy_table",
     "item_history_table",
     "kpi_observation_table",
     "member_score_table",
@@ -743,6 +747,32 @@ class DbStageMove(SQLModel, table=True):
     to_stage: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
 
 
+class DbEscalationPolicy(SQLModel, table=True):
+    """The store's escalation policy: one row, days per level and the order threshold."""
+
+    __tablename__: ClassVar[str] = "ka_escalation_policy"
+    __table_args__ = (
+        sa.CheckConstraint("policy_key = 1", name="ck_ka_escalation_policy_one_row"),
+        sa.CheckConstraint(
+            "days_city >= 1 AND days_province >= 1 AND days_headquarters >= 1",
+            name="ck_ka_escalation_policy_days",
+        ),
+        sa.CheckConstraint(
+            "order_escalations >= 1 AND order_window_days >= 1",
+            name="ck_ka_escalation_policy_orders",
+        ),
+    )
+
+    policy_key: int = Field(
+        default=1, sa_column=sa.Column(sa.Integer, primary_key=True, autoincrement=False)
+    )
+    days_city: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+    days_province: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+    days_headquarters: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+    order_escalations: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+    order_window_days: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+
+
 ownership_move_table: sa.Table = metadata.tables["ka_ownership_move"]
 target_table: sa.Table = metadata.tables["ka_target"]
 member_score_table: sa.Table = metadata.tables["ka_member_score"]
@@ -757,6 +787,7 @@ item_history_table: sa.Table = metadata.tables["ka_item_history"]
 supervision_order_table: sa.Table = metadata.tables["ka_supervision_order"]
 supervision_order_item_table: sa.Table = metadata.tables["ka_supervision_order_item"]
 stage_move_table: sa.Table = metadata.tables["ka_stage_move"]
+escalation_policy_table: sa.Table = metadata.tables["ka_escalation_policy"]
 
 OPERATIONS_TABLES: tuple[sa.Table, ...] = (
     ownership_move_table,
@@ -773,6 +804,7 @@ OPERATIONS_TABLES: tuple[sa.Table, ...] = (
     supervision_order_table,
     supervision_order_item_table,
     stage_move_table,
+    escalation_policy_table,
 )
 """The operations room's tables (schema version 2), parents before children."""
 
