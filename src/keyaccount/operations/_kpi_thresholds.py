@@ -17,7 +17,6 @@ a tier apply to it; a customer without a segment matches only thresholds without
 from __future__ import annotations
 
 import math
-import re
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from importlib import resources
@@ -35,6 +34,7 @@ from keyaccount.exceptions import (
     shorten,
 )
 from keyaccount.operations._kpi import KpiDirection, KpiRegistry, default_kpi_registry
+from keyaccount.utils import toml_key_lines
 
 __all__ = [
     "DEFAULT_KPI_THRESHOLDS_FILE",
@@ -49,7 +49,6 @@ DEFAULT_KPI_THRESHOLDS_FILE: Final = "default_kpi_thresholds.toml"
 
 _HEAD_KEYS = ("name", "description")
 _KEYS = ("kpi", "segment", "tier", "minimum", "maximum", "description")
-_HEADER = re.compile(r"^\s*\[\[\s*threshold\s*\]\]")
 _BOM = "\ufeff"
 
 
@@ -274,12 +273,11 @@ class KpiThresholds:
         raw = data.get("threshold", [])
         if not isinstance(raw, list):
             raise PolicyError(f"{where}'threshold' must be an array of tables ([[threshold]])")
-        lines = _header_lines(text)
+        lines = toml_key_lines(text) if text is not None else {}
         parsed: list[KpiThreshold] = []
         for number, entry in enumerate(raw, start=1):
-            line = lines[number - 1] if number <= len(lines) else None
             try:
-                parsed.append(_threshold_from_dict(entry, number, source, line, text, reg))
+                parsed.append(_threshold_from_dict(entry, number, source, lines, reg))
             except PolicyError as exc:
                 problems.append(exc)
         result: KpiThresholds | None = None
@@ -397,41 +395,21 @@ def _check_against(t: KpiThreshold, registry: KpiRegistry) -> None:
         )
 
 
-def _header_lines(text: str | None) -> list[int]:
-    """The 1-based line of each ``[[threshold]]`` header in ``text``."""
-    if text is None:
-        return []
-    return [i for i, line in enumerate(text.splitlines(), start=1) if _HEADER.match(line)]
-
-
-def _key_line(text: str | None, header: int | None, key: str) -> int | None:
-    """The line of ``key = ...`` in the table starting at line ``header``."""
-    if text is None or header is None:
-        return None
-    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
-    for i, line in enumerate(text.splitlines()[header:], start=header + 1):
-        if line.lstrip().startswith("["):
-            return None
-        if pattern.match(line):
-            return i
-    return None
-
-
 def _threshold_from_dict(
     raw: object,
     number: int,
     source: str | None,
-    header: int | None,
-    text: str | None,
+    lines: Mapping[tuple[str, int, str], int],
     registry: KpiRegistry,
 ) -> KpiThreshold:
+    header = lines.get(("threshold", number, ""))
     place = [source] if source else []
     place.append(f"line {header}" if header is not None else f"threshold #{number}")
 
     def at(key: str | None = None) -> str:
         parts = list(place)
         if key is not None:
-            line = _key_line(text, header, key)
+            line = lines.get(("threshold", number, key))
             if line is not None:
                 parts[-1] = f"line {line}"
             parts.append(f"key {key!r}")

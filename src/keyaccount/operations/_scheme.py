@@ -28,11 +28,10 @@ from keyaccount.operations._scheme_check import (
     RawBracket,
     Site,
     fields_from_data,
-    key_lines,
     raw_bracket,
     scheme_fields,
 )
-from keyaccount.utils import toml_value
+from keyaccount.utils import toml_key_lines, toml_value
 
 __all__ = [
     "DEFAULT_PAYOUT_FILE",
@@ -179,7 +178,7 @@ class PayoutScheme:
         except RecursionError:
             raise PayoutSchemeError(f"{head}not a payout scheme: nested too deeply") from None
         return _built(
-            fields_from_data(data, Site(source, key_lines(text.removeprefix(_BOM)))), source
+            fields_from_data(data, Site(source, toml_key_lines(text.removeprefix(_BOM)))), source
         )
 
     @classmethod

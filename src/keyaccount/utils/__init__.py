@@ -9,7 +9,8 @@ next to keyaccount's) uses one implementation:
 - :func:`paused_gc` pauses Python's cyclic garbage collector around a bulk step
   that makes millions of short-lived, acyclic objects.
 - :func:`toml_value` writes a value as TOML that :mod:`tomllib` reads back exactly
-  (policies and payout schemes write themselves with it).
+  (policies and payout schemes write themselves with it); :func:`toml_key_lines`
+  finds the line of each key, for error messages about a file read with :mod:`tomllib`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from keyaccount.utils._atomic import (
     output_error,
 )
 from keyaccount.utils._gc import paused_gc
-from keyaccount.utils._toml import toml_string, toml_value
+from keyaccount.utils._toml import toml_key_lines, toml_string, toml_value
 
 __all__ = [
     "OutputGroup",
@@ -31,6 +32,7 @@ __all__ = [
     "atomic_path",
     "output_error",
     "paused_gc",
+    "toml_key_lines",
     "toml_string",
     "toml_value",
 ]

@@ -8,10 +8,11 @@ each so that ``tomllib.loads(..., parse_float=Decimal)`` reads back the same val
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from decimal import Decimal
 
-__all__ = ["toml_string", "toml_value"]
+__all__ = ["toml_key_lines", "toml_string", "toml_value"]
 
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t"}
 
@@ -63,3 +64,46 @@ def toml_value(value: object) -> str:
     if isinstance(value, Sequence):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     raise TypeError(f"cannot write {value!r} as TOML")
+
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_-]+)\s*\]\]?\s*(?:#.*)?$")
+_KEY = re.compile(r"""^\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*=(.*)$""")
+
+
+def toml_key_lines(text: str) -> dict[tuple[str, int, str], int]:
+    """The line of each ``(table, index, key)`` of a TOML text (best effort, for messages).
+
+    :mod:`tomllib` reports no positions; error messages about a value of a file read
+    with it name the line this finds.
+
+    ``index`` counts ``[[bracket]]`` tables from 1 and is 0 for plain tables; the key
+    ``""`` stands for the table's header line. Dotted keys and inline tables get no line.
+    """
+    found: dict[tuple[str, int, str], int] = {}
+    table, index = "", 0
+    counts: dict[str, int] = {}
+    open_string: str | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if open_string is not None:
+            if open_string in line:
+                open_string = None
+            continue
+        header = _HEADER.match(line)
+        if header is not None:
+            table = header[2]
+            if header[1] == "[[":
+                counts[table] = counts.get(table, 0) + 1
+                index = counts[table]
+            else:
+                index = 0
+            found.setdefault((table, index, ""), number)
+            continue
+        key = _KEY.match(line)
+        if key is not None:
+            name = key[1] if key[1] is not None else key[2] if key[2] is not None else key[3]
+            found.setdefault((table, index, name), number)
+            rest = key[4]
+            for quote in ('"""', "'''"):
+                if rest.count(quote) % 2 == 1:
+                    open_string = quote
+    return found
