@@ -795,3 +795,20 @@ def test_the_docstring_example_runs() -> None:
     result = doctest.testmod(importlib.import_module("keyaccount.store._operations"))
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_the_last_history_day_is_the_latest_recorded(ops: OperationsStore) -> None:
+    """last_history_day is None on an empty history, then the latest day of any row."""
+    assert ops.last_history_day() is None
+    item = ops.open(
+        "receipts late",
+        subject_id="C1",
+        department="SERVICE",
+        responsible_person="Li",
+        who="Wang",
+        on="2024-03-01",
+    )
+    ops.sweep("2024-03-20", who="sweep")
+    ops.close_out(item.id, "route changed", who="Li", on="2024-03-22")
+    assert str(ops.last_history_day()) == "2024-03-22"
+    assert ops.last_history_day() == max(row.when for row in ops.history())

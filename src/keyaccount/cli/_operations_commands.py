@@ -151,8 +151,8 @@ def _stored_as_of(portfolio: Portfolio, store: Store) -> dt.date:
     assert span is not None
     last = span[1]
     after = dt.date(last.year + last.month // 12, last.month % 12 + 1, 1)
-    days = [row.when for row in store.operations.history()]
-    return max([after, *days])
+    recorded = store.operations.last_history_day()
+    return after if recorded is None or recorded < after else recorded
 
 
 def _span(portfolio: Portfolio) -> tuple[Period, Period]:

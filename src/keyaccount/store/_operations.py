@@ -498,6 +498,11 @@ class OperationsStore:
         """History rows in order: all, one item's, or those after ``seq`` ``since``."""
         return self._read(_operations_supervision.load_history, item_id, since=since)
 
+    @_translated
+    def last_history_day(self) -> dt.date | None:
+        """The latest day the supervision history records; ``None`` when it holds no row."""
+        return self._read(_operations_supervision.last_history_day)
+
     # ------------------------------------------------------------ all of it
 
     @_translated

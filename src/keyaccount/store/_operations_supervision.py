@@ -194,6 +194,14 @@ def _history(conn: sa.Connection, stmt: sa.Select[Any]) -> list[ItemHistoryRow]:
     ]
 
 
+def last_history_day(conn: sa.Connection) -> dt.date | None:
+    """The latest day the supervision history records (indexed), ``None`` when it is empty."""
+    day: dt.date | None = conn.execute(
+        sa.select(sa.func.max(item_history_table.c.acted_on))
+    ).scalar()
+    return day
+
+
 def load_history(
     conn: sa.Connection, item_id: str | None = None, *, since: int = 0
 ) -> tuple[ItemHistoryRow, ...]:
