@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+import functools
+from typing import TYPE_CHECKING, Any
+
 import pytest
 from hypothesis import given
 
 from keyaccount.domain import Role, Segment, SubSegment, Tier
 from keyaccount.exceptions import KeyAccountError, UnknownLabelError
 from tests.strategies import segments, sub_segments, tiers
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 # Sub-segments as CONTRACTS.md and DOMAIN.md name them: (id, label, segment).
 EXPECTED_SUB_SEGMENTS = [
@@ -243,3 +249,70 @@ def test_roles_full_time_by_default() -> None:
         Role.OPERATIONS_OPTIMISATION,
         Role.SERVICE_IMPROVEMENT,
     }
+
+
+# -- display languages ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["fr", "ZH", "EN", "", "zh-CN", None, 0])
+def test_every_label_function_refuses_an_unknown_language(lang: Any) -> None:
+    """label(), names, formats and label frames refuse a language other than 'en' or 'zh'."""
+    from keyaccount import Customer, Portfolio, RevenueRecord
+    from keyaccount.domain import (
+        check_lang,
+        default_catalog,
+        default_project_groups,
+        format_value,
+    )
+    from keyaccount.exceptions import ValidationError
+
+    portfolio = Portfolio(
+        [Customer("C1", "某中院", "2022-01")],
+        [RevenueRecord("C1", "court_express", "2022-06", "100")],
+    )
+    table = portfolio.metrics("2022-12")
+    calls: list[Callable[[], object]] = [
+        lambda: check_lang(lang),
+        lambda: format_value(1, lang),
+        lambda: default_catalog()["court_express"].name(lang),
+        lambda: default_project_groups()[0].name(lang),
+        lambda: table.to_pandas(lang=lang),
+        lambda: portfolio.summary("2022-12").to_pandas(lang=lang),
+    ]
+    calls += [
+        functools.partial(e.label, lang) for e in (Tier.KEY, Segment.FINANCE, Role.ACCOUNT_MANAGER)
+    ]
+    for call in calls:
+        with pytest.raises(ValidationError, match="expected 'en' or 'zh'") as info:
+            call()
+        assert isinstance(info.value, ValueError)
+        assert repr(lang) in str(info.value)
+
+
+def test_values_read_exactly_in_each_language() -> None:
+    """Money keeps its fen (with separators and 元 in Chinese); ratios keep every digit."""
+    from decimal import Decimal
+
+    from keyaccount.domain import format_value
+
+    assert format_value(Decimal("-1234567.05"), "zh") == "-1,234,567.05元"
+    assert format_value(Decimal("-1234567.05")) == "-1234567.05"
+    assert format_value(1234567, "zh") == "1,234,567"
+    assert format_value(0.1 + 0.2, "zh") == "30.000000000000004%"
+    assert format_value(0.1 + 0.2) == "0.30000000000000004"
+    assert format_value(1e-7, "zh") == "0.00001%"
+    assert format_value(None, "zh") == "无"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["keyaccount.domain._language", "keyaccount.domain._glossary", "keyaccount.portfolio._metrics"],
+)
+def test_text_module_examples_run(name: str) -> None:
+    """The docstring examples of the language, glossary and metric-label modules hold."""
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0
+    assert result.failed == 0

@@ -39,6 +39,7 @@ per-customer networkx path, kept as the contrast and the test oracle.
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -50,7 +51,7 @@ import scipy.sparse as sp
 from keyaccount.crosssell._basket import DEFAULT_WINDOW, Basket, build_basket, product_mask
 from keyaccount.crosssell._copurchase import PairStatistics, pair_statistics
 from keyaccount.crosssell._graph import customer_node, product_node
-from keyaccount.domain import NO_CODE, SEGMENTS, TIERS, Period, Segment, Tier
+from keyaccount.domain import NO_CODE, SEGMENTS, TIERS, Period, Segment, Tier, check_lang
 from keyaccount.exceptions import (
     UnknownCustomerError,
     UnknownProductError,
@@ -143,6 +144,8 @@ class Evidence:
         graph_component: Proximity (or popularity) over the largest among the
             products the customer does not buy.
         boost: Campaign factor applied to the weighted sum.
+        rule_product_name: The English name of ``rule_product`` (``None`` without a rule).
+        rule_product_name_zh: Its Chinese name, which Chinese reasons cite.
     """
 
     segment: Segment | None
@@ -167,6 +170,8 @@ class Evidence:
     hierarchy_component: float
     graph_component: float
     boost: float
+    rule_product_name: str | None = None
+    rule_product_name_zh: str | None = None
 
     @property
     def peer_share(self) -> float | None:
@@ -197,18 +202,32 @@ class Recommendation:
     evidence: Evidence
 
     def reasons(self, lang: str = "en") -> tuple[str, ...]:
-        """One sentence per piece of evidence, each citing its figures."""
-        return _reasons(self.evidence, lang)
+        """One sentence per piece of evidence, each citing its figures.
+
+        ``"zh"`` names products by their Chinese names and uses full-width punctuation;
+        customer ids are cited as they are.
+
+        Raises:
+            ValidationError: ``lang`` is not ``"en"`` or ``"zh"``.
+        """
+        return _reasons(self.evidence, check_lang(lang, where="Recommendation.reasons"))
 
     def explanation(self, lang: str = "en") -> str:
-        """The reasons as one paragraph."""
-        name = self.product_name_zh if lang == "zh" else self.product_name
+        """The reasons as one paragraph.
+
+        ``"en"``: ``Recommend Court express (court_express), score 0.4321: ...``;
+        ``"zh"``: ``推荐法院专递，得分 0.4321：...`` (the product by its Chinese name only).
+
+        Raises:
+            ValidationError: ``lang`` is not ``"en"`` or ``"zh"``.
+        """
+        zh = check_lang(lang, where="Recommendation.explanation") == "zh"
         head = (
-            f"推荐{name}（{self.product_id}），得分 {self.score:.4f}："
-            if lang == "zh"
-            else f"Recommend {name} ({self.product_id}), score {self.score:.4f}: "
+            f"推荐{self.product_name_zh}，得分 {self.score:.4f}："
+            if zh
+            else f"Recommend {self.product_name} ({self.product_id}), score {self.score:.4f}: "
         )
-        sep = "；" if lang == "zh" else "; "
+        sep = "；" if zh else "; "
         return head + sep.join(self.reasons(lang))
 
 
@@ -216,60 +235,95 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
+def _figure(x: float) -> str:
+    """Four significant digits, never in exponent form (``0.00001234``, ``1500000``)."""
+    if not math.isfinite(x):
+        return str(x)
+    return format(Decimal(f"{x:.4g}"), "f")
+
+
 def _reasons(ev: Evidence, lang: str) -> tuple[str, ...]:
-    zh = lang == "zh"
-    seg = ev.segment.label(lang) if ev.segment else ("未分配行业" if zh else "no segment")
-    cell = f"{seg} / {ev.tier.label(lang)}"
+    return _reasons_zh(ev) if lang == "zh" else _reasons_en(ev)
+
+
+def _reasons_en(ev: Evidence) -> tuple[str, ...]:
+    seg = ev.segment.label() if ev.segment else "no segment"
+    cell = f"{seg} / {ev.tier.label()}"
     out: list[str] = []
     if ev.peer_buyers:
         out.append(
-            f"同行业同层级的 {ev.peers} 家客户（{cell}）中有 {ev.peer_buyers} 家在用"
-            f"（{_pct(ev.peer_buyers / ev.peers)}）"
-            if zh
-            else f"{ev.peer_buyers} of {ev.peers} peers in {cell} buy it "
+            f"{ev.peer_buyers} of {ev.peers} peers in {cell} buy it "
             f"({_pct(ev.peer_buyers / ev.peers)})"
         )
     if ev.rule_product is not None:
         assert ev.rule_confidence is not None
         assert ev.rule_lift is not None
         out.append(
-            f"购买 {ev.rule_product} 的 {ev.rule_antecedent_buyers} 家活跃客户中有 "
-            f"{ev.rule_co_buyers} 家也在用（置信度 {_pct(ev.rule_confidence)}，"
-            f"提升度 {ev.rule_lift:.2f}）"
-            if zh
-            else f"{ev.rule_co_buyers} of the {ev.rule_antecedent_buyers} active customers "
+            f"{ev.rule_co_buyers} of the {ev.rule_antecedent_buyers} active customers "
             f"that buy {ev.rule_product}, which it buys, also buy it (confidence "
             f"{_pct(ev.rule_confidence)}, lift {ev.rule_lift:.2f})"
         )
     if ev.parent_buys:
-        out.append(f"上级客户 {ev.parent_id} 在用" if zh else f"its parent {ev.parent_id} buys it")
+        out.append(f"its parent {ev.parent_id} buys it")
     if ev.sibling_buyer_ids:
         shown = ", ".join(ev.sibling_buyer_ids[:5])
-        more = "" if len(ev.sibling_buyer_ids) <= 5 else (" 等" if zh else ", ...")
+        more = "" if len(ev.sibling_buyer_ids) <= 5 else ", ..."
+        out.append(
+            f"{len(ev.sibling_buyer_ids)} of {len(ev.sibling_ids)} sibling accounts buy it: "
+            f"{shown}{more}"
+        )
+    if ev.graph_fallback:
+        out.append(
+            f"it buys nothing in the window, so popularity stands in for graph "
+            f"proximity: {_pct(ev.popularity)} of active customers buy it"
+        )
+    elif ev.proximity > 0:
+        out.append(
+            f"graph proximity (personalised PageRank) {ev.proximity:.4g}, "
+            f"{_pct(ev.graph_component)} of the closest candidate"
+        )
+    if ev.boost != 1.0:
+        out.append(f"campaign boost x{ev.boost:g}")
+    return tuple(out)
+
+
+def _reasons_zh(ev: Evidence) -> tuple[str, ...]:
+    seg = ev.segment.label_zh if ev.segment else "未分配行业"
+    out: list[str] = []
+    if ev.peer_buyers:
+        out.append(
+            f"同行业同层级的 {ev.peers} 家客户（{seg}、{ev.tier.label_zh}）中有 "
+            f"{ev.peer_buyers} 家在用（{_pct(ev.peer_buyers / ev.peers)}）"
+        )
+    if ev.rule_product is not None:
+        assert ev.rule_confidence is not None
+        assert ev.rule_lift is not None
+        source = ev.rule_product_name_zh or ev.rule_product
+        out.append(
+            f"购买{source}的 {ev.rule_antecedent_buyers} 家活跃客户中有 "
+            f"{ev.rule_co_buyers} 家也在用（置信度 {_pct(ev.rule_confidence)}，"
+            f"提升度 {ev.rule_lift:.2f}）"
+        )
+    if ev.parent_buys:
+        out.append(f"上级客户 {ev.parent_id} 在用")
+    if ev.sibling_buyer_ids:
+        shown = "、".join(ev.sibling_buyer_ids[:5])
+        more = "" if len(ev.sibling_buyer_ids) <= 5 else "等"
         out.append(
             f"{len(ev.sibling_ids)} 家兄弟客户中有 {len(ev.sibling_buyer_ids)} 家在用："
-            f"{shown}{more}"
-            if zh
-            else f"{len(ev.sibling_buyer_ids)} of {len(ev.sibling_ids)} sibling accounts buy it: "
             f"{shown}{more}"
         )
     if ev.graph_fallback:
         out.append(
             f"该客户在窗口内没有购买，图邻近度以普及率代替：{_pct(ev.popularity)} 的活跃客户在用"
-            if zh
-            else f"it buys nothing in the window, so popularity stands in for graph "
-            f"proximity: {_pct(ev.popularity)} of active customers buy it"
         )
     elif ev.proximity > 0:
         out.append(
-            f"图邻近度（个性化 PageRank）{ev.proximity:.4g}，"
+            f"图邻近度（个性化随机游走）{_figure(ev.proximity)}，"
             f"为最高候选的 {_pct(ev.graph_component)}"
-            if zh
-            else f"graph proximity (personalised PageRank) {ev.proximity:.4g}, "
-            f"{_pct(ev.graph_component)} of the closest candidate"
         )
     if ev.boost != 1.0:
-        out.append(f"活动加权 x{ev.boost:g}" if zh else f"campaign boost x{ev.boost:g}")
+        out.append(f"活动加权 ×{_figure(ev.boost)}")
     return tuple(out)
 
 
@@ -790,6 +844,7 @@ class RecommendationTable:
             peer_c = peer_buyers / peers if peers > 0 else 0.0
             sib_c = len(sib_buyers) / len(sibling_names) if sibling_names else 0.0
             parent_buys = bool(self.parent_buys[i, rank - 1])
+            source = None if src < 0 else b.catalog.products[src]
             ev = Evidence(
                 segment=segment,
                 tier=tier,
@@ -813,6 +868,8 @@ class RecommendationTable:
                 hierarchy_component=max(float(parent_buys), sib_c),
                 graph_component=float(self.graph_component[i, rank - 1]),
                 boost=float(self.boost[j]),
+                rule_product_name=None if source is None else source.name_en,
+                rule_product_name_zh=None if source is None else source.name_zh,
             )
             product = b.catalog.products[j]
             out.append(
@@ -829,9 +886,14 @@ class RecommendationTable:
         return out
 
     def to_pandas(self, *, explanations: bool = False, lang: str = "en") -> pd.DataFrame:
-        """One row per recommendation (long format); ``explanations=True`` adds the text (slow)."""
+        """One row per recommendation (long format); ``explanations=True`` adds the text (slow).
+
+        Raises:
+            ValidationError: ``lang`` is not ``"en"`` or ``"zh"``.
+        """
         import pandas as pd
 
+        check_lang(lang, where="RecommendationTable.to_pandas")
         valid = self.product >= 0
         cust, rank = np.nonzero(valid)
         ids = self.model.basket.product_ids

@@ -30,7 +30,18 @@ import numpy as np
 import numpy.typing as npt
 
 from keyaccount.crosssell._basket import DEFAULT_WINDOW, Basket, build_basket, product_mask
-from keyaccount.domain import NO_CODE, SEGMENTS, TIERS, Period, Segment, Tier, fen_to_yuan
+from keyaccount.domain import (
+    NO_CODE,
+    SEGMENTS,
+    TIERS,
+    Period,
+    ProductCatalog,
+    Segment,
+    Tier,
+    check_lang,
+    default_catalog,
+    fen_to_yuan,
+)
 from keyaccount.exceptions import ValidationError
 
 if TYPE_CHECKING:
@@ -90,6 +101,7 @@ class Penetration:
         product_ids: The column labels (catalogue order).
         customers: Customers in each group (``int64``).
         buyers: Customers of the group whose basket holds the product (``int64``).
+        catalog: The catalogue of the products (their display names).
     """
 
     as_of: Period
@@ -98,6 +110,19 @@ class Penetration:
     product_ids: tuple[str, ...]
     customers: I64
     buyers: I64
+    catalog: ProductCatalog = attrs.field(factory=default_catalog, repr=False)
+
+    def product_name(self, product_id: str, lang: str = "en") -> str:
+        """How a product is shown in ``lang``: its id (``"en"``) or its Chinese name (``"zh"``).
+
+        A product the catalogue does not hold is shown by its id.
+
+        Raises:
+            ValidationError: ``lang`` is not ``"en"`` or ``"zh"``.
+        """
+        if check_lang(lang, where="product_name") == "en" or product_id not in self.catalog:
+            return product_id
+        return self.catalog[product_id].name_zh
 
     @property
     def share(self) -> F64:
@@ -114,13 +139,24 @@ class Penetration:
         return int(self.buyers[r, j]), int(self.customers[r])
 
     def to_pandas(self, *, lang: str = "en", values: str = "share") -> pd.DataFrame:
-        """A group x product DataFrame of ``"share"`` or ``"buyers"``."""
+        """A group x product DataFrame of ``"share"`` or ``"buyers"``.
+
+        ``"en"`` labels rows by member name and columns by product id; ``"zh"`` by
+        Chinese label (未分配 for customers without a segment) and Chinese product name.
+
+        Raises:
+            ValidationError: ``lang`` is not ``"en"`` or ``"zh"``, or unknown ``values``.
+        """
         import pandas as pd
 
+        zh = check_lang(lang, where="Penetration.to_pandas") == "zh"
+        if values not in ("share", "buyers"):
+            raise ValidationError(f"penetration values must be 'share' or 'buyers', got {values!r}")
         data = self.share if values == "share" else self.buyers
-        unassigned = "未分配" if lang == "zh" else "UNASSIGNED"
+        unassigned = "未分配" if zh else "UNASSIGNED"
         index = [g.label(lang) if g is not None else unassigned for g in self.groups]
-        return pd.DataFrame(data, index=index, columns=list(self.product_ids))
+        columns = [self.product_name(p, lang) for p in self.product_ids]
+        return pd.DataFrame(data, index=index, columns=columns)
 
 
 def penetration(
@@ -151,7 +187,13 @@ def penetration(
     buyers = np.bincount(codes[entry_row] * k + rev.indices, minlength=g * k).reshape(g, k)
     customers = np.bincount(codes, minlength=g).astype(np.int64)
     return Penetration(
-        basket.as_of, by, groups, basket.product_ids, customers, buyers.astype(np.int64)
+        basket.as_of,
+        by,
+        groups,
+        basket.product_ids,
+        customers,
+        buyers.astype(np.int64),
+        basket.catalog,
     )
 
 
@@ -235,10 +277,24 @@ class OpportunityTable:
         return fen_to_yuan(self.total_estimated_revenue_fen)
 
     def to_pandas(self, *, lang: str = "en") -> pd.DataFrame:
-        """One row per cell: group, product, counts, penetration, candidates, estimate."""
+        """One row per cell: group, product, counts, penetration, candidates, estimate.
+
+        ``lang`` labels the group column (member names, or Chinese labels with 未分配)
+        and, with ``"zh"``, adds a ``product`` column of Chinese product names after
+        ``product_id``.
+
+        Raises:
+            ValidationError: ``lang`` is not ``"en"`` or ``"zh"``.
+        """
         import pandas as pd
 
-        unassigned = "未分配" if lang == "zh" else "UNASSIGNED"
+        zh = check_lang(lang, where="OpportunityTable.to_pandas") == "zh"
+        unassigned = "未分配" if zh else "UNASSIGNED"
+        names = (
+            {"product": [self.penetration.product_name(o.product_id, lang) for o in self]}
+            if zh
+            else {}
+        )
         return pd.DataFrame(
             {
                 self.penetration.by: [
@@ -246,6 +302,7 @@ class OpportunityTable:
                     for o in self.opportunities
                 ],
                 "product_id": [o.product_id for o in self.opportunities],
+                **names,
                 "customers": [o.customers for o in self.opportunities],
                 "buyers": [o.buyers for o in self.opportunities],
                 "penetration": [o.penetration for o in self.opportunities],

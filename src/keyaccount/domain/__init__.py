@@ -15,6 +15,12 @@ from keyaccount.domain._codes import (
     sub_segment_mismatch,
 )
 from keyaccount.domain._customer import Customer, RevenueRecord
+from keyaccount.domain._glossary import (
+    METRIC_LABELS_ZH,
+    format_explanation,
+    format_value,
+    metric_label,
+)
 from keyaccount.domain._labels import (
     Department,
     ItemStatus,
@@ -26,6 +32,7 @@ from keyaccount.domain._labels import (
     SubSegment,
     Tier,
 )
+from keyaccount.domain._language import LANGS, Lang, check_lang
 from keyaccount.domain._money import (
     FEN_PER_YUAN,
     MAX_AMOUNT_FEN,
@@ -50,11 +57,13 @@ from keyaccount.domain._project import Member, ProjectGroup, default_project_gro
 __all__ = [
     "DEFAULT_PRODUCT_ID",
     "FEN_PER_YUAN",
+    "LANGS",
     "MAX_AMOUNT_FEN",
     "MAX_MONEY_TEXT",
     "MAX_MONTH_FEN",
     "MAX_MONTH_VOLUME",
     "MAX_VOLUME",
+    "METRIC_LABELS_ZH",
     "NO_CODE",
     "SEGMENTS",
     "SUB_SEGMENTS",
@@ -65,6 +74,7 @@ __all__ = [
     "Department",
     "ExplanationValue",
     "ItemStatus",
+    "Lang",
     "Level",
     "Member",
     "Period",
@@ -82,10 +92,14 @@ __all__ = [
     "Tier",
     "TierChange",
     "check_amount_fen",
+    "check_lang",
     "default_catalog",
     "default_project_groups",
     "fen_to_yuan",
+    "format_explanation",
+    "format_value",
     "format_yuan",
+    "metric_label",
     "parent_cycles",
     "segment_code",
     "sub_segment_code",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from typing import Self
 
+from keyaccount.domain._language import check_lang
 from keyaccount.exceptions import UnknownLabelError
 
 __all__ = [
@@ -37,8 +38,12 @@ class _Labelled(enum.Enum):
         raise NotImplementedError
 
     def label(self, lang: str = "en") -> str:
-        """The display label in ``lang`` (``"en"`` gives the member name, ``"zh"`` Chinese)."""
-        return self.label_zh if lang == "zh" else self.name
+        """The display label in ``lang`` (``"en"`` gives the member name, ``"zh"`` Chinese).
+
+        Raises:
+            ValidationError: ``lang`` is not ``"en"`` or ``"zh"``.
+        """
+        return self.label_zh if check_lang(lang, where="label") == "zh" else self.name
 
     @classmethod
     def _aliases(cls, member: Self) -> tuple[str, ...]:

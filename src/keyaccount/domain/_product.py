@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator, Mapping
 import attrs
 
 from keyaccount.domain._labels import Segment
+from keyaccount.domain._language import check_lang
 from keyaccount.exceptions import UnknownProductError, ValidationError
 
 __all__ = ["DEFAULT_PRODUCT_ID", "Product", "ProductCatalog", "default_catalog"]
@@ -45,8 +46,12 @@ class Product:
     segments: frozenset[Segment] = attrs.field(default=frozenset(), converter=_to_segments)
 
     def name(self, lang: str = "en") -> str:
-        """The display name in ``lang`` (``"en"`` or ``"zh"``)."""
-        return self.name_zh if lang == "zh" else self.name_en
+        """The display name in ``lang`` (``"en"`` or ``"zh"``).
+
+        Raises:
+            ValidationError: ``lang`` is not ``"en"`` or ``"zh"``.
+        """
+        return self.name_zh if check_lang(lang, where="Product.name") == "zh" else self.name_en
 
 
 @attrs.frozen

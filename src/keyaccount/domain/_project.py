@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from keyaccount.domain._labels import Role, Segment
+from keyaccount.domain._language import check_lang
 from keyaccount.exceptions import ValidationError
 
 if TYPE_CHECKING:
@@ -90,8 +91,8 @@ class ProjectGroup:
             raise ValidationError(f"project group id must be non-empty text, got {self.id!r}")
 
     def name(self, lang: str = "en") -> str:
-        """The display name in ``lang``."""
-        return self.name_zh if lang == "zh" else self.name_en
+        """The display name in ``lang`` (``"en"`` or ``"zh"``; others raise ``ValidationError``)."""
+        return self.name_zh if check_lang(lang, where="ProjectGroup.name") == "zh" else self.name_en
 
     @property
     def project_manager(self) -> Member | None:

@@ -33,6 +33,7 @@ from keyaccount.domain import (
     Period,
     PeriodRange,
     Segment,
+    check_lang,
     fen_to_yuan,
     yuan_to_fen,
 )
@@ -305,8 +306,13 @@ class AttainmentTable:
         (``2022-03``, ``2022Q1``, ``2022``), then the measures: money as
         nullable ``Int64`` fen (the ``_fen`` columns), ratios as nullable
         ``Float64``; absent values are ``<NA>``.
+
+        Raises:
+            ValidationError: ``lang`` is not ``"en"`` or ``"zh"``.
         """
         import pandas as pd  # optional dependency: imported on use
+
+        check_lang(lang, where="AttainmentTable.to_pandas")
 
         data: dict[str, Any] = {
             "group_id": pd.Categorical(

@@ -17,7 +17,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from keyaccount.domain import SEGMENTS, TIERS, Period, Segment, Tier
+from keyaccount.domain import SEGMENTS, TIERS, Period, Segment, Tier, check_lang
 from keyaccount.exceptions import (
     PrecisionError,
     UnknownCustomerError,
@@ -163,8 +163,13 @@ class KpiDefinition:
     description: str = attrs.field(default="", converter=str, kw_only=True)
 
     def name(self, lang: str = "en") -> str:
-        """The display name in ``lang`` (``"en"`` or ``"zh"``)."""
-        return self.name_zh if lang == "zh" else self.name_en
+        """The display name in ``lang`` (``"en"`` or ``"zh"``).
+
+        Raises:
+            ValidationError: ``lang`` is not ``"en"`` or ``"zh"``.
+        """
+        zh = check_lang(lang, where="KpiDefinition.name") == "zh"
+        return self.name_zh if zh else self.name_en
 
 
 COURT_KPIS: Final[tuple[KpiDefinition, ...]] = (

@@ -9,7 +9,16 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from keyaccount.domain import NO_CODE, SEGMENTS, TIERS, Department, Level, Period, Severity
+from keyaccount.domain import (
+    NO_CODE,
+    SEGMENTS,
+    TIERS,
+    Department,
+    Level,
+    Period,
+    Severity,
+    check_lang,
+)
 from keyaccount.exceptions import ValidationError
 from keyaccount.operations._kpi import (
     KpiObservation,
@@ -79,6 +88,29 @@ class KpiBreach:
     def source_key(self) -> str:
         """The key that makes opening its supervision item idempotent."""
         return breach_source_key(self.subject_kind, self.subject_id, self.kpi_id, self.period)
+
+    def describe(self, lang: str = "en", *, registry: KpiRegistry | None = None) -> str:
+        """The breach in one line: KPI, rate (counts), the bound broken, subject and month.
+
+        ``"en"``: ``Receipt return rate (回执返回率) 90.00% (90/100) below the minimum
+        95.00%: customer C1, 2022-11``; ``"zh"``: ``回执返回率 90.00%（90/100）低于下限
+        95.00%：客户 C1，2022-11``. Rates are :func:`rate_percent` (enough decimals to
+        tell the rate from the bound). This is the title of the supervision item
+        :func:`open_breach_items` opens for it.
+
+        Args:
+            lang: ``"en"`` or ``"zh"``.
+            registry: Where the KPI's names come from (default: the court project's
+                four); a KPI it lacks is named by its id.
+
+        Raises:
+            ValidationError: ``lang`` is not ``"en"`` or ``"zh"``.
+        """
+        check_lang(lang, where="KpiBreach.describe")
+        reg = default_kpi_registry() if registry is None else registry
+        kpi = reg.get(self.kpi_id)
+        names = (kpi.name_en, kpi.name_zh) if kpi is not None else (self.kpi_id, self.kpi_id)
+        return breach_title(self, *names, lang=lang)
 
 
 def _subject_codes(
@@ -217,16 +249,31 @@ def rate_percent(rate: float, bound: float | None = None) -> str:
     return text
 
 
-def breach_title(breach: KpiBreach, name_en: str, name_zh: str) -> str:
-    """The title of a breach's supervision item, in English with the Chinese KPI name."""
+_SUBJECT_ZH = {SubjectKind.CUSTOMER: "客户", SubjectKind.GROUP: "项目组"}
+
+
+def breach_title(breach: KpiBreach, name_en: str, name_zh: str, *, lang: str = "en") -> str:
+    """The title of a breach's supervision item (see :meth:`KpiBreach.describe`).
+
+    ``"en"`` gives the English KPI name with the Chinese one in parentheses; ``"zh"``
+    the Chinese text alone, with full-width punctuation.
+    """
     t = breach.threshold
+    rate = rate_percent(breach.rate, t.bound)
+    if check_lang(lang, where="breach_title") == "zh":
+        side_zh = "低于下限" if t.minimum is not None else "高于上限"
+        return (
+            f"{name_zh} {rate}（{breach.numerator:,}/{breach.denominator:,}）"
+            f"{side_zh} {rate_percent(t.bound)}："
+            f"{_SUBJECT_ZH[breach.subject_kind]} {breach.subject_id}，{breach.period}"
+        )
     side = (
         f"below the minimum {rate_percent(t.bound)}"
         if t.minimum is not None
         else (f"above the maximum {rate_percent(t.bound)}")
     )
     return (
-        f"{name_en} ({name_zh}) {rate_percent(breach.rate, t.bound)} "
+        f"{name_en} ({name_zh}) {rate} "
         f"({breach.numerator}/{breach.denominator}) {side}: "
         f"{breach.subject_kind.name.lower()} {breach.subject_id}, {breach.period}"
     )
@@ -243,6 +290,7 @@ def open_breach_items(
     level: Level | str = Level.CITY,
     severity: Severity | str | Callable[[KpiBreach], Severity] = Severity.NORMAL,
     registry: KpiRegistry | None = None,
+    lang: str = "en",
 ) -> tuple[SupervisionItem, ...]:
     """Open one supervision item per breach not yet on the list (once per subject, KPI, month).
 
@@ -261,6 +309,8 @@ def open_breach_items(
         severity: A severity, or a function of the breach (severe for SVIP customers, ...).
         registry: Where the titles take the KPIs' names (default: the court project's four;
             a KPI it lacks is named by its id).
+        lang: The language of the items' titles (:meth:`KpiBreach.describe`): ``"en"``
+            (English with the Chinese KPI name) or ``"zh"``.
 
     Returns:
         The items opened now, in breach order (none for breaches already on the list).
@@ -268,7 +318,9 @@ def open_breach_items(
     Raises:
         UnknownCustomerError, UnknownProjectGroupError: a subject the list does not know;
             nothing is opened.
+        ValidationError: ``lang`` is not ``"en"`` or ``"zh"``.
     """
+    check_lang(lang, where="open_breach_items")
     day = to_date(on)
     reg = default_kpi_registry() if registry is None else registry
     dept, lv = Department.parse(department), Level.parse(level)
@@ -282,11 +334,9 @@ def open_breach_items(
     for b in unique.values():
         person = responsible_person(b) if callable(responsible_person) else responsible_person
         sev = Severity.parse(severity(b) if callable(severity) else severity)
-        kpi = reg.get(b.kpi_id)
-        names = (kpi.name_en, kpi.name_zh) if kpi is not None else (b.kpi_id, b.kpi_id)
         if not isinstance(person, str) or not person.strip():
             raise ValidationError(f"breach {b.source_key}: no responsible person, got {person!r}")
-        specs.append((b, person, sev, breach_title(b, *names)))
+        specs.append((b, person, sev, b.describe(lang, registry=reg)))
     opened: list[SupervisionItem] = []
     for b, person, sev, title in specs:
         opened.append(

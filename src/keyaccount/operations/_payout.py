@@ -29,7 +29,15 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
-from keyaccount.domain import Member, Period, PeriodRange, Role, fen_to_yuan, yuan_to_fen
+from keyaccount.domain import (
+    Member,
+    Period,
+    PeriodRange,
+    Role,
+    check_lang,
+    fen_to_yuan,
+    yuan_to_fen,
+)
 from keyaccount.exceptions import (
     InvalidMoneyError,
     PortfolioValidationError,
@@ -252,8 +260,16 @@ class PayoutRun:
         )
 
     def to_pandas(self, *, lang: str = "en") -> pd.DataFrame:
-        """The flat table as a DataFrame (needs the ``pandas`` extra); money as ``fen``."""
+        """The flat table as a DataFrame (needs the ``pandas`` extra); money as ``fen``.
+
+        ``lang`` labels the roles: member names (``"en"``) or Chinese labels (``"zh"``).
+
+        Raises:
+            ValidationError: ``lang`` is not ``"en"`` or ``"zh"``.
+        """
         import pandas as pd  # optional dependency: imported on use
+
+        check_lang(lang, where="PayoutRun.to_pandas")
 
         rows = self.rows()
         return pd.DataFrame(

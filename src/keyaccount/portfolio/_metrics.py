@@ -30,7 +30,17 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from keyaccount.domain import NO_CODE, SEGMENTS, TIERS, Period, Segment, Tier, fen_to_yuan
+from keyaccount.domain import (
+    NO_CODE,
+    SEGMENTS,
+    TIERS,
+    Period,
+    Segment,
+    Tier,
+    check_lang,
+    fen_to_yuan,
+    metric_label,
+)
 from keyaccount.exceptions import UnknownCustomerError, UnknownProductError
 from keyaccount.portfolio._columns import RevenueColumns
 from keyaccount.portfolio.limits import check_rollup
@@ -71,6 +81,20 @@ class MetricSpec:
     name: str
     kind: MetricKind
     description: str
+
+    def label(self, lang: str = "en") -> str:
+        """The name for people reading ``lang``: the name itself, or its Chinese name.
+
+        The Chinese names are the glossary :data:`keyaccount.domain.METRIC_LABELS_ZH`.
+
+        Raises:
+            ValidationError: ``lang`` is not ``"en"`` or ``"zh"``.
+
+        Example:
+            >>> METRICS["t12m_revenue"].label("zh")
+            '近12个月收入'
+        """
+        return metric_label(self.name, lang)
 
 
 METRICS: Mapping[str, MetricSpec] = {
@@ -223,8 +247,14 @@ class MetricsTable:
         Money columns are ``Decimal`` yuan would be slow at scale, so they are
         given as nullable ``Int64`` fen with a ``_fen`` suffix; counts are
         nullable ``Int64`` and ratios ``Float64``; absent values are ``<NA>``.
+        ``lang`` (``"en"`` or ``"zh"``) chooses the tier and segment labels.
+
+        Raises:
+            ValidationError: ``lang`` is not ``"en"`` or ``"zh"``.
         """
         import pandas as pd  # optional dependency: imported on use
+
+        check_lang(lang, where="MetricsTable.to_pandas")
 
         data: dict[str, Any] = {
             "tier": pd.Categorical(

@@ -8,8 +8,17 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from keyaccount.domain import NO_CODE, SEGMENTS, TIERS, Period, Segment, Tier, fen_to_yuan
-from keyaccount.exceptions import PrecisionError
+from keyaccount.domain import (
+    NO_CODE,
+    SEGMENTS,
+    TIERS,
+    Period,
+    Segment,
+    Tier,
+    check_lang,
+    fen_to_yuan,
+)
+from keyaccount.exceptions import PrecisionError, ValidationError, shorten
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -87,11 +96,24 @@ class SegmentTierSummary:
         return sum(int(v) for v in self.revenue_fen.flat)
 
     def to_pandas(self, *, lang: str = "en", values: str = "customers") -> pd.DataFrame:
-        """A segment x tier DataFrame of ``"customers"`` or ``"revenue_fen"``."""
+        """A segment x tier DataFrame of ``"customers"`` or ``"revenue_fen"``.
+
+        Rows and columns are labelled in ``lang``: member names (``"en"``, the last row
+        ``UNASSIGNED``) or Chinese labels (``"zh"``, the last row 未分配).
+
+        Raises:
+            ValidationError: ``lang`` is not ``"en"`` or ``"zh"``, or ``values`` is
+                neither ``"customers"`` nor ``"revenue_fen"``.
+        """
         import pandas as pd  # optional dependency: imported on use
 
+        zh = check_lang(lang, where="SegmentTierSummary.to_pandas") == "zh"
+        if values not in ("customers", "revenue_fen"):
+            raise ValidationError(
+                f"summary values must be 'customers' or 'revenue_fen', got {shorten(values)}"
+            )
         data = self.counts if values == "customers" else self.revenue_fen
-        unassigned = "未分配" if lang == "zh" else "UNASSIGNED"
+        unassigned = "未分配" if zh else "UNASSIGNED"
         return pd.DataFrame(
             data,
             index=[s.label(lang) if s else unassigned for s in self.segments],

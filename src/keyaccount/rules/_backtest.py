@@ -16,7 +16,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from keyaccount.domain import NO_CODE, SEGMENTS, TIERS, Period, Segment, Tier
+from keyaccount.domain import NO_CODE, SEGMENTS, TIERS, Period, Segment, Tier, check_lang
 from keyaccount.exceptions import PolicyError
 from keyaccount.portfolio import CustomerColumns, Portfolio
 from keyaccount.rules._evaluate import Engine, evaluate
@@ -266,6 +266,31 @@ def _segment(code: int) -> Segment | None:
     return None if code == NO_CODE else SEGMENTS[code]
 
 
+_SUMMARY_TEXT = {
+    "en": {
+        "a": "{} (a)",
+        "b": "{} (b)",
+        "month": "month",
+        "transitions": "(tier transitions)",
+        "total": "total",
+        "per_tier": "customers per tier after {}:",
+        "moved_twice": "customers moved twice or more: {} vs {}",
+        "differing": "customers whose tiers differ in some month: {}",
+    },
+    "zh": {
+        "a": "{}（甲）",
+        "b": "{}（乙）",
+        "month": "月份",
+        "transitions": "（层级调整数）",
+        "total": "合计",
+        "per_tier": "{}末各层级客户数：",
+        "moved_twice": "调整两次及以上的客户：{}对{}",
+        "differing": "某月层级不同的客户：{}",
+    },
+}
+"""The words of :meth:`BacktestComparison.summary` in each language."""
+
+
 @attrs.frozen
 class BacktestComparison:
     """Two backtests of the same portfolio and months, side by side.
@@ -283,34 +308,42 @@ class BacktestComparison:
     final_crosstab: npt.NDArray[np.int64] = attrs.field(eq=False)
     differing: tuple[str, ...]
 
-    def summary(self) -> str:
-        """A plain-text table: tier transitions and customers per tier each month."""
+    def summary(self, lang: str = "en") -> str:
+        """A plain-text table: tier transitions and customers per tier each month.
+
+        Args:
+            lang: ``"en"`` or ``"zh"`` (Chinese headings and tier labels, full-width
+                punctuation; the policy names as written).
+
+        Raises:
+            ValidationError: ``lang`` is not ``"en"`` or ``"zh"``.
+        """
+        text = _SUMMARY_TEXT[check_lang(lang, where="BacktestComparison.summary")]
         name_a, name_b = self.a.policy_name, self.b.policy_name
         if name_a == name_b:
-            name_a, name_b = f"{name_a} (a)", f"{name_b} (b)"
+            name_a, name_b = text["a"].format(name_a), text["b"].format(name_b)
         width = max(len(name_a), len(name_b), 8)
-        lines = [f"{'month':<8} {name_a:>{width}} {name_b:>{width}}   (tier transitions)"]
+        lines = [f"{text['month']:<8} {name_a:>{width}} {name_b:>{width}}   {text['transitions']}"]
         for month, ma, mb in zip(
             self.a.months, self.a.moves_per_month(), self.b.moves_per_month(), strict=True
         ):
             lines.append(f"{month!s:<8} {ma:>{width}} {mb:>{width}}")
         lines.append(
-            f"{'total':<8} {sum(self.a.moves_per_month()):>{width}} "
+            f"{text['total']:<8} {sum(self.a.moves_per_month()):>{width}} "
             f"{sum(self.b.moves_per_month()):>{width}}"
         )
         lines.append("")
-        lines.append(f"customers per tier after {self.a.months[-1]}:")
+        lines.append(text["per_tier"].format(self.a.months[-1]))
         sizes_a, sizes_b = self.a.tier_sizes()[-1], self.b.tier_sizes()[-1]
         for tier in TIERS:
             lines.append(
-                f"  {tier.name:<10} {int(sizes_a[tier.rank]):>{width}} "
+                f"  {tier.label(lang):<10} {int(sizes_a[tier.rank]):>{width}} "
                 f"{int(sizes_b[tier.rank]):>{width}}"
             )
         lines.append(
-            f"customers moved twice or more: {self.a.customers_moved(2)} vs "
-            f"{self.b.customers_moved(2)}"
+            text["moved_twice"].format(self.a.customers_moved(2), self.b.customers_moved(2))
         )
-        lines.append(f"customers whose tiers differ in some month: {len(self.differing)}")
+        lines.append(text["differing"].format(len(self.differing)))
         return "\n".join(lines)
 
 

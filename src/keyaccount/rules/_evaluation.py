@@ -22,9 +22,12 @@ from keyaccount.domain import (
     SegmentChange,
     Tier,
     TierChange,
+    check_lang,
+    format_explanation,
 )
 
 if TYPE_CHECKING:
+    from keyaccount.domain import ProductCatalog
     from keyaccount.rules._rule import PolicyRules, Rule
 
 __all__ = [
@@ -84,8 +87,10 @@ def _label(kind: TransitionKind, code: int) -> Tier | Segment | None:
     return None if code == NO_CODE else SEGMENTS[code]
 
 
-def _name(value: Tier | Segment | None) -> str:
-    return "UNASSIGNED" if value is None else value.name
+def _name(value: Tier | Segment | None, lang: str = "en") -> str:
+    if value is None:
+        return "未分配" if lang == "zh" else "UNASSIGNED"
+    return value.label(lang)
 
 
 @attrs.frozen
@@ -155,14 +160,51 @@ class Transition:
             explanation=self.explanation,
         )
 
-    def __str__(self) -> str:
-        why = ", ".join(
-            f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}" for k, v in self.explanation
+    def reason(self, lang: str = "en", *, catalog: ProductCatalog | None = None) -> str:
+        """The explanation as text: the values that made the rule fire, exactly.
+
+        ``"en"``: ``t12m_revenue=1200000.00, active_months=10``; ``"zh"``:
+        ``近12个月收入：1,200,000.00元，近12个月有收入月数：10`` (metric names from the
+        glossary :data:`~keyaccount.domain.METRIC_LABELS_ZH`, shares by the product's
+        Chinese name, money in 元 with thousands separators, ratios as percentages;
+        see :func:`~keyaccount.domain.format_explanation`).
+
+        Args:
+            lang: ``"en"`` or ``"zh"``.
+            catalog: Where the Chinese names of products cited by ``share()`` come
+                from (default: the shipped catalogue).
+
+        Raises:
+            ValidationError: ``lang`` is not ``"en"`` or ``"zh"``.
+        """
+        return format_explanation(
+            self.explanation, check_lang(lang, where="Transition.reason"), catalog=catalog
         )
+
+    def describe(self, lang: str = "en", *, catalog: ProductCatalog | None = None) -> str:
+        """One line: the customer, the move, the rule and the reason.
+
+        ``"en"`` is ``str(transition)``:
+        ``C1: ACTIVE -> KEY by 'promote-key' (t12m_revenue=1200000.00)``; ``"zh"``:
+        ``C1：活跃客户 → 重点客户，规则“promote-key”（近12个月收入：1,200,000.00元）``.
+
+        Raises:
+            ValidationError: ``lang`` is not ``"en"`` or ``"zh"``.
+        """
+        zh = check_lang(lang, where="Transition.describe") == "zh"
+        why = self.reason(lang, catalog=catalog)
+        if zh:
+            return (
+                f"{self.customer_id}：{_name(self.before, lang)} → {_name(self.after, lang)}，"
+                f"规则“{self.rule}”（{why}）"
+            )
         return (
             f"{self.customer_id}: {_name(self.before)} -> {_name(self.after)} "
             f"by {self.rule!r} ({why})"
         )
+
+    def __str__(self) -> str:
+        return self.describe()
 
 
 @attrs.frozen
