@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import importlib.metadata
+import logging
 from typing import TYPE_CHECKING, Any
 
 from keyaccount.domain import (
@@ -48,6 +49,9 @@ try:
     __version__ = importlib.metadata.version("keyaccount")
 except importlib.metadata.PackageNotFoundError:  # running from a source tree, not installed
     __version__ = "unknown"
+
+# Quiet by default: records reach the application's handlers, never Python's last resort.
+logging.getLogger("keyaccount").addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
     from keyaccount.store import Store

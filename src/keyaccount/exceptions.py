@@ -388,9 +388,10 @@ class CsvImportError(PortfolioValidationError):
 class SchemaVersionError(KeyAccountError, RuntimeError):
     """A database whose keyaccount schema this library cannot read or migrate.
 
-    Raised when a :class:`~keyaccount.store.Store` opens a database written by a
-    newer version of the library, or one with keyaccount tables but no version;
-    the database is left untouched. (Older stores are migrated when opened.)
+    Raised when a :class:`~keyaccount.store.Store` opens a database of another
+    schema version, or one with keyaccount tables but no version; the database
+    is left untouched. An older store is upgraded only when asked
+    (``keyaccount db upgrade``, ``Store.upgrade``); the message says how.
 
     Attributes:
         found: The version recorded in the database (``None`` when the
@@ -404,11 +405,24 @@ class SchemaVersionError(KeyAccountError, RuntimeError):
         self.expected = expected
         self.url = url
         what = "no schema version" if found is None else f"schema version {found}"
+        if self.upgradable:
+            todo = (
+                f"upgrade it first, nothing was changed: `keyaccount db upgrade --db {url}` "
+                f"or Store.upgrade({url!r})"
+            )
+        elif found is None:
+            todo = "it is not a store this library can open or upgrade; check the URL"
+        else:
+            todo = "it was written by a newer library: open it with that version (or a later one)"
         super().__init__(
             f"database {url} has keyaccount {what}; this library reads and writes schema "
-            f"version {expected} and migrates only older stores up to it: open it with the "
-            "library version that wrote it, or export it to CSV there and import the files here"
+            f"version {expected}: {todo}"
         )
+
+    @property
+    def upgradable(self) -> bool:
+        """Whether the store is older than the library and can be upgraded to its version."""
+        return self.found is not None and 1 <= self.found < self.expected
 
     def __str__(self) -> str:
         return str(self.args[0])

@@ -710,10 +710,13 @@ def schema_of(url: str) -> dict[str, object]:
 
 
 def test_a_version_1_store_is_upgraded_and_keeps_its_data(store_url: str) -> None:
-    """A store written at version 1 opens, keeps its portfolio and gets the operations tables."""
+    """A version 1 store is refused until upgraded; then it keeps its data, gains operations."""
     with Store(store_url) as store:
         store.save(portfolio())
     make_version_1(store_url)
+    with pytest.raises(SchemaVersionError, match="keyaccount db upgrade"):
+        Store(store_url, create=False)
+    assert Store.upgrade(store_url).upgraded
     with Store(store_url, create=False) as store:
         assert store.load().customer_ids == portfolio().customer_ids
         store.operations.record_moves(Ownership.from_portfolio(portfolio(), "2021-03", actor="hq"))
@@ -731,7 +734,7 @@ def test_an_upgraded_store_has_the_schema_of_a_new_one(store_url: str) -> None:
     Store(store_url).close()
     fresh = schema_of(store_url)
     make_version_1(store_url)
-    Store(store_url).close()
+    Store.upgrade(store_url)
     assert schema_of(store_url) == fresh
     assert fresh["version"] == [(SCHEMA_VERSION,)]
     assert fresh["revision"] == [("0002",)]
@@ -761,7 +764,7 @@ def test_a_failed_upgrade_leaves_the_version_1_store_as_it_was(store_url: str) -
         conn.exec_driver_sql("CREATE TABLE ka_stage_move (x INTEGER)")
     before = schema_of_v1(engine)
     with pytest.raises(sa.exc.SQLAlchemyError):
-        Store(store_url)
+        Store.upgrade(store_url)
     assert schema_of_v1(engine) == before
     engine.dispose()
 

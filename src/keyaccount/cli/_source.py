@@ -151,7 +151,7 @@ def open_store(db: str) -> Store:
     """
     from keyaccount.store import Store  # imported when a command runs
 
-    return Store(db, create=False)
+    return Store.open(db)
 
 
 @contextlib.contextmanager

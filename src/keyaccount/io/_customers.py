@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 import attrs
@@ -38,7 +39,7 @@ from keyaccount.io._lines import (
 )
 from keyaccount.io.problems import ErrorPolicy, Problem, ProblemSink, ProgressCallback
 from keyaccount.portfolio import CustomerColumns
-from keyaccount.utils import paused_gc
+from keyaccount.utils import elapsed, logger, paused_gc
 
 if TYPE_CHECKING:
     import os
@@ -51,6 +52,7 @@ __all__ = ["CustomerRows", "cross_row_checks", "read_customers_csv"]
 
 _BLOCK_BYTES = 4 << 20
 _RAISE = ErrorPolicy()
+_log = logger("io")
 
 
 def _objects(values: Sequence[object]) -> npt.NDArray[np.object_]:
@@ -298,6 +300,7 @@ def read_customers_csv(
         CsvHeaderError: a missing, misnamed or repeated column.
         CsvImportError: with the raise policy, every bad row.
     """
+    start = time.perf_counter()
     source = open_csv(path, CUSTOMERS)
     sink = source.problems(errors)
     owned = sink is not errors
@@ -331,6 +334,13 @@ def read_customers_csv(
             keep = np.ones(len(rows), dtype=np.bool_)
             keep[[i for i, *_ in found_across]] = False
             rows = rows.take(keep)
+        _log.info(
+            "read customers %s: %d good rows, %d bad, in %.3f s",
+            source.path,
+            len(rows),
+            len(problems),
+            elapsed(start),
+        )
         sink.add_all(problems)
         if owned or (problems and not reject):
             sink.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Container, Iterator
 from typing import TYPE_CHECKING
 
@@ -35,7 +36,7 @@ from keyaccount.io._fields import (
 from keyaccount.io._lines import CsvSource, block_records, open_csv, read_blocks
 from keyaccount.io._rows import Batcher, ReadStats, RevenueBatches, RevenueRows
 from keyaccount.io.problems import ErrorPolicy, Problem, ProblemSink, ProgressCallback
-from keyaccount.utils import paused_gc
+from keyaccount.utils import elapsed, logger, paused_gc
 
 if TYPE_CHECKING:
     from keyaccount.io._formats import CsvFormat
@@ -50,6 +51,7 @@ RowCheck = Callable[[RevenueRows], list[tuple[int, str, str, str]]]
 """A further check of parsed rows: ``(row index, column, value, reason)`` of each bad row."""
 
 _RAISE = ErrorPolicy()
+_log = logger("io")
 
 
 @attrs.frozen(eq=False)
@@ -262,7 +264,16 @@ def _then_close(
     A caller's sink stays open for the caller's findings, unless the reader
     found bad rows in raise mode: then it raises them (with the caller's).
     """
+    start = time.perf_counter()
     yield from parts
+    _log.info(
+        "read %s: %d rows, %d bad, %d bytes, streamed in %.3f s",
+        stats.path,
+        stats.rows_read,
+        stats.rows_rejected,
+        stats.bytes_total,
+        elapsed(start),
+    )
     if owned or (stats.rows_rejected and sink.policy.mode == "raise"):
         sink.close()
 

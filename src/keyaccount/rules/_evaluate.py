@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import TYPE_CHECKING, Literal
 
 from keyaccount.domain import Period
@@ -9,6 +11,7 @@ from keyaccount.exceptions import PolicyError, shorten
 from keyaccount.portfolio import MetricsTable
 from keyaccount.rules._columnar import evaluate_columnar
 from keyaccount.rules._reference import evaluate_reference, facts_from_table
+from keyaccount.utils import elapsed, logger
 
 if TYPE_CHECKING:
     from keyaccount.portfolio import Portfolio
@@ -16,6 +19,8 @@ if TYPE_CHECKING:
     from keyaccount.rules._rule import PolicyRules
 
 __all__ = ["Engine", "evaluate"]
+
+_log = logger("rules")
 
 Engine = Literal["columnar", "reference"]
 """The in-memory evaluators: ``"columnar"`` (numpy) and ``"reference"`` (plain Python)."""
@@ -55,6 +60,7 @@ def evaluate(
         >>> a.transitions == evaluate(default_policy(), table, engine="reference").transitions
         True
     """
+    start = time.perf_counter()
     portfolio: Portfolio | None = None
     if isinstance(data, MetricsTable):
         table = data
@@ -68,8 +74,32 @@ def evaluate(
         portfolio = data
         table = data.metrics(as_of, rollup=rollup)
     if engine == "columnar":
-        return evaluate_columnar(policy, table, portfolio)
-    if engine == "reference":
+        result = evaluate_columnar(policy, table, portfolio)
+    elif engine == "reference":
         facts = facts_from_table(table, policy, portfolio)
-        return evaluate_reference(policy, facts, table.as_of)
-    raise PolicyError(f"unknown engine {shorten(engine)}; expected 'columnar' or 'reference'")
+        result = evaluate_reference(policy, facts, table.as_of)
+    else:
+        raise PolicyError(f"unknown engine {shorten(engine)}; expected 'columnar' or 'reference'")
+    _log_evaluation(result, engine, elapsed(start))
+    return result
+
+
+def _log_evaluation(evaluation: Evaluation, engine: str, seconds: float) -> None:
+    """Log an evaluation: counts at ``INFO``, decisions per rule at ``DEBUG``; never a customer."""
+    if not _log.isEnabledFor(logging.INFO):
+        return
+    counts = evaluation.counts
+    _log.info(
+        "policy %r evaluated as of %s (%s): %d customers, %d tier and %d segment "
+        "transitions, %d held, in %.3f s",
+        evaluation.policy.name,
+        evaluation.as_of,
+        engine,
+        counts.customers,
+        counts.tier_moves,
+        counts.segment_moves,
+        counts.held,
+        seconds,
+    )
+    if _log.isEnabledFor(logging.DEBUG):
+        _log.debug("policy %r decisions by rule: %s", evaluation.policy.name, dict(counts.by_rule))

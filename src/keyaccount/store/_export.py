@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,10 +12,9 @@ import numpy as np
 import numpy.typing as npt
 
 from keyaccount.io import RevenueRows, write_customers_csv, write_revenue_csv
-from keyaccount.store._engine import transaction
 from keyaccount.store._progress import reporter
 from keyaccount.store._reads import iter_revenue_blocks, read_catalog, read_customer_columns
-from keyaccount.utils import atomic_outputs, paused_gc
+from keyaccount.utils import atomic_outputs, elapsed, logger, paused_gc
 
 if TYPE_CHECKING:
     import os
@@ -23,7 +23,11 @@ if TYPE_CHECKING:
 
     import sqlalchemy as sa
 
+    from keyaccount.store._engine import Database
+
 __all__ = ["ExportReport", "export_csv"]
+
+_log = logger("store")
 
 
 @attrs.frozen
@@ -40,7 +44,7 @@ class ExportReport:
 
 
 def export_csv(
-    engine: sa.Engine,
+    db: Database,
     customers: str | os.PathLike[str] | None,
     revenue: str | os.PathLike[str] | None,
     *,
@@ -52,12 +56,13 @@ def export_csv(
     Both files are written to temporaries and renamed into place when both
     are complete; revenue is streamed from the database in batches.
     """
+    start = time.perf_counter()
     n_customers = n_revenue = 0
     with (
         atomic_outputs(),
         reporter(progress) as bars,
         paused_gc(),
-        transaction(engine, write=False) as conn,
+        db.transaction(write=False) as conn,
     ):
         keys, columns = read_customer_columns(conn, None)
         if customers is not None:
@@ -71,6 +76,12 @@ def export_csv(
                     catalog=read_catalog(conn),
                     progress=bars.file(f"revenue {Path(revenue).name}"),
                 )
+    _log.info(
+        "export: %d customers and %d revenue rows written, in %.3f s",
+        n_customers,
+        n_revenue,
+        elapsed(start),
+    )
     return ExportReport(n_customers, n_revenue)
 
 

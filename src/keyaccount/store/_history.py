@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import logging
+import time
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
@@ -50,6 +52,7 @@ from keyaccount.store._tables import (
     change_table,
     customer_table,
 )
+from keyaccount.utils import elapsed, logger
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -68,6 +71,7 @@ CHUNK: Final = 1_000
 
 _C = customer_table
 _H = change_table
+_log = logger("store")
 
 
 @attrs.frozen
@@ -225,6 +229,7 @@ def apply_changes(
         ValidationError: a change before the customer's first period, or
             earlier than the last change of the same attribute.
     """
+    start = time.perf_counter()
     moment = utc(recorded_at if recorded_at is not None else dt.datetime.now(dt.UTC))
     recorded: list[RecordedChange] = []
     numbered = enumerate(changes)
@@ -263,7 +268,32 @@ def apply_changes(
         )
         for (key,), (_, change) in zip(keys, chunk, strict=True):
             recorded.append(RecordedChange(change, moment, int(key)))
+    _log_applied(recorded, elapsed(start))
     return recorded
+
+
+def _log_applied(recorded: Sequence[RecordedChange], seconds: float) -> None:
+    """Counts at ``INFO``; each change (with its customer id) only at ``DEBUG``."""
+    tier = sum(isinstance(r.change, TierChange) for r in recorded)
+    _log.info(
+        "apply: %d tier and %d segment changes recorded, in %.3f s",
+        tier,
+        len(recorded) - tier,
+        seconds,
+    )
+    if _log.isEnabledFor(logging.DEBUG):
+        for r in recorded:
+            c = r.change
+            _log.debug(
+                "change %d: %s of %s in %s, %s -> %s (rule %s)",
+                r.sequence,
+                "tier" if isinstance(c, TierChange) else "segment",
+                c.customer_id,
+                c.period,
+                segment_name(c.before) if isinstance(c, SegmentChange) else c.before.name,
+                segment_name(c.after) if isinstance(c, SegmentChange) else c.after.name,
+                c.rule,
+            )
 
 
 def query_changes(

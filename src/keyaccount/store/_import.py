@@ -15,6 +15,7 @@ import and nothing is written.
 from __future__ import annotations
 
 import contextlib
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -23,18 +24,16 @@ import attrs
 from keyaccount.io import iter_revenue_csv, iter_transactions_csv, read_customers_csv
 from keyaccount.io.problems import ErrorPolicy, ProblemSink, RejectFiles, reject_files
 from keyaccount.store._bulk import LARGE_BYTES, LARGE_ROWS, BulkWriter
-from keyaccount.store._engine import transaction
 from keyaccount.store._importer import CustomerBatch, Importer, RevenueBatch, ensure_catalog
 from keyaccount.store._progress import Reporter, reporter
-from keyaccount.utils import paused_gc
+from keyaccount.utils import elapsed, logger, paused_gc
 
 if TYPE_CHECKING:
     import os
     from collections.abc import Generator, Iterable, Iterator, Sequence
 
-    import sqlalchemy as sa
-
     from keyaccount.domain import ProductCatalog
+    from keyaccount.store._engine import Database
 
 __all__ = [
     "CustomerSource",
@@ -46,6 +45,7 @@ __all__ = [
 ]
 
 _RAISE = ErrorPolicy()
+_log = logger("store")
 
 
 @attrs.frozen
@@ -97,7 +97,7 @@ class RevenueSource(Protocol):
 
 
 def run_import(
-    engine: sa.Engine,
+    db: Database,
     customers: CustomerSource | None,
     revenue: Sequence[RevenueSource],
     *,
@@ -108,7 +108,7 @@ def run_import(
     """Import ``customers``, then each revenue source, in one transaction.
 
     Args:
-        engine: The store's engine.
+        db: The store's database.
         customers: The new customers, if any.
         revenue: The revenue sources, in order.
         catalog: The catalogue the rows' product positions refer to
@@ -123,7 +123,7 @@ def run_import(
     with (
         reporter(progress) as bars,
         paused_gc(),
-        transaction(engine, write=True, bulk=True) as conn,
+        db.transaction(write=True, bulk=True) as conn,
         BulkWriter(conn, large=large) as writer,
     ):
         store_catalog, product_map = ensure_catalog(conn, writer, catalog)
@@ -184,7 +184,7 @@ class _GivenRevenue:
 
 
 def import_rows(
-    engine: sa.Engine,
+    db: Database,
     customers: CustomerBatch | None,
     revenue: Iterable[RevenueBatch],
     catalog: ProductCatalog | None,
@@ -193,18 +193,20 @@ def import_rows(
     progress: bool | None,
 ) -> ImportReport:
     """Import customers and revenue batches given as columns (see ``Store.import_rows``)."""
+    start = time.perf_counter()
     # Batches held in a list can be counted; an iterator may be of any size.
     large = (customers is not None and len(customers) >= LARGE_ROWS) or (
         not isinstance(revenue, (list, tuple)) or sum(len(batch) for batch in revenue) >= LARGE_ROWS
     )
-    return run_import(
-        engine,
+    report = run_import(
+        db,
         None if customers is None else _GivenCustomers(customers, customers_source),
         [_GivenRevenue(revenue, revenue_source)],
         catalog=catalog,
         large=large,
         progress=progress,
     )
+    return _logged(report, start)
 
 
 # ---------------------------------------------------------------- CSV files
@@ -259,7 +261,7 @@ class _RevenueFile:
 
 
 def import_csv(
-    engine: sa.Engine,
+    db: Database,
     customers: str | os.PathLike[str] | None,
     revenue: str | os.PathLike[str] | None,
     transactions: str | os.PathLike[str] | None,
@@ -269,6 +271,7 @@ def import_csv(
     progress: bool | None,
 ) -> ImportReport:
     """Import CSV files (see ``Store.import_csv``); reject files are renamed into place."""
+    start = time.perf_counter()
     files = [Path(p) for p in (customers, revenue, transactions) if p is not None]
     with reject_files(reject_dir, files) as rejects:
         large = sum(p.stat().st_size for p in files if p.exists()) >= LARGE_BYTES
@@ -278,11 +281,24 @@ def import_csv(
             if path is not None
         ]
         report = run_import(
-            engine,
+            db,
             None if customers is None else _CustomersFile(Path(customers), rejects),
             streams,
             catalog=catalog,
             large=large,
             progress=progress,
         )
-        return attrs.evolve(report, rejected=rejects.rejected, reject_files=tuple(rejects.files))
+        report = attrs.evolve(report, rejected=rejects.rejected, reject_files=tuple(rejects.files))
+    return _logged(report, start)
+
+
+def _logged(report: ImportReport, start: float) -> ImportReport:
+    """``report``, logged (counts and duration, no row's content)."""
+    _log.info(
+        "import: %d customers and %d revenue rows written, %d rows rejected, in %.3f s",
+        report.customers,
+        report.revenue_rows,
+        report.rejected,
+        elapsed(start),
+    )
+    return report

@@ -22,8 +22,10 @@ import keyaccount.store._operations_sweep as _operations_sweep
 from keyaccount.domain import Department, Level, Member, Period, Severity
 from keyaccount.exceptions import ValidationError, shorten
 from keyaccount.operations import EscalationPolicy, SubjectKind
-from keyaccount.store._engine import database_errors, transaction
+from keyaccount.store._engine import Database, database_errors
+from keyaccount.store._events import PayoutsRecorded, Subscription, SweepRecorded, hooks_of
 from keyaccount.store._reads import read_project_groups
+from keyaccount.utils import logger
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -59,6 +61,7 @@ __all__ = ["OperationsStore"]
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 _Day = dt.date | str
+_log = logger("store")
 
 
 def _day(value: object) -> dt.date:
@@ -80,7 +83,7 @@ def _translated(
 
     @functools.wraps(method)
     def run(self: OperationsStore, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with database_errors(self._engine.url):
+        with database_errors(self._db.url):
             return method(self, *args, **kwargs)
 
     return run
@@ -99,7 +102,8 @@ class OperationsStore:
     writes all or nothing. History is append-only.
 
     Args:
-        engine: The store's engine (use ``store.operations``).
+        database: The store's database (use ``store.operations``), or an engine of a
+            store (the store's tables must exist: open it with ``Store`` first).
         policy: Days per escalation level and the supervision-order threshold used by
             :meth:`open`, :meth:`dispatch`, :meth:`sweep` and
             :meth:`issue_supervision_orders` (default: the policy stored with
@@ -120,8 +124,11 @@ class OperationsStore:
         ('SV-000001', 1, 0, 'PROVINCE')
     """
 
-    def __init__(self, engine: sa.Engine, *, policy: EscalationPolicy | None = None) -> None:
-        self._engine = engine
+    def __init__(
+        self, database: Database | sa.Engine, *, policy: EscalationPolicy | None = None
+    ) -> None:
+        self._db = database if isinstance(database, Database) else Database(database)
+        self._engine = self._db.engine  # for tests that check the tables directly
         self._policy = policy
 
     @property
@@ -134,7 +141,7 @@ class OperationsStore:
 
     def with_policy(self, policy: EscalationPolicy) -> OperationsStore:
         """The same store with another escalation policy (for this object only)."""
-        return OperationsStore(self._engine, policy=policy)
+        return OperationsStore(self._db, policy=policy)
 
     @_translated
     def save_policy(self, policy: EscalationPolicy) -> None:
@@ -146,14 +153,39 @@ class OperationsStore:
         self._write(_operations_data.save_policy, policy)
 
     def __repr__(self) -> str:
-        return f"<OperationsStore {self._engine.url.render_as_string(hide_password=True)}>"
+        return f"<OperationsStore {self._db.shown}>"
+
+    # ------------------------------------------------------------ events
+    # Shared with the Store (``store.operations`` is a new object each time, on the same
+    # database); callbacks run after the commit, in the order registered.
+
+    def on_sweep_recorded(self, callback: Callable[[SweepRecorded], object]) -> Subscription:
+        """Call ``callback`` with a :class:`SweepRecorded` after each :meth:`sweep` commits.
+
+        Every sweep, also one that escalated nothing. Callbacks run once the
+        transaction has committed (in a connection given to the ``Store``: when it
+        commits), in the order registered; never when the write fails. One that
+        raises is logged on ``keyaccount.events`` and the others still run
+        (``docs/events-and-logging.md``).
+
+        Returns:
+            The registration; its ``remove()`` unregisters the callback.
+        """
+        return hooks_of(self._db).add(SweepRecorded, callback)
+
+    def on_payouts_recorded(self, callback: Callable[[PayoutsRecorded], object]) -> Subscription:
+        """Call ``callback`` with a :class:`PayoutsRecorded` after :meth:`record_payouts` commits.
+
+        As :meth:`on_sweep_recorded`.
+        """
+        return hooks_of(self._db).add(PayoutsRecorded, callback)
 
     def _read(self, fn: Callable[..., _R], *args: Any, **kwargs: Any) -> _R:
-        with transaction(self._engine, write=False) as conn:
+        with self._db.transaction(write=False) as conn:
             return fn(conn, *args, **kwargs)
 
     def _write(self, fn: Callable[..., _R], *args: Any, **kwargs: Any) -> _R:
-        with transaction(self._engine, write=True) as conn:
+        with self._db.transaction(write=True) as conn:
             return fn(conn, *args, **kwargs)
 
     # ------------------------------------------------------------ ownership and targets
@@ -265,6 +297,14 @@ class OperationsStore:
             UnknownProjectGroupError: a group the store does not hold.
         """
         self._write(_operations_payouts.record_payouts, run, scheme, recorded_at)
+        _log.info(
+            "payouts of %s recorded: %d groups, scheme %r version %d",
+            run.period,
+            len(run),
+            run.scheme,
+            run.scheme_version,
+        )
+        hooks_of(self._db).after_write(self._db, PayoutsRecorded(self._db.shown, run))
 
     @_translated
     def payouts(self, period: Period | PeriodRange | str) -> PayoutRun | None:
@@ -382,7 +422,7 @@ class OperationsStore:
         return self._write(_operations_supervision.open_breaches, self.policy, breaches, **kwargs)
 
     def _on_item(self, item_id: str, action: Callable[[SupervisionList], _R]) -> _R:
-        with transaction(self._engine, write=True) as conn:
+        with self._db.transaction(write=True) as conn:
             return _operations_supervision.apply_to_item(conn, self.policy, item_id, action)
 
     @_translated
@@ -455,7 +495,15 @@ class OperationsStore:
 
         Idempotent per day; two workers sweeping at once escalate each item once.
         """
-        return self._write(_operations_sweep.sweep, self.policy, _day(day), who)
+        report = self._write(_operations_sweep.sweep, self.policy, _day(day), who)
+        _log.info(
+            "sweep of %s: %d items escalated, %d flagged",
+            report.day,
+            report.escalated,
+            report.flagged,
+        )
+        hooks_of(self._db).after_write(self._db, SweepRecorded(self._db.shown, report))
+        return report
 
     @_translated
     def save_supervision(self, supervision: SupervisionList) -> int:

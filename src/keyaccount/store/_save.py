@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
@@ -16,6 +17,7 @@ from keyaccount.store._mapping import (
     product_tuples,
 )
 from keyaccount.store._tables import TABLES
+from keyaccount.utils import elapsed, logger
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -27,9 +29,10 @@ __all__ = ["save_portfolio"]
 _GROUP_COLUMNS: Final = ("group_key", "group_id", "name_en", "name_zh", "segment", "international")
 _MEMBER_COLUMNS: Final = ("group_key", "member_index", "name", "role", "full_time")
 _REVENUE_CHUNK: Final = 500_000
+_log = logger("store")
 
 
-def save_portfolio(conn: sa.Connection, portfolio: Portfolio, *, replace: bool, url: str) -> None:
+def save_portfolio(conn: sa.Connection, portfolio: Portfolio, *, replace: bool, url: str) -> bool:
     """Write ``portfolio`` (customers, catalogue, revenue, groups) in ``conn``'s transaction.
 
     Args:
@@ -39,9 +42,13 @@ def save_portfolio(conn: sa.Connection, portfolio: Portfolio, *, replace: bool, 
         replace: Delete everything the store holds first (the change history too).
         url: The store, for messages.
 
+    Returns:
+        Whether data the store held was deleted first.
+
     Raises:
         StoreNotEmptyError: the store holds data and ``replace`` is false.
     """
+    start = time.perf_counter()
     held = conn.exec_driver_sql(
         "SELECT (SELECT COUNT(*) FROM ka_customer) + (SELECT COUNT(*) FROM ka_product)"
         " + (SELECT COUNT(*) FROM ka_project_group)"
@@ -56,6 +63,17 @@ def save_portfolio(conn: sa.Connection, portfolio: Portfolio, *, replace: bool, 
     large = max(len(portfolio), len(portfolio.revenue_columns)) >= LARGE_ROWS
     with BulkWriter(conn, large=large) as writer:
         _write_portfolio(writer, portfolio)
+    _log.info(
+        "save: %d customers, %d revenue rows, %d products and %d project groups written%s, "
+        "in %.3f s",
+        len(portfolio),
+        len(portfolio.revenue_columns),
+        len(portfolio.products.products),
+        len(portfolio.project_groups),
+        " (what the store held was deleted first)" if held else "",
+        elapsed(start),
+    )
+    return bool(held)
 
 
 def _delete_all(conn: sa.Connection) -> None:

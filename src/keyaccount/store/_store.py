@@ -24,7 +24,14 @@ from keyaccount.domain import (
     Tier,
 )
 from keyaccount.store import _export, _import, _in_database
-from keyaccount.store._engine import database_errors, display_url, resolve_url, transaction
+from keyaccount.store._engine import Database, Target, database_errors
+from keyaccount.store._events import (
+    ImportCommitted,
+    PortfolioSaved,
+    Subscription,
+    TransitionsApplied,
+    hooks_of,
+)
 from keyaccount.store._history import (
     CustomerState,
     RecordedChange,
@@ -47,7 +54,8 @@ from keyaccount.store._reads import (
 )
 from keyaccount.store._save import save_portfolio
 from keyaccount.store._schema import SCHEMA_VERSION, open_store
-from keyaccount.utils import paused_gc
+from keyaccount.store._upgrade import UpgradeReport, upgrade_store
+from keyaccount.utils import logger, paused_gc
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -66,6 +74,7 @@ _Periodish = Period | str | None
 _Segmentish = Segment | str | Iterable[Segment | str] | None
 _Ids = Iterable[str] | str | None
 _Path = str | os.PathLike[str] | None
+_log = logger("store")
 
 
 def _period(value: _Periodish) -> Period | None:
@@ -77,14 +86,14 @@ _R = TypeVar("_R")
 
 
 def _reading(
-    engine: sa.Engine,
+    db: Database,
     read: Callable[Concatenate[sa.Connection, _P], _R],
     /,
     *args: _P.args,
     **kwargs: _P.kwargs,
 ) -> _R:
     """``read(conn, *args, **kwargs)`` in a read transaction."""
-    with transaction(engine, write=False) as conn:
+    with db.transaction(write=False) as conn:
         return read(conn, *args, **kwargs)
 
 
@@ -95,7 +104,7 @@ def _translated(
 
     @functools.wraps(method)
     def run(self: Store, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with database_errors(self._url):
+        with database_errors(self._db.url):
             return method(self, *args, **kwargs)
 
     return run
@@ -104,23 +113,39 @@ def _translated(
 class Store:
     """A portfolio kept in a database: SQLite (a file, or memory) or PostgreSQL.
 
-    Opening a store checks the schema version recorded in the database and
-    creates the tables in a database that has none; nothing is read or
-    written when the library is imported. Every write is one transaction:
-    it is applied whole or not at all, whatever fails part-way.
+    Opening a store checks the schema version recorded in the database and,
+    with ``create``, creates the tables in a database that has none; nothing
+    is read or written when the library is imported. Every operation is one
+    transaction: a write is applied whole or not at all, whatever fails
+    part-way. :meth:`open` opens an existing store and never creates or alters
+    anything; :meth:`create` (like ``Store(target)``) creates one when there is
+    none. One store may be shared by threads, except one given a connection
+    (``docs/store.md``, "Threads").
 
     Args:
-        url: ``None`` for the SQLite file ``keyaccount.db`` in the current
-            directory; a path, or ``"sqlite:///path.db"``, for a SQLite file;
-            ``"sqlite://"`` for a private in-memory database (tests,
-            notebooks); ``"postgresql+psycopg://user@host/db"`` for
-            PostgreSQL (``postgresql://`` picks psycopg too; install the
-            ``postgresql`` extra).
-        create: Create the store when it does not exist (the SQLite file, or
-            the tables in an empty database). With ``create=False`` a missing
-            store raises :class:`~keyaccount.exceptions.StoreNotFoundError`
-            and nothing is created: open stores you only read this way.
-        echo: Log every SQL statement (SQLAlchemy's ``echo``).
+        target: Where the store is. ``None`` for the SQLite file
+            ``keyaccount.db`` in the current directory; a path, or
+            ``"sqlite:///path.db"``, for a SQLite file; ``"sqlite://"`` for a
+            private in-memory database (tests, notebooks);
+            ``"postgresql+psycopg://user@host/db"`` for PostgreSQL
+            (``postgresql://`` picks psycopg too; install the ``postgresql``
+            extra). Or your own :class:`sqlalchemy.Engine`: the store takes
+            connections from its pool and never disposes of it. Or your own
+            :class:`sqlalchemy.Connection`: every operation runs inside your
+            transaction, each in a savepoint of its own, and the store never
+            commits or rolls back your transaction (``docs/store.md``,
+            "Your own engine or connection").
+        create: Create the store when it does not exist (the SQLite file, the
+            PostgreSQL ``schema``, the tables in a database without any). With
+            ``create=False`` (:meth:`open`) a missing store raises
+            :class:`~keyaccount.exceptions.StoreNotFoundError` and nothing is
+            created: open stores you only read this way.
+        schema: PostgreSQL only: the schema that holds the store's tables,
+            its ``ka_schema`` row and Alembic's version table (default: the
+            connection's ``search_path``, normally ``public``). Stores in two
+            schemas of one database are independent.
+        echo: Log every SQL statement (SQLAlchemy's ``echo``; for a URL only:
+            set ``echo`` on your own engine).
         busy_timeout: Seconds a writer waits for another writer (SQLite's write
             lock, or the store's advisory write lock on PostgreSQL) before
             :class:`~keyaccount.exceptions.StoreBusyError` (default 60 s).
@@ -133,6 +158,8 @@ class Store:
         StoreUnavailableError: the path or URL cannot be used (a directory, a
             device, not a SQLite database or damaged, a missing directory, a
             refused connection); the message names it, without a password.
+        ValidationError: a database or driver the store does not talk to,
+            ``schema`` on SQLite, or ``echo`` with an engine or connection.
 
     Example:
         >>> from keyaccount import Customer, Portfolio, RevenueRecord
@@ -149,40 +176,168 @@ class Store:
     schema_version = SCHEMA_VERSION
     """The schema version this library reads and writes."""
 
+    # --- upgrade (helper B) ---
+    @classmethod
+    def upgrade(cls, target: Target, *, schema: str | None = None) -> UpgradeReport:
+        """Upgrade the store at ``target`` to :attr:`schema_version`; a store at it is left as is.
+
+        Opening a store never upgrades it: a store written by an older version of
+        the library raises :class:`~keyaccount.exceptions.SchemaVersionError`
+        until it is upgraded, here or with ``keyaccount db upgrade --db URL``
+        (typically once, at deploy time). The upgrade runs the Alembic revisions
+        shipped in the package (``docs/store.md``, "Schema versions and upgrades")
+        in one write transaction: all of it or nothing. Other writers, and a
+        second upgrader (on PostgreSQL under the store's advisory write lock),
+        wait for it; the second then finds nothing to do. In a caller's
+        connection the upgrade is part of the caller's transaction, which the
+        caller commits.
+
+        Args:
+            target: The store, as ``Store`` takes it: a SQLite file path or a
+                database URL, or a SQLAlchemy engine or connection.
+            schema: The PostgreSQL schema of the store's tables, as ``Store`` takes it.
+
+        Returns:
+            The schema version and Alembic revision before and after
+            (``upgraded`` is false when the store was at the library's version).
+
+        Raises:
+            StoreNotFoundError: there is no store there (nothing is created).
+            SchemaVersionError: the store is newer than the library, or holds
+                keyaccount tables without a version.
+            StoreUnavailableError: the path or URL cannot be used.
+            StoreBusyError: another writer held the store longer than the wait.
+        """
+        return upgrade_store(target, schema=schema)
+
+    # --- end upgrade ---
+
     def __init__(
         self,
-        url: str | os.PathLike[str] | None = None,
+        target: Target = None,
         *,
         create: bool = True,
+        schema: str | None = None,
         echo: bool = False,
         busy_timeout: float | None = None,
     ) -> None:
-        self._url = resolve_url(url)
-        self._engine = open_store(self._url, create=create, echo=echo, busy_timeout=busy_timeout)
+        self._db = open_store(
+            target, create=create, schema=schema, echo=echo, busy_timeout=busy_timeout
+        )
+        _log.info(
+            "store opened: %s (%s, schema version %d%s)",
+            self.url,
+            self.backend,
+            SCHEMA_VERSION,
+            "" if self._db.connection is None else ", in the caller's connection",
+        )
+
+    @classmethod
+    def open(
+        cls,
+        target: Target = None,
+        *,
+        schema: str | None = None,
+        echo: bool = False,
+        busy_timeout: float | None = None,
+    ) -> Store:
+        """Open an existing store (``Store(target, create=False)``); nothing is created or altered.
+
+        Raises:
+            StoreNotFoundError: there is no store there (no file, an empty file, or no
+                keyaccount tables, in ``schema`` when given).
+            SchemaVersionError: the store was written with another schema version.
+        """
+        return cls(target, create=False, schema=schema, echo=echo, busy_timeout=busy_timeout)
+
+    @classmethod
+    def create(
+        cls,
+        target: Target = None,
+        *,
+        schema: str | None = None,
+        echo: bool = False,
+        busy_timeout: float | None = None,
+    ) -> Store:
+        """Open the store at ``target``, creating it when there is none (``Store(target)``).
+
+        Creates the SQLite file, or on PostgreSQL the ``schema`` (``CREATE SCHEMA IF NOT
+        EXISTS``) and the tables, in a database without keyaccount tables; an existing
+        store is opened as it is.
+
+        Raises:
+            SchemaVersionError: the store was written with another schema version.
+        """
+        return cls(target, create=True, schema=schema, echo=echo, busy_timeout=busy_timeout)
 
     @property
     def url(self) -> str:
         """The database URL, without a password."""
-        return display_url(self._url)
+        return self._db.shown
+
+    @property
+    def schema(self) -> str | None:
+        """The PostgreSQL schema given with ``schema=`` (``None``: the ``search_path``)."""
+        return self._db.schema
 
     @property
     def backend(self) -> Literal["sqlite", "postgresql"]:
         """``"sqlite"`` or ``"postgresql"``."""
-        return "sqlite" if self._engine.dialect.name == "sqlite" else "postgresql"
+        return "sqlite" if self._db.is_sqlite else "postgresql"
 
     @property
     def operations(self) -> OperationsStore:
         """The operations room kept here (``docs/store.md``, "Operations")."""
-        return OperationsStore(self._engine)
+        return OperationsStore(self._db)
 
     @property
     def engine(self) -> sa.Engine:
-        """The SQLAlchemy engine, for your own queries (see ``docs/store.md`` for the tables)."""
-        return self._engine
+        """The SQLAlchemy engine, for your own queries (see ``docs/store.md`` for the tables).
+
+        The store's own engine for a URL; yours when you gave an engine or a
+        connection (then the connection's engine).
+        """
+        return self._db.engine
+
+    # ------------------------------------------------------------ events
+    # Callbacks run after the commit, in the order registered; docs/events-and-logging.md.
+
+    def on_transitions_applied(
+        self, callback: Callable[[TransitionsApplied], object]
+    ) -> Subscription:
+        """Call ``callback`` with a :class:`TransitionsApplied` after :meth:`apply` commits.
+
+        :meth:`record_change` too. Callbacks run once the transaction has committed
+        (in a connection you gave: when you commit it), in the order registered, in
+        the committing thread; never when the write fails or is rolled back. One that
+        raises is logged on ``keyaccount.events``; the change stays and the other
+        callbacks run (``docs/events-and-logging.md``).
+
+        Returns:
+            The registration; its ``remove()`` unregisters the callback.
+        """
+        return hooks_of(self._db).add(TransitionsApplied, callback)
+
+    def on_import_committed(self, callback: Callable[[ImportCommitted], object]) -> Subscription:
+        """Call ``callback`` with an :class:`ImportCommitted` after an import commits.
+
+        :meth:`import_csv` and :meth:`import_rows`; as :meth:`on_transitions_applied`.
+        """
+        return hooks_of(self._db).add(ImportCommitted, callback)
+
+    def on_portfolio_saved(self, callback: Callable[[PortfolioSaved], object]) -> Subscription:
+        """Call ``callback`` with a :class:`PortfolioSaved` after :meth:`save` commits.
+
+        As :meth:`on_transitions_applied`.
+        """
+        return hooks_of(self._db).add(PortfolioSaved, callback)
 
     def close(self) -> None:
-        """Release the database connections (an in-memory database is gone afterwards)."""
-        self._engine.dispose()
+        """Release the store's own connections (an in-memory database is gone afterwards).
+
+        An engine or connection you gave is left as it is: open, and yours to close.
+        """
+        self._db.close()
 
     def __enter__(self) -> Store:
         return self
@@ -196,7 +351,7 @@ class Store:
     @_translated
     def counts(self) -> dict[str, int]:
         """Rows per kind: customers, revenue, products, project_groups, changes."""
-        return _reading(self._engine, count_rows)
+        return _reading(self._db, count_rows)
 
     def is_empty(self) -> bool:
         """Whether the store holds no customers, revenue, products, groups or changes."""
@@ -218,8 +373,17 @@ class Store:
         Raises:
             StoreNotEmptyError: the store holds data and ``replace`` is false.
         """
-        with paused_gc(), transaction(self._engine, write=True, bulk=True) as conn:
-            save_portfolio(conn, portfolio, replace=replace, url=self.url)
+        with paused_gc(), self._db.transaction(write=True, bulk=True) as conn:
+            replaced = save_portfolio(conn, portfolio, replace=replace, url=self.url)
+            saved = PortfolioSaved(
+                self.url,
+                len(portfolio),
+                len(portfolio.revenue_columns),
+                len(portfolio.products.products),
+                len(portfolio.project_groups),
+                replaced,
+            )
+            hooks_of(self._db).after_commit(conn, saved)
 
     @_translated
     def load(
@@ -254,7 +418,7 @@ class Store:
         """
         selection = Selection.of(customer_ids, segment, project_group, tier)
         with paused_gc():
-            return _reading(self._engine, load_portfolio, selection, _period(start), _period(end))
+            return _reading(self._db, load_portfolio, selection, _period(start), _period(end))
 
     @_translated
     def customer(self, customer_id: str) -> Customer:
@@ -263,7 +427,7 @@ class Store:
         Raises:
             UnknownCustomerError: the store holds no such customer.
         """
-        return _reading(self._engine, get_customer, customer_id)
+        return _reading(self._db, get_customer, customer_id)
 
     @_translated
     def customers(
@@ -276,7 +440,7 @@ class Store:
     ) -> list[Customer]:
         """The customers matching every given criterion (all without one), in portfolio order."""
         selection = Selection.of(customer_ids, segment, project_group, tier)
-        return _reading(self._engine, find_customers, selection)
+        return _reading(self._db, find_customers, selection)
 
     @_translated
     def project_group(self, group_id: str) -> ProjectGroup:
@@ -285,17 +449,17 @@ class Store:
         Raises:
             UnknownProjectGroupError: the store holds no such group.
         """
-        return _reading(self._engine, get_project_group, group_id)
+        return _reading(self._db, get_project_group, group_id)
 
     @_translated
     def project_groups(self) -> tuple[ProjectGroup, ...]:
         """All project groups, in the order they were saved."""
-        return tuple(_reading(self._engine, read_project_groups))
+        return tuple(_reading(self._db, read_project_groups))
 
     @_translated
     def catalog(self) -> ProductCatalog:
         """The store's product catalogue (the default one while none is stored)."""
-        return _reading(self._engine, read_catalog)
+        return _reading(self._db, read_catalog)
 
     @_translated
     def revenue(
@@ -313,7 +477,7 @@ class Store:
         Optionally only of the customers matching every given criterion (no ancestors added).
         """
         selection = Selection.of(customer_ids, segment, project_group, tier)
-        return _reading(self._engine, read_revenue_table, selection, _period(start), _period(end))
+        return _reading(self._db, read_revenue_table, selection, _period(start), _period(end))
 
     @_translated
     def import_rows(
@@ -349,9 +513,11 @@ class Store:
             PrecisionError: a customer-month, counting the revenue already
                 stored, beyond 10**13 - 1 fen of absolute revenue or parcels.
         """
-        return _import.import_rows(
-            self._engine, customers, revenue, catalog, customers_source, revenue_source, progress
+        report = _import.import_rows(
+            self._db, customers, revenue, catalog, customers_source, revenue_source, progress
         )
+        hooks_of(self._db).after_write(self._db, ImportCommitted(self.url, report))
+        return report
 
     @_translated
     def import_csv(
@@ -393,7 +559,9 @@ class Store:
                 stored, beyond 10**13 - 1 fen of absolute revenue or parcels.
         """
         files = (customers, revenue, transactions)
-        return _import.import_csv(self._engine, *files, reject_dir, catalog, batch_rows, progress)
+        report = _import.import_csv(self._db, *files, reject_dir, catalog, batch_rows, progress)
+        hooks_of(self._db).after_write(self._db, ImportCommitted(self.url, report))
+        return report
 
     @_translated
     def export_csv(
@@ -417,7 +585,7 @@ class Store:
                 ``"zh"`` their Chinese labels; both read back.
             progress: Show a progress bar (``None``: in a terminal or notebook).
         """
-        return _export.export_csv(self._engine, customers, revenue, lang=lang, progress=progress)
+        return _export.export_csv(self._db, customers, revenue, lang=lang, progress=progress)
 
     @_translated
     def metrics(self, as_of: Period | str, *, rollup: bool = False) -> MetricsTable:
@@ -431,7 +599,7 @@ class Store:
                 24-month window (or volume in 12 months) reaches 2**53 fen; or
                 stored rows beyond the limits of ``docs/limits.md``; both named.
         """
-        return _in_database.metrics(self._engine, Period.parse(as_of), rollup=rollup)
+        return _in_database.metrics(self._db, Period.parse(as_of), rollup=rollup)
 
     @_translated
     def evaluate(self, policy: Policy, as_of: Period | str, *, rollup: bool = False) -> Evaluation:
@@ -450,7 +618,7 @@ class Store:
                 condition; with ``rollup``, a group whose absolute revenue in a 24-month
                 window reaches 2**53 fen; stored rows beyond the limits.
         """
-        return _in_database.evaluate(self._engine, policy, as_of, rollup=rollup)
+        return _in_database.evaluate(self._db, policy, as_of, rollup=rollup)
 
     @_translated
     def apply(
@@ -479,8 +647,10 @@ class Store:
             ValidationError: a change before the customer's first period, or
                 before the last recorded change of the same attribute.
         """
-        with transaction(self._engine, write=True) as conn:
-            return tuple(apply_changes(conn, changes, recorded_at))
+        with self._db.transaction(write=True) as conn:
+            recorded = tuple(apply_changes(conn, changes, recorded_at))
+            hooks_of(self._db).after_commit(conn, TransitionsApplied(self.url, recorded))
+            return recorded
 
     def record_change(
         self, change: Change, *, recorded_at: dt.datetime | None = None
@@ -502,7 +672,7 @@ class Store:
         Ordered by period, then by the order they were recorded; only
         ``customer_id``'s, or only ``"tier"`` or ``"segment"`` changes, when given.
         """
-        return _reading(self._engine, query_changes, start, end, customer_id, attribute)
+        return _reading(self._db, query_changes, start, end, customer_id, attribute)
 
     @_translated
     def state_as_of(self, customer_id: str, period: Period | str) -> CustomerState:
@@ -512,4 +682,4 @@ class Store:
             UnknownCustomerError: no such customer.
             ValidationError: ``period`` is before the customer's first period.
         """
-        return _reading(self._engine, state_as_of, customer_id, Period.parse(period))
+        return _reading(self._db, state_as_of, customer_id, Period.parse(period))

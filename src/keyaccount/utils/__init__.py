@@ -11,6 +11,8 @@ next to keyaccount's) uses one implementation:
 - :func:`toml_value` writes a value as TOML that :mod:`tomllib` reads back exactly
   (policies and payout schemes write themselves with it); :func:`toml_key_lines`
   finds the line of each key, for error messages about a file read with :mod:`tomllib`.
+- :func:`logger` gives a room's logger (``keyaccount.<room>``, stdlib :mod:`logging`);
+  :func:`logging_to_stderr` shows the library's records on stderr (``keyaccount -v``).
 """
 
 from __future__ import annotations
@@ -23,13 +25,19 @@ from keyaccount.utils._atomic import (
     output_error,
 )
 from keyaccount.utils._gc import paused_gc
+from keyaccount.utils._logging import LOG_FORMAT, LOGGER_NAME, elapsed, logger, logging_to_stderr
 from keyaccount.utils._toml import toml_key_lines, toml_string, toml_value
 
 __all__ = [
+    "LOGGER_NAME",
+    "LOG_FORMAT",
     "OutputGroup",
     "PendingOutput",
     "atomic_outputs",
     "atomic_path",
+    "elapsed",
+    "logger",
+    "logging_to_stderr",
     "output_error",
     "paused_gc",
     "toml_key_lines",

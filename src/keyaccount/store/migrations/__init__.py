@@ -3,13 +3,14 @@
 There is no ``alembic.ini``: :func:`alembic_config` builds the configuration in code,
 pointing at this package (``env.py`` and the scripts in ``versions/``), and hands
 Alembic the connection of the store's write transaction, so a migration commits
-with the rest of the opening or not at all. Alembic records the revision in
-``ka_alembic_version``; ``ka_schema.version`` is kept in step by every revision
-(revision ``0001`` is schema version 1, ``0002`` version 2, ...).
+with the rest of the upgrade or not at all. Alembic records the revision in
+``ka_alembic_version`` (:data:`VERSION_TABLE`); ``ka_schema.version`` is kept in step
+by every revision (revision ``0001`` is schema version 1, ``0002`` version 2, ...).
 
 - A new store gets every table from :mod:`keyaccount.store._tables` and is stamped
   at the head revision (:func:`stamp_head`): the tables are defined once.
-- A store of an older schema version is upgraded (:func:`upgrade`); one written
+- A store of an older schema version is upgraded when asked (``Store.upgrade``,
+  ``keyaccount db upgrade``: :func:`upgrade`), never when opened; one written
   before the store used Alembic (schema version 1, no ``ka_alembic_version``) is
   first stamped at the baseline revision ``0001``, which it matches.
 
@@ -20,14 +21,25 @@ which changes the tables and sets ``ka_schema.version`` to the new version; rais
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import sqlalchemy as sa
     from alembic.config import Config
 
-__all__ = ["REVISIONS", "VERSION_TABLE", "alembic_config", "stamp_head", "upgrade"]
+__all__ = [
+    "REVISIONS",
+    "VERSION_TABLE",
+    "alembic_config",
+    "recorded_revision",
+    "stamp_head",
+    "upgrade",
+]
 
 VERSION_TABLE: Final = "ka_alembic_version"
 """The table where Alembic records the store's revision."""
@@ -36,6 +48,31 @@ REVISIONS: Final = {1: "0001", 2: "0002"}
 """The Alembic revision of each schema version."""
 
 _HERE: Final = Path(__file__).resolve().parent
+
+_running_lock: Final = threading.RLock()
+
+
+@contextmanager
+def _running() -> Iterator[None]:
+    """Run Alembic, one migration at a time, leaving an application's own Alembic run as it was.
+
+    Alembic keeps the environment and the operations it is running in module-level
+    proxies (``alembic.context``, ``alembic.op``), installed at the start of a run
+    and removed at its end. So runs in the process take turns here, and when the
+    store is upgraded from inside an application's own Alembic run (its ``env.py``,
+    or one of its revisions), the application's proxies are put back afterwards.
+    """
+    import alembic.context
+    import alembic.op
+
+    with _running_lock:
+        outer = [getattr(module, "_proxy", None) for module in (alembic.context, alembic.op)]
+        try:
+            yield
+        finally:
+            for proxy in outer:
+                if proxy is not None:
+                    proxy._install_proxy()
 
 
 def alembic_config(conn: sa.Connection) -> Config:
@@ -52,7 +89,18 @@ def stamp_head(conn: sa.Connection) -> None:
     """Record the head revision in a store whose tables were just created (in ``conn``)."""
     from alembic import command
 
-    command.stamp(alembic_config(conn), "head")
+    with _running():
+        command.stamp(alembic_config(conn), "head")
+
+
+def recorded_revision(conn: sa.Connection) -> str | None:
+    """The revision Alembic records in the store (``None``: no :data:`VERSION_TABLE`)."""
+    import sqlalchemy as sa
+
+    if not sa.inspect(conn).has_table(VERSION_TABLE):
+        return None
+    table = sa.table(VERSION_TABLE, sa.column("version_num", sa.String))
+    return conn.scalar(sa.select(table.c.version_num))
 
 
 def upgrade(conn: sa.Connection, found: int) -> None:
@@ -67,6 +115,7 @@ def upgrade(conn: sa.Connection, found: int) -> None:
     from alembic import command
 
     config = alembic_config(conn)
-    if not sa.inspect(conn).has_table(VERSION_TABLE):
-        command.stamp(config, REVISIONS[found])
-    command.upgrade(config, "head")
+    with _running():
+        if not sa.inspect(conn).has_table(VERSION_TABLE):
+            command.stamp(config, REVISIONS[found])
+        command.upgrade(config, "head")

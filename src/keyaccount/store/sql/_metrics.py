@@ -58,11 +58,12 @@ from keyaccount.domain import (
 from keyaccount.exceptions import PrecisionError
 from keyaccount.portfolio import METRICS, MetricsTable, limits
 from keyaccount.portfolio.limits import EXACT_LIMIT
-from keyaccount.store._engine import transaction
 from keyaccount.store._tables import customer_table, product_table, revenue_table
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterator, Sequence
+
+    from keyaccount.store._engine import Database
 
 
 __all__ = [
@@ -685,18 +686,13 @@ def read_metrics(conn: sa.Connection, as_of: Period, *, rollup: bool = False) ->
 
 
 @contextmanager
-def snapshot(engine: sa.Engine) -> Iterator[sa.Connection]:
+def snapshot(db: Database) -> Iterator[sa.Connection]:
     """A read transaction in which every query sees the same snapshot of the database.
 
     PostgreSQL runs it at ``REPEATABLE READ`` (its default, ``READ COMMITTED``,
     gives each statement a snapshot of its own); a SQLite read transaction
-    sees one snapshot already.
+    sees one snapshot already, and so does a caller's transaction the store
+    was given (at the isolation level the caller chose).
     """
-    if engine.dialect.name != "postgresql":
-        with transaction(engine, write=False) as conn:
-            yield conn
-        return
-    with engine.connect() as conn:
-        conn.execution_options(isolation_level="REPEATABLE READ")
-        with conn.begin():
-            yield conn
+    with db.transaction(write=False, snapshot=True) as conn:
+        yield conn
