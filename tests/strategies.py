@@ -10,25 +10,55 @@ conditions are generated as text from a typed grammar, so every one parses.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import datetime as dt
+import enum
+import types
+import typing
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
 from hypothesis import strategies as st
 
+from keyaccount.crosssell import BASES, Opportunity
 from keyaccount.domain import (
     Customer,
+    ItemStatus,
+    Level,
+    Member,
     Period,
+    Product,
+    ProductCatalog,
+    ProjectGroup,
     RevenueRecord,
+    Role,
     Segment,
+    SegmentChange,
     SubSegment,
     Tier,
+    TierChange,
     fen_to_yuan,
 )
-from keyaccount.rules import MetricRegistry, Policy, Rule, UserMetric
+from keyaccount.operations import (
+    ALLOWED_MOVES,
+    MAX_KPI_COUNT,
+    EscalationPolicy,
+    ItemHistoryRow,
+    KpiDefinition,
+    KpiObservation,
+    KpiThreshold,
+    OwnershipMove,
+    PeriodSpan,
+    ProjectLifecycle,
+    SupervisionItem,
+    Target,
+)
+from keyaccount.rules import MetricRegistry, Policy, Rule, Transition, UserMetric
 
 if TYPE_CHECKING:
-    from decimal import Decimal
+    from collections.abc import Callable
 
     from keyaccount.portfolio import MetricsTable, Portfolio
 
@@ -42,6 +72,8 @@ __all__ = [
     "customer_forests",
     "customer_ids",
     "customers",
+    "documents",
+    "explanations",
     "fen_amounts",
     "period_texts",
     "periods",
@@ -574,3 +606,297 @@ def generated_policy_text(n: int) -> str:
             )
         out.append(head + body)
     return "\n".join(out)
+
+
+# ----------------------------------------------------- keyaccount.json documents
+# Values of every class keyaccount.json publishes, for its round-trip properties.
+
+_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=10)
+_WORD = _TEXT.map(str.strip).filter(bool)
+"""Non-empty text without surrounding spaces (ids, names)."""
+_RATIO = st.floats(allow_nan=False, allow_infinity=False)
+_COUNT = st.integers(0, 10**9)
+_DAY = st.dates(dt.date(2000, 1, 1), dt.date(2030, 12, 31))
+_EXACT = st.decimals(min_value=0, max_value=10_000, places=3, allow_nan=False)
+"""Exact decimals that are not money (scores, weights)."""
+_EXACT_NAMES = frozenset({"score", "role_weight", "weight"})
+_SLUG = st.from_regex(r"[a-z][a-z0-9]{0,5}(_[a-z0-9]{1,3}){0,2}", fullmatch=True)
+
+
+def explanations() -> st.SearchStrategy[tuple[tuple[str, Any], ...]]:
+    """Cited values: money in Decimal yuan, counts, finite ratios, text or absent."""
+    value = st.one_of(yuan_decimals(), st.integers(-(10**12), 10**12), _RATIO, _TEXT, st.none())
+    return st.lists(st.tuples(_WORD, value), max_size=4).map(tuple)
+
+
+def _labels() -> st.SearchStrategy[Tier | Segment | None]:
+    return st.one_of(tiers(), segments(), st.none())
+
+
+def _spans() -> st.SearchStrategy[PeriodSpan]:
+    return st.one_of(
+        periods("2000-01", "2030-12").map(PeriodSpan.month),
+        st.builds(PeriodSpan.quarter, st.integers(2000, 2030), st.integers(1, 4)),
+        st.integers(2000, 2030).map(PeriodSpan.year),
+    )
+
+
+_ANNOTATION_NAMES: dict[str, Any] = {
+    "Decimal": Decimal,
+    "dt": dt,
+    "ItemHistoryRow": ItemHistoryRow,
+    "KpiThreshold": KpiThreshold,
+    "Mapping": Mapping,
+    "Period": Period,
+}
+"""Names some classes import for type checking only, to resolve their annotations."""
+
+
+def _for_type(tp: Any, name: str) -> st.SearchStrategy[Any]:
+    """A strategy for a field of type ``tp`` named ``name`` of a plain attrs class."""
+    args = typing.get_args(tp)
+    if tp is int:
+        return fen_amounts() if name == "fen" or name.endswith("_fen") else _COUNT
+    if tp is Decimal:
+        return _EXACT if name in _EXACT_NAMES else yuan_decimals()
+    simple: dict[Any, st.SearchStrategy[Any]] = {
+        str: _WORD,
+        float: _RATIO,
+        bool: st.booleans(),
+        Period: periods("2000-01", "2030-12"),
+        dt.date: _DAY,
+        PeriodSpan: _spans(),
+    }
+    if tp in simple:
+        return simple[tp]
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return st.sampled_from(tp)
+    if attrs.has(tp):
+        return documents(tp)
+    if type(None) in args:
+        rest = tuple(a for a in args if a is not type(None))
+        return st.none() | st.one_of(*(_for_type(a, name) for a in rest))
+    if args and typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return st.one_of(*(_for_type(a, name) for a in args))
+    if typing.get_origin(tp) is tuple and args[1:] == (Ellipsis,):
+        return st.lists(_for_type(args[0], name), max_size=3).map(tuple)
+    raise TypeError(f"no strategy for {tp!r} ({name})")
+
+
+def _plain(cls: type, **fixed: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """Instances of an attrs class without validators, every field drawn by its type."""
+    hints = typing.get_type_hints(cls, localns=_ANNOTATION_NAMES)
+    fields = {
+        f.alias: fixed[f.name] if f.name in fixed else _for_type(hints[f.name], f.name)
+        for f in attrs.fields(cls)
+        if f.init
+    }
+    return st.builds(cls, **fields)
+
+
+def _tier_changes() -> st.SearchStrategy[TierChange]:
+    return st.builds(
+        TierChange,
+        customer_ids(),
+        periods("2000-01", "2030-12"),
+        before=tiers(),
+        after=tiers(),
+        rule=_WORD,
+        actor=st.none() | _WORD,
+        reason=_TEXT,
+        explanation=explanations(),
+    )
+
+
+def _segment_changes() -> st.SearchStrategy[SegmentChange]:
+    return st.builds(
+        SegmentChange,
+        customer_ids(),
+        periods("2000-01", "2030-12"),
+        before=st.none() | segments(),
+        after=st.none() | segments(),
+        rule=st.none() | _WORD,
+        actor=_WORD,
+        reason=_TEXT,
+        explanation=explanations(),
+    )
+
+
+def _transitions() -> st.SearchStrategy[Transition]:
+    tier = st.tuples(st.just("tier"), tiers(), tiers())
+    segment = st.tuples(st.just("segment"), st.none() | segments(), st.none() | segments())
+    return st.builds(
+        lambda kba, cid, rule, period, why: Transition(
+            cid, kba[0], kba[1], kba[2], rule, period, why
+        ),
+        tier | segment,
+        customer_ids(),
+        _WORD,
+        periods("2000-01", "2030-12"),
+        explanations(),
+    )
+
+
+def _products() -> st.SearchStrategy[Product]:
+    return st.builds(Product, _SLUG, _TEXT, _TEXT, st.frozensets(segments()))
+
+
+def _members() -> st.SearchStrategy[Member]:
+    return st.builds(Member, _TEXT, st.sampled_from(Role), full_time=st.booleans())
+
+
+def _supervision_items() -> st.SearchStrategy[SupervisionItem]:
+    @st.composite
+    def build(draw: st.DrawFn) -> SupervisionItem:
+        opened = draw(_DAY)
+        closed = draw(st.booleans())
+        level = draw(st.sampled_from(Level))
+        return SupervisionItem(
+            draw(_WORD),
+            draw(_WORD),
+            draw(st.sampled_from(("CUSTOMER", "GROUP"))),
+            draw(_WORD),
+            draw(st.sampled_from(("MARKET", "OPERATIONS", "SERVICE", "IT"))),
+            draw(_WORD),
+            level,
+            draw(st.none() | _WORD),
+            draw(st.sampled_from(("NORMAL", "SEVERE"))),
+            opened,
+            opened + dt.timedelta(days=draw(st.integers(0, 60))),
+            status=ItemStatus.CLOSED if closed else ItemStatus.OPEN,
+            owner=draw(st.none() | _WORD),
+            resolution=draw(_WORD) if closed else None,
+            closed_on=opened + dt.timedelta(days=draw(st.integers(0, 90))) if closed else None,
+            source_key=draw(st.none() | _WORD),
+            dispatch_id=draw(st.none() | _WORD),
+            escalated_on=draw(st.none() | _DAY),
+            flagged=level is Level.HEADQUARTERS and draw(st.booleans()),
+        )
+
+    return build()
+
+
+@st.composite
+def _lifecycles(draw: st.DrawFn) -> ProjectLifecycle:
+    life = ProjectLifecycle(draw(_WORD))
+    day = draw(_DAY)
+    for _ in range(draw(st.integers(0, 8))):
+        day += dt.timedelta(days=draw(st.integers(0, 40)))
+        life = life.move(ALLOWED_MOVES[life.stage][0], who=draw(_WORD), on=day)
+    return life
+
+
+def _thresholds() -> st.SearchStrategy[KpiThreshold]:
+    bound = st.floats(0, 10, allow_nan=False)
+    return st.builds(
+        lambda kpi, seg, tier, lower, value, text: KpiThreshold(
+            kpi,
+            segment=seg,
+            tier=tier,
+            minimum=value if lower else None,
+            maximum=None if lower else value,
+            description=text,
+        ),
+        _SLUG,
+        st.none() | segments(),
+        st.none() | tiers(),
+        st.booleans(),
+        bound,
+        _TEXT,
+    )
+
+
+@st.composite
+def _opportunities(draw: st.DrawFn) -> Opportunity:
+    n = draw(st.integers(0, 4))
+    return Opportunity(
+        draw(_labels()),
+        draw(_SLUG),
+        draw(_COUNT),
+        draw(_COUNT),
+        np.array(draw(st.lists(customer_ids(), min_size=n, max_size=n)), dtype=object),
+        np.array(draw(st.lists(fen_amounts(0), min_size=n, max_size=n)), dtype=np.int64),
+        np.array(draw(st.lists(st.integers(0, len(BASES) - 1), min_size=n, max_size=n)), np.int8),
+    )
+
+
+def _constrained() -> dict[type, Callable[[], st.SearchStrategy[Any]]]:
+    """The classes whose values must meet checks: drawn by hand."""
+    ids = _WORD.filter(lambda s: len(s) <= 200)
+    return {
+        Customer: customers,
+        RevenueRecord: lambda: st.builds(
+            RevenueRecord,
+            customer_ids(),
+            st.sampled_from(PRODUCT_IDS),
+            periods(),
+            yuan_decimals(),
+            volume=_COUNT,
+        ),
+        Product: _products,
+        ProductCatalog: lambda: st.lists(_products(), unique_by=lambda p: p.id, max_size=3).map(
+            lambda products: ProductCatalog(tuple(products))
+        ),
+        Member: _members,
+        ProjectGroup: lambda: st.builds(
+            ProjectGroup,
+            _WORD,
+            _TEXT,
+            _TEXT,
+            segment=st.none() | segments(),
+            international=st.booleans(),
+            members=st.lists(_members(), max_size=3),
+            customer_ids=st.frozensets(customer_ids(), max_size=4),
+        ),
+        TierChange: _tier_changes,
+        SegmentChange: _segment_changes,
+        Transition: _transitions,
+        Target: lambda: st.builds(Target, ids, _spans(), yuan_decimals(0), member=st.none() | ids),
+        OwnershipMove: lambda: st.builds(
+            OwnershipMove, ids, st.none() | ids, periods(), ids, _TEXT
+        ),
+        KpiDefinition: lambda: st.builds(
+            KpiDefinition,
+            _SLUG,
+            _WORD,
+            _WORD,
+            direction=st.sampled_from(("HIGHER_IS_BETTER", "LOWER_IS_BETTER")),
+            proportion=st.booleans(),
+            description=_TEXT,
+        ),
+        KpiObservation: lambda: st.builds(
+            KpiObservation,
+            _WORD,
+            _SLUG,
+            periods(),
+            st.integers(0, MAX_KPI_COUNT),
+            st.integers(0, MAX_KPI_COUNT),
+            subject_kind=st.sampled_from(("CUSTOMER", "GROUP")),
+        ),
+        KpiThreshold: _thresholds,
+        SupervisionItem: _supervision_items,
+        EscalationPolicy: lambda: st.builds(
+            EscalationPolicy,
+            st.lists(st.integers(1, 3650), min_size=3, max_size=3).map(tuple),
+            order_escalations=st.integers(1, 100),
+            order_window_days=st.integers(1, 400),
+        ),
+        ProjectLifecycle: _lifecycles,
+        Opportunity: _opportunities,
+    }
+
+
+def documents(cls: type) -> st.SearchStrategy[Any]:
+    """Values of ``cls``, a class keyaccount.json publishes."""
+    made = _constrained().get(cls)
+    if made is not None:
+        return made()
+    fixed: dict[str, st.SearchStrategy[Any]] = {}
+    names = {f.name for f in attrs.fields(cls)}
+    if "moves" in names and "by_rule" in names:  # EvaluationCounts
+        fixed["by_rule"] = st.dictionaries(_WORD, _COUNT, max_size=3)
+        fixed["moves"] = st.dictionaries(st.tuples(_labels(), _labels()), _COUNT, max_size=3)
+    if "transitions" in names:  # EvaluationDocument
+        fixed["transitions"] = st.lists(_transitions(), max_size=3).map(tuple)
+        fixed["held"] = st.lists(_transitions(), max_size=2).map(tuple)
+    return st.deferred(lambda: _plain(cls, **fixed))

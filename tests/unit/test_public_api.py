@@ -14,6 +14,7 @@ PACKAGES = [
     "keyaccount.domain",
     "keyaccount.portfolio",
     "keyaccount.exceptions",
+    "keyaccount.json",
     "keyaccount.operations",
     "keyaccount.utils",
 ]

@@ -30,6 +30,7 @@ ALLOWED: dict[str, set[str]] = {
     "operations": {"domain", "exceptions", "portfolio", "utils"},
     "store": {"domain", "exceptions", "io", "operations", "portfolio", "rules", "utils"},
 }
+ALLOWED["json"] = ALLOWED["store"] | {"crosssell"}  # every library room but store, demo, cli
 # Third-party packages only one room may import.
 ONLY_IN: dict[str, str] = {
     "sqlalchemy": "store",
