@@ -136,6 +136,9 @@ COMMANDS: dict[str, list[str]] = {
     "escalations": ["escalations"],
     "escalations --sweep": ["escalations", "--sweep", "2023-01-01"],
     "lifecycle": ["lifecycle"],
+    "metrics": ["metrics", "--as-of", "2023-12"],
+    "db current": ["db", "current"],
+    "db upgrade": ["db", "upgrade"],
 }
 READING = (
     "export",
@@ -149,6 +152,9 @@ READING = (
     "kpi check",
     "escalations",
     "lifecycle",
+    "metrics",
+    "db current",
+    "db upgrade",
 )
 
 

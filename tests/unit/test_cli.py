@@ -158,7 +158,7 @@ def test_demo_revenue_and_growth_match_the_metrics(demo_en: str, demo_portfolio:
     t12m = sum(int(v) for v in table.columns["t12m_revenue"])
     prev = sum(int(v) for v in table.columns["prev12m_revenue"])
     yuan, fen = divmod(t12m, 100)
-    assert f"({yuan:,}.{fen:02d} yuan)" in demo_en
+    assert f"  {yuan:,}.{fen:02d} yuan\n" in demo_en
     assert f"{(t12m / prev - 1) * 100:+.1f}%" in demo_en
     assert f"· {as_of}" in demo_en
 
@@ -323,8 +323,11 @@ def test_report_headline_sums(small_portfolio: Portfolio) -> None:
     text = _report(small_portfolio)
     # t12m: 12 x 1000 + 12 x 250.50 + 10000 + 3 x 880 - 100 = 27,546.00 yuan
     # prev: 12 x 500 + 10000 + 3 x 880 + 5000 = 23,640.00 yuan
-    assert "2.75 万元  (27,546.00 yuan)" in text
-    assert "2.36 万元  (23,640.00 yuan)" in text
+    assert "  27,546.00 yuan\n" in text
+    assert "  23,640.00 yuan\n" in text
+    zh = _report(small_portfolio, lang="zh")
+    assert "2.75万元（27,546.00元）" in zh
+    assert "2.36万元（23,640.00元）" in zh
     assert f"{(27546 / 23640 - 1) * 100:+.1f}%" in text
     customers_row = next(line for line in text.splitlines() if "Customers  " in line)
     assert _numbers(customers_row) == ["5"]  # LATE is first seen after the as-of month

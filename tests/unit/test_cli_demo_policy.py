@@ -35,7 +35,7 @@ def test_demo_policy_section_in_chinese() -> None:
         cli, ["demo", "--customers", "400", "--months", "24", "--lang", "zh"]
     )
     assert result.exit_code == 0, result.output
-    section = result.output[result.output.index("规则 'default'") :]
+    section = result.output[result.output.index("规则集“default”") :]
     assert "按规则统计的调整" in section
     assert "ACTIVE" not in section
 

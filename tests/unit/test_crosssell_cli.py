@@ -62,8 +62,9 @@ def test_recommend_exclusions_boosts_and_language(cli: click.Group) -> None:
         terminal_width=400,
     )
     assert result.exit_code == 0, result.output
-    assert f"({top})" not in result.output
-    assert "活动加权 x3" in result.output
+    assert f"（{top}）" not in result.output
+    assert "（policy_mailing）" in result.output
+    assert "活动加权 ×3" in result.output
     assert "在用" in result.output
 
 

@@ -128,9 +128,9 @@ def test_evaluate_apply_limit_and_chinese(app: click.Group, runner: CliRunner) -
     """--apply applies in memory; --limit 0 lists none; --lang zh shows Chinese tiers."""
     result = runner.invoke(app, ["evaluate", *SMALL, "--apply", "--limit", "0", "--lang", "zh"])
     assert result.exit_code == 0, result.output
-    assert "applied" in result.output
-    assert "more (--limit)" in result.output
-    assert "客户" in result.output
+    assert "已对内存中的演示组合执行" in result.stderr
+    assert "未列出（--limit）" in result.stdout
+    assert "重点客户 → " in result.stdout
 
 
 def test_evaluate_engines_print_the_same(app: click.Group, runner: CliRunner) -> None:

@@ -3,7 +3,7 @@
 Example:
     >>> from keyaccount.cli import main
     >>> main(["--version"])  # doctest: +SKIP
-    keyaccount, version 0.1.0
+    keyaccount, version 0.2.0.dev0
 """
 
 from __future__ import annotations

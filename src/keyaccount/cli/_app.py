@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import errno
 import importlib
+import logging
 import os
 import signal
 from collections.abc import Callable, Mapping, Sequence
@@ -31,7 +32,7 @@ import click
 from keyaccount import __version__
 from keyaccount.domain import Period
 from keyaccount.exceptions import KeyAccountError, shorten
-from keyaccount.utils import atomic_outputs
+from keyaccount.utils import atomic_outputs, logging_to_stderr
 
 __all__ = [
     "EXIT_DATA",
@@ -52,6 +53,7 @@ __all__ = [
 
 SUBCOMMANDS: Mapping[str, str] = {
     "backtest": "keyaccount.cli._rules_commands:backtest_command",
+    "db": "keyaccount.cli._db_commands:db",
     "demo": "keyaccount.cli._demo:demo",
     "escalations": "keyaccount.cli._operations_commands:escalations",
     "evaluate": "keyaccount.cli._rules_commands:evaluate",
@@ -59,9 +61,11 @@ SUBCOMMANDS: Mapping[str, str] = {
     "import": "keyaccount.cli._store_commands:import_command",
     "kpi": "keyaccount.cli._operations_commands:kpi",
     "lifecycle": "keyaccount.cli._operations_commands:lifecycle",
+    "metrics": "keyaccount.cli._metrics_command:metrics",
     "payout": "keyaccount.cli._operations_commands:payout",
     "recommend": "keyaccount.cli._crosssell_commands:recommend",
     "rules": "keyaccount.cli._rules_commands:rules",
+    "schema": "keyaccount.cli._schema_command:schema_command",
     "targets": "keyaccount.cli._operations_commands:targets",
     "whitespace": "keyaccount.cli._crosssell_commands:whitespace",
 }
@@ -215,13 +219,22 @@ class KeyAccountGroup(click.Group):
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, "-V", "--version", prog_name="keyaccount")
-def cli() -> None:
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Log to stderr: -v what was done (counts, durations), -vv more detail.",
+)
+@click.pass_context
+def cli(ctx: click.Context, verbose: int) -> None:
     """Key-account portfolios of a postal express carrier.
 
     Customers in tiers (DORMANT < ACTIVE < KEY < STRATEGIC) and industry
     segments, the project groups (项目组) that own them, and their revenue
     metrics. Run `keyaccount COMMAND --help` for a command's options.
     """
+    if verbose:
+        ctx.with_resource(logging_to_stderr(logging.INFO if verbose == 1 else logging.DEBUG))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -14,12 +14,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.table import Table
 
 from keyaccount.cli._app import PERIOD, count_option, lang_option
-from keyaccount.cli._render import make_console
+from keyaccount.cli._labels import product_label, product_list
+from keyaccount.cli._numbers import count, money, money_heading, percent
+from keyaccount.cli._output import Section, emit, format_option
+from keyaccount.cli._render import make_console, report_table
 from keyaccount.cli._source import portfolio_source
-from keyaccount.domain import format_yuan
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -30,7 +31,36 @@ if TYPE_CHECKING:
     from keyaccount.crosssell import CrossSellModel
     from keyaccount.domain import Period
 
-__all__ = ["print_recommendations", "recommend", "whitespace"]
+__all__ = [
+    "RECOMMENDATION_KEYS",
+    "WHITESPACE_KEYS",
+    "print_recommendations",
+    "recommend",
+    "recommendation_rows",
+    "whitespace",
+]
+
+RECOMMENDATION_KEYS = (
+    "customer_id",
+    "rank",
+    "product_id",
+    "product_name",
+    "product_name_zh",
+    "score",
+    "reasons",
+)
+"""The columns of ``keyaccount recommend --format json|csv``."""
+
+WHITESPACE_KEYS = (
+    "group",
+    "product_id",
+    "customers",
+    "buyers",
+    "penetration",
+    "candidates",
+    "estimated_revenue",
+)
+"""The columns of ``keyaccount whitespace --format json|csv``."""
 
 
 def _parse_boosts(values: Sequence[str]) -> dict[str, float]:
@@ -71,21 +101,54 @@ def print_recommendations(
     zh = lang == "zh"
     for cid in customer_ids:
         recs = model.recommend(cid, k, **options)
-        owned = ", ".join(model.basket.products_of(cid)) or ("（无）" if zh else "(none)")
-        head = f"{cid}：在用 {owned}" if zh else f"{cid}: buys {owned}"
+        owned = product_list(model.basket.products_of(cid), lang) or ("无" if zh else "(none)")
+        head = f"{cid}：在用{owned}" if zh else f"{cid}: buys {owned}"
         console.print(head, markup=False, highlight=False, soft_wrap=True)
         if not recs:
             console.print("  没有可推荐的产品" if zh else "  nothing to recommend", markup=False)
         for rec in recs:
-            name = rec.product_name_zh if zh else rec.product_name
+            product = (
+                f"{rec.product_name_zh}（{rec.product_id}）"
+                if zh
+                else f"{rec.product_name} ({rec.product_id})"
+            )
+            score = f"得分 {rec.score:.4f}" if zh else f" {rec.score:.4f}"
             console.print(
-                f"  {rec.rank}. {name} ({rec.product_id}) {rec.score:.4f}",
+                f"  {rec.rank}. {product}{score}",
                 markup=False,
                 highlight=False,
                 soft_wrap=True,
             )
             for reason in rec.reasons(lang):
                 console.print(f"     - {reason}", markup=False, highlight=False, soft_wrap=True)
+
+
+def recommendation_rows(
+    model: CrossSellModel,
+    customer_ids: Sequence[str],
+    *,
+    k: int = 5,
+    lang: str = "en",
+    **options: Any,
+) -> list[dict[str, object]]:
+    """The recommendations of ``customer_ids`` as rows (:data:`RECOMMENDATION_KEYS`).
+
+    ``reasons`` is the reasons in ``lang`` joined by ``"; "`` (``"；"`` in Chinese).
+    """
+    sep = "；" if lang == "zh" else "; "
+    return [
+        {
+            "customer_id": rec.customer_id,
+            "rank": rec.rank,
+            "product_id": rec.product_id,
+            "product_name": rec.product_name,
+            "product_name_zh": rec.product_name_zh,
+            "score": rec.score,
+            "reasons": sep.join(rec.reasons(lang)),
+        }
+        for cid in customer_ids
+        for rec in model.recommend(cid, k, **options)
+    ]
 
 
 @click.command()
@@ -99,6 +162,7 @@ def print_recommendations(
     "--boost", multiple=True, metavar="PRODUCT=FACTOR", help="Multiply a product's score."
 )
 @portfolio_source
+@format_option
 @lang_option
 def recommend(
     customer_id: str,
@@ -106,6 +170,7 @@ def recommend(
     as_of: Period | None,
     exclude: tuple[str, ...],
     boost: tuple[str, ...],
+    output_format: str,
     lang: str,
     source: PortfolioSource,
 ) -> None:
@@ -118,12 +183,19 @@ def recommend(
     from keyaccount.crosssell import CrossSellModel  # imported when the command runs
 
     model = CrossSellModel.fit(source.load(), as_of)
+    lang = lang.lower()
+    if output_format.lower() != "table":
+        rows = recommendation_rows(
+            model, [customer_id], k=k, lang=lang, exclude=exclude, boost=_parse_boosts(boost)
+        )
+        emit(Section("recommendations", RECOMMENDATION_KEYS, rows), output_format)
+        return
     print_recommendations(
         make_console(),
         model,
         [customer_id],
         k=k,
-        lang=lang.lower(),
+        lang=lang,
         exclude=exclude,
         boost=_parse_boosts(boost),
     )
@@ -154,6 +226,7 @@ def recommend(
     "--as-of", type=PERIOD, default=None, help="As-of month [default: last with revenue]."
 )
 @portfolio_source
+@format_option
 @lang_option
 def whitespace(
     by: str,
@@ -161,6 +234,7 @@ def whitespace(
     top: int,
     all_products: bool,
     as_of: Period | None,
+    output_format: str,
     lang: str,
     source: PortfolioSource,
 ) -> None:
@@ -179,31 +253,51 @@ def whitespace(
         threshold=threshold,
         relevant_only=not all_products,
     )
+    cells = list(table)[:top]
+    if output_format.lower() != "table":
+        rows = [
+            {
+                "group": cell.group,
+                "product_id": cell.product_id,
+                "customers": cell.customers,
+                "buyers": cell.buyers,
+                "penetration": cell.penetration,
+                "candidates": len(cell.candidate_ids),
+                "estimated_revenue": cell.estimated_revenue,
+            }
+            for cell in cells
+        ]
+        emit(Section("whitespace", WHITESPACE_KEYS, rows), output_format)
+        return
     zh = lang == "zh"
-    out = Table(
-        title=("空白市场" if zh else "Whitespace")
-        + f" ({table.penetration.as_of}, {len(table)} {'个单元' if zh else 'cells'})"
+    as_of_text = table.penetration.as_of
+    title = (
+        f"空白市场（{as_of_text}，{count(len(table))}个单元）"
+        if zh
+        else f"Whitespace ({as_of_text}, {count(len(table))} cells)"
     )
+    out = report_table(title)
     for header in (
         ("行业" if by == "segment" else "层级") if zh else by,
         "产品" if zh else "product",
-        "客户" if zh else "customers",
+        "客户数" if zh else "customers",
         "渗透率" if zh else "penetration",
-        "预估收入（元）" if zh else "estimate (yuan)",
+        money_heading("预估收入" if zh else "estimate", "yuan", lang),
     ):
-        out.add_column(header)
+        out.add_column(header, justify="left" if header in ("product", "产品") else "right")
+    out.columns[0].justify = "left"
     unassigned = "未分配" if zh else "UNASSIGNED"
-    for cell in list(table)[:top]:
+    for cell in cells:
         out.add_row(
             cell.group.label(lang) if cell.group is not None else unassigned,
-            cell.product_id,
-            str(len(cell.candidate_ids)),
-            f"{100 * cell.penetration:.1f}%",
-            format_yuan(cell.estimated_revenue_fen),
+            product_label(cell.product_id, lang),
+            count(len(cell.candidate_ids)),
+            percent(cell.penetration),
+            money(cell.estimated_revenue_fen),
         )
     console = make_console()
     console.print(out)
-    total = format_yuan(table.total_estimated_revenue_fen)
+    total = money(table.total_estimated_revenue_fen)
     console.print(
-        f"预估收入合计：{total} 元" if zh else f"Total estimate: {total} yuan", markup=False
+        f"预估收入合计：{total}元" if zh else f"Total estimate: {total} yuan", markup=False
     )

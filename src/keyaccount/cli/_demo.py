@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING
 import click
 
 from keyaccount.cli._app import PERIOD, count_option, lang_option
+from keyaccount.cli._output import Section, emit, format_option, section_option
 from keyaccount.cli._render import make_console, portfolio_report
+from keyaccount.cli._report_data import DEMO_SECTIONS
 from keyaccount.cli._source import demo_portfolio
 from keyaccount.cli._store_commands import demo_db_options, write_demo_db
 
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
     from keyaccount.operations import OperationsData
     from keyaccount.portfolio import Portfolio
 
-__all__ = ["demo", "print_report", "report_month"]
+__all__ = ["demo", "print_report", "report_month", "report_sections"]
 
 
 def report_month(portfolio: Portfolio) -> Period | None:
@@ -87,6 +89,50 @@ def print_report(
             console.print()
 
 
+def report_sections(
+    portfolio: Portfolio,
+    *,
+    as_of: Period | None = None,
+    top: int = 10,
+    lang: str = "en",
+    operations: OperationsData | None = None,
+) -> list[Section]:
+    """The report's tables for ``--format json|csv`` (:mod:`keyaccount.cli._report_data`).
+
+    Arguments as :func:`print_report` takes them; ``lang`` is the language of the
+    recommendations' reasons.
+    """
+    from keyaccount.cli._report_data import operations_sections, portfolio_sections
+    from keyaccount.cli._rules_commands import evaluation_sections
+
+    month = as_of if as_of is not None else report_month(portfolio)
+    if month is None:
+        return [Section(name, (), []) for name in DEMO_SECTIONS]
+    sections = portfolio_sections(portfolio, month, top=top, operations=operations)
+    from keyaccount.rules import default_policy
+
+    evaluation = default_policy().evaluate(portfolio, month)
+    sections.append(evaluation_sections(evaluation, evaluation.transitions, ())[0])
+    sections.append(_demo_recommendations(portfolio, month, lang))
+    if operations is not None:
+        sections += operations_sections(portfolio, operations)
+    return sections
+
+
+def _demo_recommendations(portfolio: Portfolio, month: Period, lang: str) -> Section:
+    from keyaccount.cli._crosssell_commands import RECOMMENDATION_KEYS, recommendation_rows
+    from keyaccount.crosssell import CrossSellModel
+    from keyaccount.demo import NOTABLE_CUSTOMERS
+
+    ids = [NOTABLE_CUSTOMERS[name] for name in DEMO_RECOMMENDED]
+    ids = [cid for cid in ids if cid in portfolio]
+    rows: list[dict[str, object]] = []
+    if ids:
+        model = CrossSellModel.fit(portfolio, month)
+        rows = recommendation_rows(model, ids, k=3, lang=lang)
+    return Section("recommendations", RECOMMENDATION_KEYS, rows)
+
+
 DEMO_RECOMMENDED = ("当当网", "中国人寿", "广东省高级人民法院", "耐克")
 """Notable demo customers whose recommendations the demo report shows."""
 
@@ -133,6 +179,8 @@ def _print_demo_recommendations(
 @count_option("--top", default=10, help="How many customers and group accounts to list.")
 @lang_option
 @demo_db_options
+@format_option
+@section_option(*DEMO_SECTIONS)
 def demo(
     seed: int | None,
     customers: int | None,
@@ -142,6 +190,8 @@ def demo(
     lang: str,
     db: str | None,
     replace_db: bool,
+    output_format: str,
+    section: str | None,
 ) -> None:
     """Generate the demo portfolio and print its key-account report.
 
@@ -156,12 +206,20 @@ def demo(
     portfolio and its operations data are also written into that store (a SQLite file by
     default),
     which ``keyaccount evaluate``, ``recommend`` and ``Store`` can reopen.
+
+    With --format json: the report's tables as sections (top_customers, headline,
+    segments, group_accounts, project_groups, transitions, recommendations,
+    attainment, payouts, supervision); --format csv writes one (--section, default
+    top_customers).
     """
     from keyaccount.demo import DEFAULT_SEED, demo_operations
 
     portfolio = demo_portfolio(seed=seed, customers=customers, months=months, end=end)
     operations = demo_operations(portfolio, seed=DEFAULT_SEED if seed is None else seed)
-    write_demo_db(portfolio, db, replace_db, operations)
-    print_report(
-        make_console(), portfolio, as_of=end, top=top, lang=lang.lower(), operations=operations
-    )
+    lang = lang.lower()
+    write_demo_db(portfolio, db, replace_db, operations, lang=lang)
+    if output_format.lower() != "table":
+        sections = report_sections(portfolio, as_of=end, top=top, lang=lang, operations=operations)
+        emit(sections, output_format, section)
+        return
+    print_report(make_console(), portfolio, as_of=end, top=top, lang=lang, operations=operations)

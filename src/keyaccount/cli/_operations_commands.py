@@ -23,6 +23,22 @@ import click
 from rich.text import Text
 
 from keyaccount.cli._app import PERIOD, count_option, lang_option
+from keyaccount.cli._numbers import count, percent
+from keyaccount.cli._operations_data import (
+    attainment_section,
+    breach_section,
+    item_section,
+    kpi_section,
+    lifecycle_section,
+    meeting_section,
+    moves_section,
+    orders_section,
+    payout_sections,
+    span_section,
+    summary_section,
+    sweep_section,
+)
+from keyaccount.cli._output import Section, emit, format_option, message, section_option
 from keyaccount.cli._render import DASH, make_console, report_table, tier_label
 from keyaccount.cli._render_operations import (
     attainment_table,
@@ -30,6 +46,7 @@ from keyaccount.cli._render_operations import (
     last_full_year,
     payout_pools_table,
     payout_shares_table,
+    period_label,
     segment_table,
     year_figures,
     year_months,
@@ -58,6 +75,7 @@ if TYPE_CHECKING:
 
     from keyaccount.cli._source import PortfolioSource
     from keyaccount.operations import (
+        AttainmentTable,
         KpiBreach,
         KpiObservations,
         KpiRegistry,
@@ -202,6 +220,7 @@ def _covers(data: OperationsData, first: Period, last: Period, start: Period, en
     "--by-segment", is_flag=True, help="Attributed revenue by group and customer segment."
 )
 @operations_source
+@format_option
 @lang_option
 def targets(
     year: int | None,
@@ -210,6 +229,7 @@ def targets(
     source: PortfolioSource,
     seed: int | None,
     customers: int | None,
+    output_format: str,
     lang: str,
 ) -> None:
     """Attainment of the project groups' revenue targets (目标完成率).
@@ -219,7 +239,9 @@ def targets(
     Without --group: every group's attributed revenue, target, variance and attainment
     for the year (and each quarter that ended), highest attainment first, with a total
     row. With --group: that group month by month with the year to date, then its
-    quarters and its year.
+    quarters and its year. With --format json or csv, one table: the groups' year
+    (attainment), the group's months, quarters and year (group), or the groups by
+    segment (segments).
     """
     lang = lang.lower()
     portfolio, data = load_operations(source, seed=seed, customers=customers)
@@ -234,6 +256,9 @@ def targets(
         )
     group_id = _resolve_group(group, portfolio, data)
     table = data.attainment(portfolio, year_months(chosen, last), by_segment=by_segment)
+    if output_format.lower() != "table":
+        emit(_targets_section(table, group_id, by_segment, chosen, (first, last)), output_format)
+        return
     console = make_console()
     if by_segment:
         ids = [group_id] if group_id else list(data.group_ids)
@@ -243,6 +268,33 @@ def targets(
     else:
         rows = year_figures(table, chosen, last)
         console.print(attainment_table(portfolio, rows, chosen, last, lang))
+
+
+def _targets_section(
+    table: AttainmentTable,
+    group_id: str | None,
+    by_segment: bool,
+    year: int,
+    span: tuple[Period, Period],
+) -> Section:
+    """The one table ``targets --format json|csv`` writes (the table mode's rows)."""
+    from keyaccount.operations import PeriodSpan, SpanKind  # imported when a command runs
+
+    first, last = span
+    if not by_segment and group_id is None:
+        return attainment_section(year_figures(table, year, last))
+    ended = Period(year, 12) <= last
+    if by_segment:
+        wanted = PeriodSpan.year(year) if ended else PeriodSpan.month(last)
+        rows = [r for r in table.rows(group_id=group_id, kind=wanted.kind) if r.span == wanted]
+        return span_section(rows, "segments")
+    rows = [
+        r
+        for kind in (SpanKind.MONTH, SpanKind.QUARTER, SpanKind.YEAR)
+        for r in table.rows(group_id=group_id, kind=kind)
+        if r.span.start.year == year and first <= r.span.end <= last
+    ]
+    return span_section(rows, "group")
 
 
 # ---------------------------------------------------------------- payout
@@ -275,6 +327,8 @@ def _parse_span(text: str | None, last: Period) -> PeriodSpan:
     "--group", default=None, metavar="GROUP", help="List the member shares of this group only."
 )
 @operations_source
+@format_option
+@section_option("pools", "shares")
 @lang_option
 def payout(
     period_text: str | None,
@@ -282,6 +336,8 @@ def payout(
     source: PortfolioSource,
     seed: int | None,
     customers: int | None,
+    output_format: str,
+    section: str | None,
     lang: str,
 ) -> None:
     """Incentive payouts (市场化激励): the reward pool of each group and every member's share.
@@ -290,6 +346,7 @@ def payout(
     project manager gets at least 40% of it, the rest is split by role weight and
     performance score (part-time support managers count 50%). Shares are whole fen that
     add up to the pool. A group without a positive target for the period has no payout.
+    With --format json: the sections pools and shares (csv: --section, default pools).
     """
     lang = lang.lower()
     portfolio, data = load_operations(source, seed=seed, customers=customers)
@@ -303,31 +360,28 @@ def payout(
             f"{first}..{last})",
             param_hint="--period",
         )
-    console = make_console()
     zh = lang == "zh"
     if span.end > last:
-        note = (
-            f"注：收入数据截至{last}，{span}尚未结束：按已实现收入对照全期目标计算。"
+        message(
+            f"注：收入数据截至{last}，{period_label(str(span), lang)}尚未结束，"
+            "按已实现收入对照全期目标计算。"
             if zh
             else f"Note: revenue only up to {last}; {span} has not ended, so the pool is on "
             "the revenue so far against the whole period's target."
         )
-        console.print(Text(note, style="yellow"))
-    console.print(payout_pools_table(portfolio, run, lang))
-    console.print()
-    console.print(
-        payout_shares_table(portfolio, run, [group_id] if group_id else run.group_ids, lang)
-    )
+    shown = [group_id] if group_id else run.group_ids
+    if output_format.lower() != "table":
+        emit(payout_sections(run, shown), output_format, section)
+    else:
+        console = make_console()
+        console.print(payout_pools_table(portfolio, run, lang))
+        console.print()
+        console.print(payout_shares_table(portfolio, run, shown, lang))
     left_out = [g for g in data.group_ids if g not in run.group_ids]
     if left_out:
         names = "、".join if zh else ", ".join
         text = names(group_name(portfolio, g, lang) for g in left_out)
-        console.print(
-            Text(
-                f"无目标、不计奖励：{text}" if zh else f"No target for {span}, no payout: {text}",
-                style="dim",
-            )
-        )
+        message(f"无目标、不计奖励：{text}" if zh else f"No target for {span}, no payout: {text}")
 
 
 # ---------------------------------------------------------------- kpi check
@@ -359,19 +413,24 @@ def _breach_cells(portfolio: Portfolio, breach: KpiBreach, lang: str) -> tuple[s
     help="The month to check [default: the last month with observations].",
 )
 @operations_source
+@format_option
+@section_option("breaches", "kpis")
 @lang_option
 def check(
     period: Period | None,
     source: PortfolioSource,
     seed: int | None,
     customers: int | None,
+    output_format: str,
+    section: str | None,
     lang: str,
 ) -> None:
     """Check a month's KPI observations against the thresholds (tighter for SVIP customers).
 
     Lists the breaches (rate below the minimum) and the supervision item each one has:
     a breach opens one item per customer, KPI and month, so checking a month again
-    opens nothing twice. Exit status 1 when there are breaches.
+    opens nothing twice. Exit status 1 when there are breaches. With --format json: the
+    sections breaches and kpis (csv: --section, default breaches).
     """
     from keyaccount.operations import (  # imported when the command runs
         default_kpi_registry,
@@ -404,10 +463,39 @@ def check(
         on=on,
         responsible_person=data.breach_responsible(subjects),
     )
+    new = len(opened)
+    kept = len(breaches) - new
+    note = (
+        f"本次新开督办事项{new}项；已在督办清单{kept}项（每个客户、指标、月份只开一项）。"
+        if zh
+        else f"Opened now: {new} items; already on the supervision list: {kept} "
+        "(one item per customer, KPI and month)."
+    )
+    if output_format.lower() != "table":
+        new_items = {item.source_key: item for item in opened}
+
+        def item_of(breach: KpiBreach) -> tuple[str, bool]:
+            earlier = before.get(breach.source_key)
+            if earlier is not None:
+                return earlier.id, False
+            return new_items[breach.source_key].id, True
+
+        emit(
+            [
+                breach_section(breaches, item_of),
+                kpi_section(observations, breaches, default_kpi_registry()),
+            ],
+            output_format,
+            section,
+        )
+        if breaches:
+            message(note)
+            raise SystemExit(1)
+        return
     console = make_console()
     customers_seen = len(set(observations.subject_id.tolist()))
     head = (
-        f"{month}服务指标检查（阈值 {data.kpi_thresholds.name!r}）：{customers_seen:,}个客户"
+        f"{month}服务指标检查（阈值“{data.kpi_thresholds.name}”）：{customers_seen:,}个客户"
         f"{len(observations):,}条观测，未达标{len(breaches):,}条"
         if zh
         else f"KPI check for {month} (thresholds {data.kpi_thresholds.name!r}): "
@@ -420,17 +508,7 @@ def check(
     if breaches:
         console.print()
         console.print(_breach_table(portfolio, breaches, before, opened, lang))
-        new = len(opened)
-        kept = len(breaches) - new
-        console.print(
-            Text(
-                f"本次新开督办事项{new}项；已在督办清单{kept}项（每个客户、指标、月份只开一项）。"
-                if zh
-                else f"Opened now: {new} items; already on the supervision list: {kept} "
-                "(one item per customer, KPI and month).",
-                style="dim",
-            )
-        )
+        message(note)
         raise SystemExit(1)
 
 
@@ -464,14 +542,13 @@ def _kpi_summary(
         n_obs[k] = n_obs.get(k, 0) + 1
     for kpi_id in registry:
         num, den = per_kpi.get(kpi_id, (0, 0))
-        rate = f"{num / den:.2%}" if den else DASH
         out.add_row(
             registry[kpi_id].name(lang),
-            f"{n_obs.get(kpi_id, 0):,}",
-            f"{num:,}",
-            f"{den:,}",
-            rate,
-            f"{counts.get(kpi_id, 0):,}",
+            count(n_obs.get(kpi_id, 0)),
+            count(num),
+            count(den),
+            percent(num / den if den else None, decimals=2),
+            count(counts.get(kpi_id, 0)),
         )
     return out
 
@@ -564,6 +641,8 @@ def _clip(text: str, cells: int) -> Text:
     help="The day whose week or month --report covers [default: the data's as-of day].",
 )
 @operations_source
+@format_option
+@section_option("items", "summary", "sweep", "candidates", "orders")
 @lang_option
 def escalations(
     overdue: bool,
@@ -574,6 +653,8 @@ def escalations(
     source: PortfolioSource,
     seed: int | None,
     customers: int | None,
+    output_format: str,
+    section: str | None,
     lang: str,
 ) -> None:
     """The open supervision list (督办清单) by level, province or department.
@@ -588,6 +669,10 @@ def escalations(
     With --report week|month the weekly or monthly meeting report (两会一单) of the
     week (Monday to Sunday) or month holding --day is printed instead: items opened,
     closed out and escalated in it, and items overdue at its end, by --by.
+
+    With --format json: the sections items, summary, sweep and candidates (with
+    --sweep) and orders; with --report one table, report (csv: --section, default
+    items).
     """
     lang = lang.lower()
     if report_day is not None and report is None:
@@ -596,6 +681,7 @@ def escalations(
         raise click.UsageError("--report cannot be combined with --sweep or --overdue")
     portfolio, data = load_operations(source, seed=seed, customers=customers)
     supervision = data.supervision_list(portfolio)
+    table = output_format.lower() == "table"
     console = make_console()
     if report is not None:
         when = data.as_of if report_day is None else report_day.date()
@@ -604,9 +690,13 @@ def escalations(
             if report == "week"
             else supervision.monthly_report(Period(when.year, when.month), by=by)
         )
-        console.print(meeting_report_table(meeting, report, lang))
+        if table:
+            console.print(meeting_report_table(meeting, report, lang))
+        else:
+            emit(meeting_section(meeting), output_format, section)
         return
     day = data.as_of if sweep_day is None else sweep_day.date()
+    sections: list[Section] = []
     if sweep_day is not None:
         before = {i.id: i for i in supervision.open_items()}
         result = supervision.sweep(day, who=SWEEP_WHO)
@@ -615,13 +705,20 @@ def escalations(
                 assert store is not None  # a --db source opens its store
                 store.operations.sweep(day, who=SWEEP_WHO)
         after = {i.id: i for i in supervision.items}
-        titles = ItemTitles.build(
-            portfolio, data.kpi_observations, data, list(after.values()), lang
-        )
-        console.print(sweep_table(result, before, after, titles, lang))
         candidates = supervision.supervision_order_candidates(day)
-        if candidates:
-            listed = ", ".join(f"{p} ({n})" for p, (n, _) in candidates.items())
+        if not table:
+            sections.append(sweep_section(result, before, after))
+            rows = [{"province": p, "escalations": n} for p, (n, _) in candidates.items()]
+            sections.append(Section("candidates", ("province", "escalations"), rows))
+        else:
+            titles = ItemTitles.build(
+                portfolio, data.kpi_observations, data, list(after.values()), lang
+            )
+            console.print(sweep_table(result, before, after, titles, lang))
+        if candidates and table:
+            listed = ("、" if lang == "zh" else ", ").join(
+                f"{p}（{n}）" if lang == "zh" else f"{p} ({n})" for p, (n, _) in candidates.items()
+            )
             console.print(
                 Text(
                     f"应下发工作督办单的省份（升级次数）：{listed}"
@@ -630,10 +727,15 @@ def escalations(
                     style="yellow",
                 )
             )
-        console.print()
+        if table:
+            console.print()
     items = [i for i in supervision.open_items() if i.opened_on <= day]
     if overdue:
         items = [i for i in items if i.is_overdue(day)]
+    if not table:
+        sections[:0] = [item_section(items, day), summary_section(items, by, day)]
+        emit([*sections, orders_section(data)], output_format, section)
+        return
     console.print(open_items_summary(items, by, day, lang))
     console.print()
     if items:
@@ -658,18 +760,29 @@ def escalations(
     "--group", default=None, metavar="GROUP", help="One project group: the history of its moves."
 )
 @operations_source
+@format_option
 @lang_option
 def lifecycle(
     group: str | None,
     source: PortfolioSource,
     seed: int | None,
     customers: int | None,
+    output_format: str,
     lang: str,
 ) -> None:
-    """Project lifecycles (PM管理法): start, plan, execute, monitor, review, improve, plan ..."""
+    """Project lifecycles (PM管理法): start, plan, execute, monitor, review, improve, plan ...
+
+    With --format json or csv, one table: the lifecycles, or with --group its moves.
+    """
     lang = lang.lower()
     portfolio, data = load_operations(source, seed=seed, customers=customers)
     group_id = _resolve_group(group, portfolio, data)
+    if output_format.lower() != "table":
+        if group_id is None:
+            emit(lifecycle_section(data.lifecycles), output_format)
+        else:
+            emit(moves_section(data.lifecycle(group_id)), output_format)
+        return
     console = make_console()
     if group_id is None:
         console.print(lifecycle_table(portfolio, data.lifecycles, lang))

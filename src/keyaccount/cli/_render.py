@@ -1,9 +1,9 @@
 """Terminal rendering with rich: headline, segment x tier summary, top customers, roll-ups.
 
-Money is formatted from integer fen with :func:`keyaccount.domain.format_yuan`
-(exact decimal arithmetic), in 万元 (10,000 yuan) in tables and in 亿元
-(100 million yuan) or 万元 in the headline. Ratios are shown as percentages
-with one decimal; an absent ratio is shown as a dash.
+Numbers are written by :mod:`keyaccount.cli._numbers`: money exactly from integer
+fen, in 万元 (10,000 yuan) in tables, with the unit in the heading; in the headline
+the exact amount in yuan (in Chinese also in 亿元 or 万元). Ratios are percentages
+with one decimal; an absent ratio is a dash.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from keyaccount.domain import Role, Tier, format_yuan
+from keyaccount.cli._numbers import DASH, count, money, percent
+from keyaccount.domain import Role, Tier
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -47,9 +48,6 @@ __all__ = [
     "top_customers_table",
 ]
 
-DASH = "–"
-"""Shown for an absent value (a growth rate without a previous year, no segment)."""
-
 REPORT_WIDTH = 120
 """Columns used when the output is not a terminal (piped to a file or a pager)."""
 
@@ -69,7 +67,7 @@ LABELS: Mapping[str, Mapping[str, str]] = {
         "revenue_prev12m": "Revenue, previous 12 months",
         "yoy": "Year-on-year growth",
         "counts_title": "Customers by segment and tier",
-        "revenue_title": "Revenue, trailing 12 months, by segment and tier (万元)",
+        "revenue_title": "Revenue, trailing 12 months, by segment and tier (10k yuan)",
         "segment": "Segment",
         "tier": "Tier",
         "total": "Total",
@@ -78,14 +76,14 @@ LABELS: Mapping[str, Mapping[str, str]] = {
         "top_title": "Top {n} customers by revenue, trailing 12 months",
         "id": "ID",
         "name": "Name",
-        "revenue_col": "Revenue 12m\n(万元)",
+        "revenue_col": "Revenue 12m\n(10k yuan)",
         "yoy_col": "YoY",
         "active_col": "Active\nmonths",
         "products_col": "Products",
         "group_col": "Project group",
         "rollup_title": "Group accounts rolled up with their branches (top {n} of {total})",
         "descendants": "Branches",
-        "group_revenue": "Group revenue\n12m (万元)",
+        "group_revenue": "Group revenue\n12m (10k yuan)",
         "group_yoy": "Group\nYoY",
         "own_share": "Own\nshare",
         "pg_title": "Project groups (项目组)",
@@ -122,14 +120,14 @@ LABELS: Mapping[str, Mapping[str, str]] = {
         "top_title": "近12个月收入前{n}名客户",
         "id": "客户编号",
         "name": "客户名称",
-        "revenue_col": "近12月收入\n（万元）",
+        "revenue_col": "近12个月收入\n（万元）",
         "yoy_col": "同比",
         "active_col": "活跃月数",
         "products_col": "产品数",
         "group_col": "项目组",
         "rollup_title": "集团客户汇总（含下属机构，{total}家中前{n}家）",
         "descendants": "下属机构",
-        "group_revenue": "集团近12月\n收入（万元）",
+        "group_revenue": "集团近12个月\n收入（万元）",
         "group_yoy": "集团同比",
         "own_share": "本级占比",
         "pg_title": "项目组",
@@ -161,7 +159,7 @@ def format_money(fen: int, unit: str = "wan") -> str:
         >>> format_money(123_456_789)
         '123.46'
     """
-    return format_yuan(int(fen), unit=unit)
+    return money(int(fen), unit)
 
 
 def ratio(t12m_fen: int, prev12m_fen: int) -> float | None:
@@ -178,9 +176,7 @@ def format_ratio(value: float | None, *, signed: bool = True) -> str:
         >>> format_ratio(0.1234), format_ratio(None)
         ('+12.3%', '–')
     """
-    if value is None or not np.isfinite(value):
-        return DASH
-    return f"{value * 100:+.1f}%" if signed else f"{value * 100:.1f}%"
+    return percent(value, signed=signed)
 
 
 def tier_label(tier: Tier, lang: str) -> str:
@@ -194,11 +190,12 @@ def segment_label(segment: Segment | None, lang: str) -> str:
 
 
 def _headline_money(fen: int, lang: str) -> str:
+    """In Chinese ``4.65亿元（465,314,882.66元）``; in English the exact yuan."""
+    exact = money(fen)
+    if lang != "zh":
+        return f"{exact} yuan"
     unit, suffix = ("yi", "亿元") if abs(fen) >= _YI_FEN else ("wan", "万元")
-    exact = format_money(fen, "yuan")
-    if lang == "zh":
-        return f"{format_money(fen, unit)} {suffix}（{exact} 元）"
-    return f"{format_money(fen, unit)} {suffix}  ({exact} yuan)"
+    return f"{money(fen, unit)}{suffix}（{exact}元）"
 
 
 def _style_ratio(value: float | None) -> Text:
@@ -240,11 +237,11 @@ def headline(portfolio: Portfolio, table: MetricsTable, lang: str) -> Renderable
     grid.add_column()
     rows: list[tuple[str, str | Text]] = [
         (_t(lang, "as_of"), str(table.as_of)),
-        (_t(lang, "customers"), f"{len(table):,}"),
-        (_t(lang, "active_customers"), f"{active:,}"),
-        (_t(lang, "strategic_key"), f"{strategic:,} / {key:,}"),
-        (_t(lang, "group_accounts"), f"{len(portfolio.parents()):,}"),
-        (_t(lang, "project_groups_n"), f"{len(portfolio.project_groups):,}"),
+        (_t(lang, "customers"), count(len(table))),
+        (_t(lang, "active_customers"), count(active)),
+        (_t(lang, "strategic_key"), f"{count(strategic)} / {count(key)}"),
+        (_t(lang, "group_accounts"), count(len(portfolio.parents()))),
+        (_t(lang, "project_groups_n"), count(len(portfolio.project_groups))),
         (_t(lang, "revenue_t12m"), _headline_money(t12m, lang)),
         (_t(lang, "revenue_prev12m"), _headline_money(prev, lang)),
         (_t(lang, "yoy"), _style_ratio(ratio(t12m, prev))),
@@ -297,13 +294,13 @@ def segment_tier_tables(summary: SegmentTierSummary, lang: str) -> list[Table]:
     revenue.add_column(_t(lang, "segment"), footer=_t(lang, "total"), no_wrap=True)
     for c, tier in enumerate(summary.tiers):
         label = tier_label(tier, lang)
-        counts.add_column(label, footer=f"{int(col_counts[c]):,}", justify="right", no_wrap=True)
+        counts.add_column(label, footer=count(int(col_counts[c])), justify="right", no_wrap=True)
         revenue.add_column(
             label, footer=format_money(int(col_fen[c])), justify="right", no_wrap=True
         )
     counts.add_column(
         _t(lang, "total"),
-        footer=f"{summary.total_customers:,}",
+        footer=count(summary.total_customers),
         justify="right",
         style="bold",
         no_wrap=True,
@@ -325,7 +322,7 @@ def segment_tier_tables(summary: SegmentTierSummary, lang: str) -> list[Table]:
         n_row = summary.counts[r]
         fen_row = summary.revenue_fen[r]
         label = segment_label(segment, lang)
-        counts.add_row(label, *(f"{int(v):,}" for v in n_row), f"{int(n_row.sum()):,}")
+        counts.add_row(label, *(count(int(v)) for v in n_row), count(int(n_row.sum())))
         row_fen = int(fen_row.sum(dtype=np.int64))
         revenue.add_row(
             label,
@@ -383,7 +380,7 @@ def top_customers_table(
             format_money(int(table.columns["t12m_revenue"][i])),
             _style_ratio(None if yoy is None else float(yoy)),
             f"{int(table.columns['active_months'][i])}/12",
-            str(int(table.columns["product_count"][i])),
+            count(int(table.columns["product_count"][i])),
             _clip(_group_name(portfolio.project_group_of(cid), lang), 20),
         )
     return out
@@ -415,7 +412,7 @@ def group_rollups_table(
         yoy = rollups.value("yoy_growth", i)
         out.add_row(
             *_customer_cells(portfolio, rollups, cid, 20, lang),
-            f"{len(portfolio.descendants(cid)):,}",
+            count(len(portfolio.descendants(cid))),
             format_money(group_fen),
             _style_ratio(None if yoy is None else float(yoy)),
             format_ratio(own_fen / group_fen if group_fen > 0 else None, signed=False),
@@ -476,17 +473,17 @@ def project_groups_table(
     for group in groups:
         if attributed is None:
             mask = np.isin(ids, np.array(sorted(group.customer_ids), dtype=object))
-            count = int(mask.sum())
+            owned = int(mask.sum())
             t12m = int(t12m_col[mask].sum(dtype=np.int64))
             prev = int(prev_col[mask].sum(dtype=np.int64))
         else:
-            count, t12m, prev = attributed.get(group.id, (0, 0, 0))
+            owned, t12m, prev = attributed.get(group.id, (0, 0, 0))
         out.add_row(
             group.name(lang),
             _members(group, Role.PROJECT_MANAGER, lang),
             _members(group, Role.ACCOUNT_MANAGER, lang),
             " / ".join(_members(group, role, lang) for role in _SUPPORT_ROLES),
-            f"{count:,}",
+            count(owned),
             format_money(t12m),
             _style_ratio(ratio(t12m, prev)),
         )

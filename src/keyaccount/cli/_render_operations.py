@@ -1,7 +1,7 @@
 """Terminal rendering of attainment and payouts, and the operations sections of the demo.
 
 Money is yuan with thousands separators and two decimals, from integer fen
-(:func:`keyaccount.domain.format_yuan`); a variance carries its sign. Attainment and
+(:func:`keyaccount.cli._numbers.money`); a variance carries its sign. Attainment and
 shares are percentages with one decimal (:func:`~keyaccount.cli._render.format_ratio`).
 An absent value is a dash. The supervision list is drawn by
 :mod:`keyaccount.cli._render_supervision`.
@@ -16,9 +16,10 @@ import numpy as np
 from rich.console import Group
 from rich.text import Text
 
+from keyaccount.cli._numbers import money
 from keyaccount.cli._render import DASH, format_ratio, report_table, segment_label
 from keyaccount.cli._render_supervision import group_name, open_list_section
-from keyaccount.domain import Period, PeriodRange, format_yuan, yuan_to_fen
+from keyaccount.domain import Period, PeriodRange, yuan_to_fen
 from keyaccount.exceptions import KeyAccountError
 from keyaccount.operations import PeriodSpan, SpanKind
 
@@ -99,7 +100,7 @@ OPS_LABELS: Mapping[str, Mapping[str, str]] = {
         "attainment": "完成率",
         "total": "合计",
         "year_note": "{year}年全年目标{target}元，已完成{share}。",
-        "pay_title": "{period}激励兑现（方案 {scheme!r} 第{version}版）",
+        "pay_title": "{period}激励兑现（方案“{scheme}”第{version}版）",
         "above": "超目标收入\n（元）",
         "pool": "奖励池\n（元）",
         "pm": "项目经理",
@@ -147,9 +148,7 @@ def _t(lang: str, key: str, **fields: object) -> str:
 def _money(fen: int | None, *, signed: bool = False) -> Text:
     if fen is None:
         return Text(DASH, style="dim")
-    text = format_yuan(fen)
-    if signed and fen > 0:
-        text = "+" + text
+    text = money(fen, signed=signed)
     style = ("green" if fen > 0 else "red" if fen < 0 else "") if signed else ""
     return Text(text, style=style)
 
@@ -305,7 +304,7 @@ def attainment_table(
     if year_total is None:
         return out
     share = format_ratio(_ratio(total_fen, year_total), signed=False)
-    note = _t(lang, "year_note", year=year, target=format_yuan(year_total), share=share)
+    note = _t(lang, "year_note", year=year, target=money(year_total), share=share)
     return Group(out, Text(note, style="dim"))
 
 
@@ -582,7 +581,7 @@ def segment_table(
         out.add_row(
             "",
             Text(_t(lang, "group_total"), style="bold"),
-            Text(format_yuan(total), style="bold"),
+            Text(money(total), style="bold"),
             Text(""),
             _money(target),
             _percent(ratio),

@@ -8,14 +8,16 @@ from typing import TYPE_CHECKING
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from keyaccount.cli._numbers import count, money
 from keyaccount.cli._render import report_table
+from keyaccount.domain import format_value
 
 if TYPE_CHECKING:
     from keyaccount.domain import Segment, Tier
     from keyaccount.portfolio import Portfolio
     from keyaccount.rules import Evaluation, Transition
 
-__all__ = ["evaluation_report"]
+__all__ = ["evaluation_report", "reason_text"]
 
 _LABELS = {
     "en": {
@@ -33,7 +35,7 @@ _LABELS = {
         "unassigned": "UNASSIGNED",
     },
     "zh": {
-        "title": "规则 {policy!r}（截至{as_of}）：层级调整{tier}个，行业调整{segment}个，"
+        "title": "规则集“{policy}”（截至{as_of}）：层级调整{tier}个，行业调整{segment}个，"
         "暂缓降级{held}个",
         "moves": "按规则统计的调整",
         "rule": "规则",
@@ -55,15 +57,28 @@ def _label(value: Tier | Segment | None, lang: str) -> str:
     return value.label(lang)
 
 
-def _why(transition: Transition) -> str:
+def reason_text(transition: Transition, lang: str) -> str:
+    """Why a rule fired, for people: the metric values that made its condition true.
+
+    English: ``t12m_revenue = 1,200,000.00 yuan, active_months = 10``; Chinese: the
+    library's reason (:meth:`keyaccount.rules.Transition.reason`),
+    ``近12个月收入：1,200,000.00元，近12个月有收入月数：10``. Money has thousands
+    separators and two decimals, counts thousands separators, ratios are exact
+    percentages in both.
+    """
+    if lang == "zh":
+        return transition.reason("zh")
     parts = []
     for name, value in transition.explanation:
-        if isinstance(value, float):
-            parts.append(f"{name}={value:.3g}")
-        elif isinstance(value, Decimal):
-            parts.append(f"{name}={value:,}")
+        if isinstance(value, Decimal):
+            text = f"{money(value)} yuan"
+        elif isinstance(value, int) and not isinstance(value, bool):
+            text = count(value)
+        elif isinstance(value, float):
+            text = format_value(value, "zh")  # an exact percentage, as the Chinese reason
         else:
-            parts.append(f"{name}={value}")
+            text = str(value)
+        parts.append(f"{name} = {text}")
     return ", ".join(parts)
 
 
@@ -84,9 +99,9 @@ def evaluation_report(
         text["title"].format(
             policy=evaluation.policy.name,
             as_of=evaluation.as_of,
-            tier=f"{counts.tier_moves:,}",
-            segment=f"{counts.segment_moves:,}",
-            held=f"{counts.held:,}",
+            tier=count(counts.tier_moves),
+            segment=count(counts.segment_moves),
+            held=count(counts.held),
         ),
         style="bold",
     )
@@ -98,8 +113,8 @@ def evaluation_report(
     for column in ("rule", "from", "to"):
         by_rule.add_column(text[column], overflow="ellipsis")
     by_rule.add_column(text["count"], justify="right", no_wrap=True)
-    for (rule, before, after), count in sorted(moves.items(), key=lambda kv: (-kv[1], kv[0])):
-        by_rule.add_row(rule, before, after, f"{count:,}")
+    for (rule, before, after), n in sorted(moves.items(), key=lambda kv: (-kv[1], kv[0])):
+        by_rule.add_row(rule, before, after, count(n))
     if not moves:
         by_rule.add_row(text["none"], "", "", "0")
     shown = report_table(text["examples"])
@@ -117,7 +132,8 @@ def evaluation_report(
             name,
             t.rule,
             f"{_label(t.before, lang)} → {_label(t.after, lang)}",
-            _why(t),
+            # a Chinese reason has no spaces to wrap at: one cited value per line
+            reason_text(t, lang).replace("，", "，\n") if lang == "zh" else reason_text(t, lang),
         )
     return Group(title, by_rule, shown) if picked else Group(title, by_rule)
 

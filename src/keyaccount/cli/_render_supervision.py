@@ -428,7 +428,7 @@ def lifecycle_table(
             lc.stage.label(lang),
             since,
             str(lc.loops),
-            ", ".join(s.label(lang) for s in lc.allowed),
+            ("、" if lang == "zh" else ", ").join(s.label(lang) for s in lc.allowed),
             str(len(lc.moves)),
         )
     return out

@@ -23,6 +23,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from keyaccount.cli._app import lang_option
+from keyaccount.cli._numbers import count
+from keyaccount.cli._output import Section, emit, format_option, message
 from keyaccount.cli._source import open_store, store_option, writing_store
 from keyaccount.exceptions import CsvImportError
 
@@ -33,6 +36,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_DB",
+    "EXPORT_KEYS",
+    "IMPORT_KEYS",
     "SHOWN_ROWS",
     "db_option",
     "demo_db_options",
@@ -71,10 +76,32 @@ def _progress_option(function: F) -> F:
     )(function)
 
 
-def _print_report(report: ImportReport) -> None:
-    click.echo(f"imported {report.customers:,} customers and {report.revenue_rows:,} revenue rows")
+IMPORT_KEYS = ("customers", "revenue_rows", "rejected", "reject_files")
+"""The columns of ``keyaccount import --format json|csv`` (one row)."""
+EXPORT_KEYS = ("customers", "revenue_rows", "customers_file", "revenue_file")
+"""The columns of ``keyaccount export --format json|csv`` (one row)."""
+
+
+def _print_report(report: ImportReport, output_format: str, lang: str) -> None:
+    if output_format.lower() != "table":
+        row = {
+            "customers": report.customers,
+            "revenue_rows": report.revenue_rows,
+            "rejected": report.rejected,
+            "reject_files": "; ".join(str(p) for p in report.reject_files) or None,
+        }
+        emit(Section("import", IMPORT_KEYS, [row]), output_format)
+        return
+    zh = lang == "zh"
+    customers, rows = count(report.customers), count(report.revenue_rows)
+    click.echo(
+        f"已导入客户{customers}个、收入记录{rows}条"
+        if zh
+        else f"imported {customers} customers and {rows} revenue rows"
+    )
     if report.reject_files:
-        click.echo(f"rejected {report.rejected:,} rows, listed in:")
+        rejected = count(report.rejected)
+        click.echo(f"拒收{rejected}行，见：" if zh else f"rejected {rejected} rows, listed in:")
         for path in report.reject_files:
             click.echo(f"  {path}")
 
@@ -97,6 +124,8 @@ def _print_report(report: ImportReport) -> None:
     "DIR/<file name>.rejects.csv [default: any bad row fails the import].",
 )
 @_progress_option
+@format_option
+@lang_option
 def import_command(
     db: str,
     customers: str | None,
@@ -104,6 +133,8 @@ def import_command(
     transactions: str | None,
     reject_dir: str | None,
     progress: bool | None,
+    output_format: str,
+    lang: str,
 ) -> None:
     """Import CSV files into a store, in one transaction.
 
@@ -113,7 +144,9 @@ def import_command(
     revenue customer_id,period,product_id,revenue,volume; transactions
     customer_id,date,amount[,product_id]. Segment and tier take the English
     name or the Chinese label. Without --reject-dir, a bad row anywhere
-    fails the import and nothing is written.
+    fails the import and nothing is written. The summary (customers, revenue rows,
+    rejected rows and their files) is one row with --format json or csv; bad rows and
+    progress go to stderr.
     """
     if customers is None and revenue is None and transactions is None:
         raise click.UsageError("give at least one of --customers, --revenue, --transactions")
@@ -132,7 +165,7 @@ def import_command(
                 f"{exc.total:,} bad {'row' if exc.total == 1 else 'rows'} in {exc.path}; "
                 "nothing was imported (use --reject-dir to import the good rows)"
             ) from None
-    _print_report(report)
+    _print_report(report, output_format, lang.lower())
 
 
 @click.command("export")
@@ -147,10 +180,20 @@ def import_command(
     help="Segment, sub-segment and tier as English names or Chinese labels (中文).",
 )
 @_progress_option
+@format_option
 def export_command(
-    db: str, customers: str | None, revenue: str | None, lang: str, progress: bool | None
+    db: str,
+    customers: str | None,
+    revenue: str | None,
+    lang: str,
+    progress: bool | None,
+    output_format: str,
 ) -> None:
-    """Export a store's customers and revenue as CSV files that `keyaccount import` reads back."""
+    """Export a store's customers and revenue as CSV files that `keyaccount import` reads back.
+
+    The summary (customers and revenue rows written, the files) is one row with
+    --format json or csv.
+    """
     if customers is None and revenue is None:
         raise click.UsageError("give --customers and/or --revenue")
     with open_store(db) as store:
@@ -160,7 +203,21 @@ def export_command(
             lang="zh" if lang.lower() == "zh" else "en",
             progress=progress,
         )
-    click.echo(f"exported {report.customers:,} customers and {report.revenue_rows:,} revenue rows")
+    if output_format.lower() != "table":
+        row = {
+            "customers": report.customers,
+            "revenue_rows": report.revenue_rows,
+            "customers_file": customers,
+            "revenue_file": revenue,
+        }
+        emit(Section("export", EXPORT_KEYS, [row]), output_format)
+        return
+    n_customers, n_rows = count(report.customers), count(report.revenue_rows)
+    click.echo(
+        f"已导出客户{n_customers}个、收入记录{n_rows}条"
+        if lang.lower() == "zh"
+        else f"exported {n_customers} customers and {n_rows} revenue rows"
+    )
 
 
 def demo_db_options(function: F) -> F:
@@ -182,6 +239,7 @@ def write_demo_db(
     db: str | None,
     replace_db: bool = False,
     operations: OperationsData | None = None,
+    lang: str = "en",
 ) -> None:
     """Save the demo portfolio (and its operations data) into the store ``db``.
 
@@ -192,6 +250,7 @@ def write_demo_db(
         db: The value of ``--db``.
         replace_db: The value of ``--replace-db``: replace what the store holds.
         operations: The demo's operations data, written after the portfolio.
+        lang: The language of the line saying what was saved (on stderr).
 
     Raises:
         click.ClickException: the store already holds a portfolio and
@@ -211,8 +270,9 @@ def write_demo_db(
         if operations is not None:
             store.operations.save_data(operations)
         url = store.url
-    click.echo(
-        f"saved {len(portfolio):,} customers and {len(portfolio.revenue_columns):,} revenue "
-        f"records to {url}",
-        err=True,
+    n_customers, n_rows = count(len(portfolio)), count(len(portfolio.revenue_columns))
+    message(
+        f"已将客户{n_customers}个、收入记录{n_rows}条写入{url}"
+        if lang == "zh"
+        else f"saved {n_customers} customers and {n_rows} revenue records to {url}"
     )
