@@ -3,16 +3,14 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import keyaccount
+from tests.scripts import expected_lines, run_python
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-EXPECTED = re.compile(r"#\s*->\s*(.+?)\s*$")
 
 
 def _quick_start() -> str:
@@ -33,17 +31,9 @@ def test_quick_start_is_about_ten_lines() -> None:
 def test_quick_start_runs_and_prints_what_it_says(tmp_path: Path) -> None:
     """The quick start runs in a fresh interpreter and prints the `# ->` values it shows."""
     code = _quick_start()
-    expected = [m.group(1) for line in code.splitlines() if (m := EXPECTED.search(line))]
+    expected = expected_lines(code)
     assert expected, "the quick start shows no expected output"
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        cwd=tmp_path,
-        timeout=120,
-        check=False,
-    )
+    proc = run_python(cwd=tmp_path, code=code, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == expected
 

@@ -4,26 +4,18 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import sqlalchemy as sa
+
+from tests.scripts import run_python
 
 SERVICE = Path(__file__).resolve().parents[2] / "examples" / "service.py"
 
 
 def test_the_service_example_runs_in_its_own_transactions(store_url: str, tmp_path: Path) -> None:
     """Rolled back: nothing stored or published; committed: every change stored and published."""
-    proc = subprocess.run(
-        [sys.executable, str(SERVICE), store_url],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        cwd=tmp_path,
-        timeout=300,
-        check=False,
-    )
+    proc = run_python(str(SERVICE), store_url, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "after the rolled-back attempt: 0 customers, 0 changes stored, 0 published" in out

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +30,7 @@ from keyaccount.store import (
     SweepRecorded,
     TransitionsApplied,
 )
+from tests.scripts import expected_lines, python_blocks, run_python
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -383,7 +382,6 @@ def test_in_a_callers_connection_a_rollback_calls_nothing(
 # ---------------------------------------------------------------- the documentation
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "events-and-logging.md"
-EXPECTED = re.compile(r"#\s*->\s*(.+?)\s*$")
 ON_STDERR = re.compile(r"#\s*\(stderr\)\s*(.+?)\s*$")
 
 
@@ -398,21 +396,12 @@ def _matches(pattern: str, text: str) -> bool:
 
 def test_events_page_examples_run_and_print_what_they_say(tmp_path: Path) -> None:
     """The Python blocks of the page, run in order, print their `# ->` lines and log to stderr."""
-    code = "\n".join(re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S))
-    lines = code.splitlines()
-    expected = [m.group(1) for line in lines if (m := EXPECTED.search(line))]
-    on_stderr = [m.group(1) for line in lines if (m := ON_STDERR.search(line))]
+    code = python_blocks(DOC)
+    expected = expected_lines(code)
+    on_stderr = [m.group(1) for line in code.splitlines() if (m := ON_STDERR.search(line))]
     assert len(expected) >= 7
     assert len(on_stderr) >= 2
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        cwd=tmp_path,
-        timeout=300,
-        check=False,
-    )
+    proc = run_python(cwd=tmp_path, code=code)
     assert proc.returncode == 0, proc.stderr
     printed = proc.stdout.splitlines()
     assert len(printed) == len(expected)

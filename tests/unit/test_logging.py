@@ -19,6 +19,7 @@ from keyaccount.io import ErrorPolicy, iter_revenue_csv, read_customers_csv, wri
 from keyaccount.rules import default_policy
 from keyaccount.store import Store
 from keyaccount.utils import LOGGER_NAME, logging_to_stderr
+from tests.scripts import run_python
 
 if TYPE_CHECKING:
     from keyaccount import Portfolio
@@ -65,15 +66,7 @@ with Store("sqlite://") as store:
     store.evaluate(default_policy(), "2022-11")
 assert logging.getLogger("keyaccount").getEffectiveLevel() == logging.WARNING
 """
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        cwd=tmp_path,
-        timeout=300,
-        check=False,
-    )
+    proc = run_python(cwd=tmp_path, code=code)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     assert proc.stdout == ""
