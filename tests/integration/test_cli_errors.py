@@ -546,6 +546,11 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     assert "Exception ignored" not in done.stderr
 
 
+def _default_sigint() -> None:
+    """In the child before it runs: SIGINT's default action, whatever the parent ignores."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_slow_export(tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
     """A `keyaccount export` of a large store to r.csv, started in a subprocess."""
     script = textwrap.dedent(
@@ -571,6 +576,9 @@ def _start_slow_export(tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # As from a terminal: a shell starts background jobs with SIGINT ignored, and
+        # Python installs its Ctrl-C handler only where SIGINT is not ignored.
+        preexec_fn=_default_sigint,
     )
     assert proc.stderr is not None
     assert proc.stderr.readline().strip() == "writing"
