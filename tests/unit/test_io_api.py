@@ -16,10 +16,13 @@ EXPECTED = [
     "ReadStats",
     "RevenueBatches",
     "RevenueRows",
+    "Transactions",
     "iter_revenue_csv",
     "iter_transactions_csv",
     "read_customers_csv",
     "read_portfolio_csv",
+    "read_transactions_csv",
+    "transactions_from_frame",
     "write_customers_csv",
     "write_portfolio_csv",
     "write_revenue_csv",
@@ -41,7 +44,9 @@ def test_column_tuples_match_the_formats() -> None:
         "customer_id,name,segment,sub_segment,tier,parent_id,province,first_period,tier_since"
     )
     assert ",".join(keyaccount.io.REVENUE_COLUMNS) == "customer_id,period,product_id,revenue,volume"
-    assert ",".join(keyaccount.io.TRANSACTION_COLUMNS) == "customer_id,date,amount,product_id"
+    assert ",".join(keyaccount.io.TRANSACTION_COLUMNS) == (
+        "customer_id,date,amount,product_id,quantity,name"
+    )
 
 
 def test_csv_errors_are_keyaccount_errors_and_builtins() -> None:

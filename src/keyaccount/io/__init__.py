@@ -6,8 +6,12 @@ Three formats, described column by column in ``docs/import-export.md``:
   first_period[,tier_since]``, read whole by :func:`read_customers_csv`;
 - revenue: ``customer_id,period,product_id,revenue,volume``, streamed in
   batches of columns by :func:`iter_revenue_csv`;
-- raw transactions: ``customer_id,date,amount[,product_id]``, summed to
-  monthly revenue by :func:`iter_transactions_csv`.
+- raw transactions: ``customer_id,date,amount[,product_id][,quantity][,name]``
+  (under the user's column names, dates in the user's format, any text
+  encoding), summed to monthly revenue by :func:`iter_transactions_csv`, or
+  kept one by one with their day in a :class:`Transactions` table by
+  :func:`read_transactions_csv` and :func:`transactions_from_frame` (the
+  input of RFM, :mod:`keyaccount.analysis`).
 
 Readers return validated columns (numpy arrays), never one object per row;
 revenue files are parsed a block of bytes at a time with array operations.
@@ -41,6 +45,11 @@ from keyaccount.io._formats import CUSTOMER_COLUMNS, REVENUE_COLUMNS, TRANSACTIO
 from keyaccount.io._portfolio import read_portfolio_csv, write_portfolio_csv
 from keyaccount.io._revenue import iter_revenue_csv, iter_transactions_csv
 from keyaccount.io._rows import ReadStats, RevenueBatches, RevenueRows
+from keyaccount.io._transactions import (
+    Transactions,
+    read_transactions_csv,
+    transactions_from_frame,
+)
 from keyaccount.io._write import write_customers_csv, write_revenue_csv
 from keyaccount.io.problems import REJECT_COLUMNS, ErrorPolicy, ProgressCallback
 
@@ -55,10 +64,13 @@ __all__ = [
     "ReadStats",
     "RevenueBatches",
     "RevenueRows",
+    "Transactions",
     "iter_revenue_csv",
     "iter_transactions_csv",
     "read_customers_csv",
     "read_portfolio_csv",
+    "read_transactions_csv",
+    "transactions_from_frame",
     "write_customers_csv",
     "write_portfolio_csv",
     "write_revenue_csv",

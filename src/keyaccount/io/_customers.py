@@ -40,6 +40,7 @@ from keyaccount.io._lines import (
 from keyaccount.io.problems import ErrorPolicy, Problem, ProblemSink, ProgressCallback
 from keyaccount.portfolio import CustomerColumns
 from keyaccount.utils import elapsed, logger, paused_gc
+from keyaccount.utils.display import HEAD_ROWS, html_table, number, short_repr
 
 if TYPE_CHECKING:
     import os
@@ -93,6 +94,17 @@ class CustomerRows:
 
     def __len__(self) -> int:
         return int(self.line.shape[0])
+
+    def __repr__(self) -> str:
+        return short_repr("CustomerRows", f"{number(len(self))} customers")
+
+    def _repr_html_(self) -> str:
+        rows = (
+            (int(self.line[i]), self.id[i], self.name[i], self.parent_id[i], self.province[i])
+            for i in range(min(len(self), HEAD_ROWS))
+        )
+        headings = ("line", "id", "name", "parent_id", "province")
+        return html_table(headings, rows, total=len(self), caption=repr(self), unit="customers")
 
     @classmethod
     def from_values(cls, lines: Sequence[int], values: Sequence[CustomerValues]) -> CustomerRows:

@@ -25,7 +25,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from keyaccount.io._fields import MAX_FEN_DIGITS, MAX_VOLUME_DIGITS, MIN_YEAR
 
 if TYPE_CHECKING:
-    from collections.abc import Container, Sequence
+    from collections.abc import Callable, Container, Sequence
 
 __all__ = [
     "PAD",
@@ -33,7 +33,9 @@ __all__ = [
     "ProductTable",
     "Scratch",
     "block_is_simple",
+    "parse_compact_dates",
     "parse_dates",
+    "parse_distinct",
     "parse_ids",
     "parse_money",
     "parse_periods",
@@ -282,8 +284,31 @@ def parse_whole(buf: U8, start: I64, end: I64) -> tuple[I64, Bool]:
     return _horner(digits), ok
 
 
+def _civil_days(
+    year: npt.NDArray[np.int32], month: npt.NDArray[np.int32], day: npt.NDArray[np.int32]
+) -> I32:
+    """Days since 1970-01-01 of valid calendar dates (garbage in, garbage out elsewhere)."""
+    y = year.astype(np.int64) - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    m = month.astype(np.int64)
+    doy = (153 * np.where(m > 2, m - 3, m + 9) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    days: I32 = (era * 146097 + doe - 719468).astype(np.int32)
+    return days
+
+
+def _date_ok(
+    year: npt.NDArray[np.int32], month: npt.NDArray[np.int32], day: npt.NDArray[np.int32]
+) -> Bool:
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    days = _DAYS[np.clip(month, 0, 12)] + ((month == 2) & leap)
+    ok: Bool = (month >= 1) & (month <= 12) & (day >= 1) & (day <= days) & (year >= MIN_YEAR)
+    return ok
+
+
 def parse_dates(buf: U8, start: I64, end: I64) -> tuple[I32, Bool]:
-    """``YYYY-MM-DD[( |T)HH:MM:SS]`` fields as their month's ordinal, and which are valid."""
+    """``YYYY-MM-DD[( |T)HH:MM:SS]`` fields as days since 1970-01-01, and which are valid."""
     length = end - start
     chars = _gather_left(buf, start, length, 19, 0)
     d = (chars - np.uint8(_ZERO)).astype(np.int32)
@@ -293,16 +318,56 @@ def parse_dates(buf: U8, start: I64, end: I64) -> tuple[I32, Bool]:
     year = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3]
     month = d[5] * 10 + d[6]
     day = d[8] * 10 + d[9]
-    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
-    days = _DAYS[np.clip(month, 0, 12)] + ((month == 2) & leap)
-    ok &= (month >= 1) & (month <= 12) & (day >= 1) & (day <= days) & (year >= MIN_YEAR)
+    ok &= _date_ok(year, month, day)
     timed = length == 19
     time_digits = [11, 12, 14, 15, 17, 18]
     time_ok = ((chars[10] == ord("T")) | (chars[10] == ord(" "))) & (chars[13] == _COLON)
     time_ok &= (chars[16] == _COLON) & ((d[time_digits] >= 0) & (d[time_digits] <= 9)).all(axis=0)
     time_ok &= (d[11] * 10 + d[12] <= 23) & (d[14] * 10 + d[15] <= 59) & (d[17] * 10 + d[18] <= 59)
     ok &= ~timed | time_ok
-    return (year * 12 + month - 1).astype(np.int32), ok
+    return _civil_days(year, month, day), ok
+
+
+def parse_compact_dates(buf: U8, start: I64, end: I64) -> tuple[I32, Bool]:
+    """``YYYYMMDD`` fields as days since 1970-01-01, and which are valid."""
+    length = end - start
+    chars = _gather_left(buf, start, length, 8, 0)
+    d = (chars - np.uint8(_ZERO)).astype(np.int32)
+    ok = (length == 8) & ((d >= 0) & (d <= 9)).all(axis=0)
+    year = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3]
+    month = d[4] * 10 + d[5]
+    day = d[6] * 10 + d[7]
+    ok &= _date_ok(year, month, day)
+    return _civil_days(year, month, day), ok
+
+
+def parse_distinct(buf: U8, start: I64, end: I64, parse: Callable[[str], int]) -> tuple[I64, Bool]:
+    """Fields through ``parse`` (text to a whole number, or an exception), each distinct text once.
+
+    For columns with few distinct values, such as dates in a format of the
+    user's: the fields are gathered, made unique, and only the distinct
+    texts are parsed in Python. Fields longer than :data:`PAD` bytes are
+    left to the reference parser.
+    """
+    length = end - start
+    m = length.shape[0]
+    if m == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.bool_)
+    words, width = _words(buf, start, length)
+    fixed = np.ascontiguousarray(words).view(f"S{width}").ravel()
+    distinct, inverse = np.unique(fixed, return_inverse=True)
+    values = np.zeros(distinct.shape[0], dtype=np.int64)
+    good = np.zeros(distinct.shape[0], dtype=np.bool_)
+    for i, raw in enumerate(distinct.tolist()):
+        try:
+            values[i] = parse(raw.decode("utf-8"))
+        except Exception:  # the reference parser says why
+            continue
+        good[i] = True
+    inverse = inverse.ravel()
+    ok = good[inverse] & (length <= PAD) & (length > 0)
+    # A field ending in NUL bytes would read as a shorter text: no such field here.
+    return values[inverse], ok
 
 
 _KEEP_BYTES = np.array([(1 << (8 * n)) - 1 for n in range(9)], dtype=np.uint64)
@@ -329,12 +394,18 @@ def _same_rows(a: npt.NDArray[np.uint64], b: npt.NDArray[np.uint64]) -> Bool:
 
 
 def parse_ids(
-    buf: U8, start: I64, end: I64, known: Container[str] | None = None
+    buf: U8,
+    start: I64,
+    end: I64,
+    known: Container[str] | None = None,
+    *,
+    free_text: bool = False,
 ) -> tuple[Obj, Bool]:
     """Customer id fields as ``str`` (an object array), and which are valid.
 
     Valid: not empty, no spaces around, valid UTF-8, at most :data:`PAD`
     bytes, and in ``known`` when given. Runs of equal ids share one ``str``.
+    With ``free_text`` (a name column) only the UTF-8 and length checks apply.
     """
     length = end - start
     m = length.shape[0]
@@ -349,8 +420,10 @@ def parse_ids(
     head_words = words[heads]
     raw = head_words.view(f"S{width}").ravel().tolist()
     texts = [b.decode("utf-8", "surrogateescape") for b in raw]
-    ok = (length >= 1) & (length <= PAD)
-    ok &= ~_WHITESPACE[buf[start]] & ~_WHITESPACE[buf[np.maximum(end - 1, 0)]]
+    ok = length <= PAD
+    if not free_text:
+        ok &= length >= 1
+        ok &= ~_WHITESPACE[buf[start]] & ~_WHITESPACE[buf[np.maximum(end - 1, 0)]]
     high = head_words[:, 0] & _HIGH_BITS
     for k in range(1, head_words.shape[1]):
         high |= head_words[:, k] & _HIGH_BITS
@@ -359,7 +432,7 @@ def parse_ids(
         head_ok = np.ones(len(texts), dtype=np.bool_)
         for i in wide.tolist():
             text = texts[i]
-            head_ok[i] = text == text.strip() and _utf8(text)
+            head_ok[i] = (free_text or text == text.strip()) and _utf8(text)
         ok &= head_ok[which]
     if known is not None:
         head_known = np.fromiter((t in known for t in texts), dtype=np.bool_, count=len(texts))

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from keyaccount.io._formats import Header
 
 __all__ = [
+    "COMPACT_DATE",
     "EMPTY",
     "MAX_FEN_DIGITS",
     "MAX_VOLUME_DIGITS",
@@ -47,9 +48,12 @@ __all__ = [
     "FieldError",
     "RecordColumns",
     "RecordSpec",
+    "RecordValues",
     "customer_id",
     "customer_row",
+    "date_day",
     "date_ordinal",
+    "day_month",
     "money_fen",
     "parse_records",
     "period_ordinal",
@@ -70,6 +74,7 @@ _EXPONENT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
 _NON_FINITE = frozenset({"nan", "snan", "qnan", "inf", "infinity"})
 _WHOLE = re.compile(r"[0-9]+")
+_COMPACT_DATE = re.compile(r"[0-9]{8}")
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[T ]([0-9]{2}):([0-9]{2}):([0-9]{2}))?")
 
 
@@ -168,10 +173,7 @@ def volume(text: str) -> int:
     raise FieldError("volume is not a whole number of parcels")
 
 
-def date_ordinal(text: str) -> int:
-    """A date ``YYYY-MM-DD`` (optionally with a time ``HH:MM:SS``) as its month's ordinal."""
-    if text == "":
-        raise FieldError(EMPTY)
+def _iso_date(text: str) -> dt.date:
     match = _DATE.fullmatch(text)
     if match is None:
         raise FieldError(
@@ -179,16 +181,68 @@ def date_ordinal(text: str) -> int:
         )
     year, month, day = (int(match.group(i)) for i in (1, 2, 3))
     try:
-        dt.date(year, month, day)
+        date = dt.date(year, month, day)
     except ValueError:
         raise FieldError(f"{text[:10]} is not a calendar date") from None
     if match.group(4) is not None:
         hour, minute, second = (int(match.group(i)) for i in (4, 5, 6))
         if hour > 23 or minute > 59 or second > 59:
             raise FieldError(f"{text[11:]} is not a time of day")
-    if year < MIN_YEAR:
-        raise FieldError(f"year {year:04d} is before {MIN_YEAR}")
-    return year * 12 + month - 1
+    return date
+
+
+def _compact_date(text: str) -> dt.date:
+    if _COMPACT_DATE.fullmatch(text) is None:
+        raise FieldError("not a date; expected YYYYMMDD such as 20230131")
+    try:
+        return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        raise FieldError(f"{text} is not a calendar date") from None
+
+
+def _formatted_date(text: str, date_format: str) -> dt.date:
+    try:
+        return dt.datetime.strptime(text, date_format).date()
+    except ValueError:
+        raise FieldError(f"not a date in the format {date_format}") from None
+
+
+COMPACT_DATE = "%Y%m%d"
+"""The date format ``YYYYMMDD`` (``20230131``), read by the fast path."""
+_EPOCH = dt.date(1970, 1, 1).toordinal()
+
+
+def date_day(text: str, date_format: str | None = None) -> int:
+    """A date as days since 1970-01-01 (any time of day it carries is checked, then dropped).
+
+    Args:
+        text: The field.
+        date_format: ``None`` for ``YYYY-MM-DD`` optionally followed by ``T``
+            or a space and ``HH:MM:SS``; :data:`COMPACT_DATE` for exactly eight
+            digits ``YYYYMMDD``; any other ``strptime`` format otherwise.
+    """
+    if text == "":
+        raise FieldError(EMPTY)
+    if date_format is None:
+        date = _iso_date(text)
+    elif date_format == COMPACT_DATE:
+        date = _compact_date(text)
+    else:
+        date = _formatted_date(text, date_format)
+    if date.year < MIN_YEAR:
+        raise FieldError(f"year {date.year:04d} is before {MIN_YEAR}")
+    return date.toordinal() - _EPOCH
+
+
+def day_month(day: int) -> int:
+    """The :attr:`Period.ordinal` of the month of a day counted from 1970-01-01."""
+    date = dt.date.fromordinal(day + _EPOCH)
+    return date.year * 12 + date.month - 1
+
+
+def date_ordinal(text: str) -> int:
+    """A date ``YYYY-MM-DD`` (optionally with a time ``HH:MM:SS``) as its month's ordinal."""
+    return day_month(date_day(text))
 
 
 def product_position(text: str, products: dict[str, int], default: int | None) -> int:
@@ -296,27 +350,26 @@ class RecordColumns:
     """Where the rows of a revenue or transactions file keep what a revenue row holds.
 
     The two formats differ only in this data: the month is a ``YYYY-MM``
-    period or a date within it, the money column's name, and whether the
-    volume is a column or each row counts one. Columns are checked in the
-    format's order.
+    period, or a date (whose parsed value is the day, counted from
+    1970-01-01), the money column's name, and the volume column (a
+    transactions file may leave its ``quantity`` out: each row counts one).
+    Columns are checked in the format's order.
 
     Attributes:
         fmt: The format.
-        month: The column of the month: ``"period"`` or ``"date"``.
+        month: The column of the month: ``"period"`` or ``"date"`` (a day).
         money: The column of the money in yuan.
-        volume: The column of the volume, ``None`` when every row counts one.
+        volume: The column of the volume.
     """
 
     fmt: CsvFormat
     month: str
     money: str
-    volume: str | None
+    volume: str
 
 
 REVENUE_RECORDS = RecordColumns(REVENUE, month="period", money="revenue", volume="volume")
-TRANSACTION_RECORDS = RecordColumns(TRANSACTIONS, month="date", money="amount", volume=None)
-
-_MONTH: dict[str, Callable[[str], int]] = {"period": period_ordinal, "date": date_ordinal}
+TRANSACTION_RECORDS = RecordColumns(TRANSACTIONS, month="date", money="amount", volume="quantity")
 
 
 @attrs.frozen
@@ -331,8 +384,10 @@ class RecordSpec:
         known_customers: When given, customer ids must be in it.
         rules: Each column of the format, in its order, with its rule (text to
             value, or :class:`FieldError`).
-        picks: Where in :attr:`rules` the customer id, product, month, money
-            and volume are (``-1``: no volume column, each row counts one).
+        picks: Where in :attr:`rules` the customer id, product, month (a day
+            for transactions), money, volume and name are (``-1``: the file
+            has no such column; a row without a volume counts one).
+        date_format: The format of a transactions file's dates (``None``: ISO).
     """
 
     header: Header
@@ -341,7 +396,8 @@ class RecordSpec:
     default_product: int | None
     known_customers: Container[str] | None
     rules: tuple[tuple[str, Callable[[str], str | int]], ...]
-    picks: tuple[int, int, int, int, int]
+    picks: tuple[int, int, int, int, int, int]
+    date_format: str | None = None
 
     @classmethod
     def build(
@@ -350,6 +406,7 @@ class RecordSpec:
         records: RecordColumns,
         catalog: ProductCatalog,
         known: Container[str] | None,
+        date_format: str | None = None,
     ) -> RecordSpec:
         """The spec for a file with ``header`` in the format of ``records``, and ``catalog``."""
         products = {pid: i for i, pid in enumerate(catalog)}
@@ -361,20 +418,27 @@ class RecordSpec:
         def product(text: str) -> int:
             return product_position(text, products, default)
 
+        def day(text: str) -> int:
+            return date_day(text, date_format)
+
         by_column: dict[str, Callable[[str], str | int]] = {
             "customer_id": customer,
             "product_id": product,
-            records.month: _MONTH[records.month],
+            "period": period_ordinal,
+            "date": day,
             records.money: money_fen,
+            records.volume: volume,
+            "name": str,
         }
-        if records.volume is not None:
-            by_column[records.volume] = volume
         columns = records.fmt.columns
         rules = tuple((column, by_column[column]) for column in columns)
         wanted = ("customer_id", "product_id", records.month, records.money, records.volume)
-        at = [-1 if c is None else columns.index(c) for c in wanted]
-        picks = (at[0], at[1], at[2], at[3], at[4])
-        return cls(header, records, products, default, known, rules, picks)
+        at = [columns.index(c) for c in wanted]
+        if records.volume in records.fmt.optional and records.volume not in header.index:
+            at[4] = -1
+        at.append(columns.index("name") if "name" in header.index else -1)
+        picks = (at[0], at[1], at[2], at[3], at[4], at[5])
+        return cls(header, records, products, default, known, rules, picks, date_format)
 
 
 def _customer_ref(text: str, known: Container[str] | None) -> str:
@@ -384,13 +448,19 @@ def _customer_ref(text: str, known: Container[str] | None) -> str:
     return cid
 
 
+RecordValues = tuple[str, int, int, int, int, str]
+"""``(customer_id, product, period or day, fen, volume, name)`` of one row."""
+
+
 def record_row(
     line: int, fields: list[str] | Malformed, spec: RecordSpec
-) -> tuple[str, int, int, int, int] | Problem:
-    """One revenue or transaction row as ``(customer_id, product, period, fen, volume)``.
+) -> RecordValues | Problem:
+    """One revenue or transaction row as ``(customer_id, product, period, fen, volume, name)``.
 
     Columns are checked in the format's order; the first bad one is
-    reported as the row's problem. A transaction's volume is 1.
+    reported as the row's problem. A transaction's "period" is its day
+    (counted from 1970-01-01); its volume is its quantity, 1 when the file has
+    no quantity column; its name is empty when the file has no name column.
     """
     shape = _shape_problem(line, fields, spec.header.width)
     if shape is not None:
@@ -401,9 +471,10 @@ def record_row(
         values: list[Any] = [row.read(column, rule) for column, rule in spec.rules]
     except FieldError as exc:
         return row.problem(line, exc)
-    cid, product, month, fen, parcels = spec.picks
+    cid, product, month, fen, parcels, name = spec.picks
     volume_ = 1 if parcels < 0 else values[parcels]
-    return values[cid], values[product], values[month], values[fen], volume_
+    name_ = "" if name < 0 else values[name]
+    return values[cid], values[product], values[month], values[fen], volume_, name_
 
 
 def parse_records(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import attrs
 
-from keyaccount.exceptions import CsvHeaderError, shorten
+from keyaccount.exceptions import CsvHeaderError, ValidationError, shorten
 
 __all__ = [
     "CUSTOMERS",
@@ -15,6 +17,7 @@ __all__ = [
     "TRANSACTION_COLUMNS",
     "CsvFormat",
     "Header",
+    "check_mapping",
     "parse_header",
 ]
 
@@ -53,12 +56,21 @@ CUSTOMER_COLUMNS: tuple[str, ...] = (
 """Columns of a customers file (``tier_since`` may be left out)."""
 REVENUE_COLUMNS: tuple[str, ...] = ("customer_id", "period", "product_id", "revenue", "volume")
 """Columns of a revenue file."""
-TRANSACTION_COLUMNS: tuple[str, ...] = ("customer_id", "date", "amount", "product_id")
-"""Columns of a raw transactions file (``product_id`` may be left out)."""
+TRANSACTION_COLUMNS: tuple[str, ...] = (
+    "customer_id",
+    "date",
+    "amount",
+    "product_id",
+    "quantity",
+    "name",
+)
+"""Columns of a raw transactions file (``product_id``, ``quantity``, ``name`` may be left out)."""
 
 CUSTOMERS = CsvFormat("customers", CUSTOMER_COLUMNS, frozenset({"tier_since"}))
 REVENUE = CsvFormat("revenue", REVENUE_COLUMNS)
-TRANSACTIONS = CsvFormat("transactions", TRANSACTION_COLUMNS, frozenset({"product_id"}))
+TRANSACTIONS = CsvFormat(
+    "transactions", TRANSACTION_COLUMNS, frozenset({"product_id", "quantity", "name"})
+)
 
 
 @attrs.frozen
@@ -83,22 +95,62 @@ class Header:
         return self.index.get(column, -1)
 
 
-def parse_header(path: str, fmt: CsvFormat, fields: list[str] | None) -> Header:
+def check_mapping(fmt: CsvFormat, columns: Mapping[str, str] | None) -> dict[str, str]:
+    """A column mapping (format column to the name in the file), checked.
+
+    Args:
+        fmt: The format.
+        columns: ``{format column: name in the file}``, or ``None``.
+
+    Returns:
+        The mapping with the file's names stripped and lower-cased.
+
+    Raises:
+        ValidationError: a key that is not a column of the format, a name that
+            is not text or is empty, or two columns mapped to the same name.
+    """
+    if columns is None:
+        return {}
+    if not isinstance(columns, Mapping):
+        raise ValidationError(f"columns must be a mapping of column names, got {columns!r}")
+    mapped: dict[str, str] = {}
+    for key, name in columns.items():
+        if key not in fmt.columns:
+            raise ValidationError(
+                f"unknown column {shorten(str(key))} in columns; a {fmt.name} table has the "
+                f"columns {', '.join(fmt.columns)}"
+            )
+        if not isinstance(name, str) or not name.strip():
+            raise ValidationError(f"columns[{key!r}] must be a column name, got {name!r}")
+        normal = name.strip().lower()
+        if normal in mapped.values():
+            raise ValidationError(f"two columns are mapped to {shorten(name)} in columns")
+        mapped[key] = normal
+    return mapped
+
+
+def parse_header(
+    path: str, fmt: CsvFormat, fields: list[str] | None, mapping: Mapping[str, str] | None = None
+) -> Header:
     """Check a header line against ``fmt``.
 
     Names are matched after stripping surrounding spaces, in any case and in
-    any order.
+    any order. With a ``mapping`` (from :func:`check_mapping`), a column of
+    the format is found under its mapped name (the others under their own),
+    and columns of the file that are neither are ignored.
 
     Args:
         path: The file, for messages.
         fmt: The expected format.
         fields: The header's fields, or ``None`` when the file is empty.
+        mapping: ``{format column: stripped, lower-cased name in the file}``.
 
     Raises:
         CsvHeaderError: the file is empty, or the header lacks a required
-            column, names an unknown one or names one twice.
+            column, names an unknown one (without a mapping) or names one twice.
     """
     expected = ",".join(fmt.columns)
+    renamed = {name: column for column, name in (mapping or {}).items()}
     if not fields or fields == [""]:
         raise CsvHeaderError(
             path, f"the file has no header line; a {fmt.name} file starts with {expected}"
@@ -108,13 +160,20 @@ def parse_header(path: str, fmt: CsvFormat, fields: list[str] | None) -> Header:
     duplicated: list[str] = []
     for i, raw in enumerate(fields):
         name = raw.strip().lower()
+        if name in renamed:
+            name = renamed[name]
+        elif mapping and name in mapping:
+            continue  # a format column's own name, when the mapping gives it another
         if name not in fmt.columns:
-            unknown.append(raw)
+            if not mapping:
+                unknown.append(raw)
         elif name in index:
             duplicated.append(raw)
         else:
             index[name] = i
     missing = [c for c in fmt.required if c not in index]
+    if mapping:
+        missing = [f"{mapping[c]} ({c})" if c in mapping else c for c in missing]
     if missing or unknown or duplicated:
         parts = []
         if missing:

@@ -6,19 +6,20 @@ whose quoted field holds a line break is numbered by the line it starts on.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import os
-from typing import IO, TYPE_CHECKING, NamedTuple
+from typing import IO, TYPE_CHECKING, NamedTuple, cast
 
 import numpy as np
 
-from keyaccount.exceptions import CsvFileNotFoundError, CsvHeaderError
+from keyaccount.exceptions import CsvFileNotFoundError, CsvHeaderError, ValidationError
 from keyaccount.io._formats import CsvFormat, Header, parse_header
 from keyaccount.io.problems import ErrorPolicy, ProblemSink
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable, Iterator, Mapping
 
 __all__ = [
     "BOM",
@@ -156,6 +157,69 @@ def read_blocks(f: IO[bytes], block_bytes: int) -> Iterator[bytes]:
         carry = data[cut:]
 
 
+class _Transcoded(io.RawIOBase):
+    """A file in another encoding read as UTF-8 bytes (bytes it cannot decode kept as they are).
+
+    Line breaks are the same characters in both, so lines keep their numbers;
+    ``tell`` gives the position in the file itself.
+    """
+
+    def __init__(self, raw: IO[bytes], encoding: str) -> None:
+        super().__init__()
+        self._raw = raw
+        self._text = io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="")
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            data = self._pending + self._text.read().encode("utf-8", "surrogateescape")
+            self._pending = b""
+            return data
+        while len(self._pending) < size:
+            text = self._text.read(max(size // 2, 1))
+            if not text:
+                break
+            self._pending += text.encode("utf-8", "surrogateescape")
+        data, self._pending = self._pending[:size], self._pending[size:]
+        return data
+
+    def readline(self, size: int | None = -1) -> bytes:
+        line = self._text.readline(-1 if size is None else size)
+        return line.encode("utf-8", "surrogateescape")
+
+    def __iter__(self) -> Iterator[bytes]:
+        while line := self.readline():
+            yield line
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def fileno(self) -> int:
+        return self._raw.fileno()
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def _check_encoding(encoding: str) -> str | None:
+    """``None`` for UTF-8 (read as bytes), else the codec's name.
+
+    Raises:
+        ValidationError: an encoding Python does not know.
+    """
+    try:
+        name = codecs.lookup(encoding).name
+    except (LookupError, TypeError):
+        raise ValidationError(
+            f"unknown encoding {encoding!r}; give a Python codec name such as 'utf-8' or 'gbk'"
+        ) from None
+    return None if name in ("utf-8", "utf-8-sig") else name
+
+
 class CsvSource:
     """An open CSV file whose header line was read and checked.
 
@@ -163,15 +227,25 @@ class CsvSource:
         path: The file name, for messages.
         header: The checked header.
         size: The file's size in bytes.
-        file: The binary file, positioned at the start of line 2.
+        file: The file as UTF-8 bytes, positioned at the start of line 2.
     """
 
-    def __init__(self, path: str | os.PathLike[str], fmt: CsvFormat) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        fmt: CsvFormat,
+        *,
+        encoding: str = "utf-8",
+        mapping: Mapping[str, str] | None = None,
+    ) -> None:
         self.path = os.fspath(path)
+        codec = _check_encoding(encoding)
         try:
             self.file: IO[bytes] = open(self.path, "rb")  # noqa: SIM115  (closed by close())
         except FileNotFoundError:
             raise CsvFileNotFoundError(self.path, f"{fmt.name} file") from None
+        if codec is not None:
+            self.file = cast("IO[bytes]", _Transcoded(self.file, codec))
         try:
             self.size = os.fstat(self.file.fileno()).st_size
             first = self.file.readline(HEADER_LIMIT + 1)
@@ -193,7 +267,7 @@ class CsvSource:
                 fields = next(csv.reader([decode(line)]), None) if first else None
             except csv.Error as exc:
                 raise CsvHeaderError(self.path, f"not valid CSV: {exc}") from None
-            self.header: Header = parse_header(self.path, fmt, fields)
+            self.header: Header = parse_header(self.path, fmt, fields, mapping)
         except BaseException:
             self.file.close()
             raise
@@ -224,12 +298,27 @@ class CsvSource:
         self.close()
 
 
-def open_csv(path: str | os.PathLike[str], fmt: CsvFormat) -> CsvSource:
+def open_csv(
+    path: str | os.PathLike[str],
+    fmt: CsvFormat,
+    *,
+    encoding: str = "utf-8",
+    mapping: Mapping[str, str] | None = None,
+) -> CsvSource:
     """Open ``path`` and check its header against ``fmt``.
 
+    Args:
+        path: The file.
+        fmt: Its format.
+        encoding: A Python codec name; UTF-8 (the default) may start with a
+            byte order mark. Text in any other encoding is read as UTF-8.
+        mapping: Column names of the file (see
+            :func:`~keyaccount.io._formats.parse_header`).
+
     Raises:
+        ValidationError: an unknown encoding.
         CsvFileNotFoundError: no such file.
         CsvHeaderError: a missing, unknown or repeated column, an empty file, a
             header line over :data:`HEADER_LIMIT` bytes, or bare CR line breaks.
     """
-    return CsvSource(path, fmt)
+    return CsvSource(path, fmt, encoding=encoding, mapping=mapping)

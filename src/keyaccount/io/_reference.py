@@ -17,11 +17,13 @@ from keyaccount.io._fields import (
     RecordColumns,
     RecordSpec,
     customer_row,
+    day_month,
     parse_records,
     record_row,
 )
 from keyaccount.io._formats import CUSTOMERS
 from keyaccount.io._lines import csv_records, open_csv
+from keyaccount.io._revenue import SourceOptions
 from keyaccount.io.problems import Problem
 
 if TYPE_CHECKING:
@@ -30,10 +32,17 @@ if TYPE_CHECKING:
 
     from keyaccount.domain import ProductCatalog
 
-__all__ = ["reference_customers", "reference_revenue", "reference_transactions"]
+__all__ = [
+    "reference_customers",
+    "reference_daily_transactions",
+    "reference_revenue",
+    "reference_transactions",
+]
 
-RevenueLine = tuple[int, str, int, int, int, int]
-"""``(line, customer_id, product, period, fen, volume)``."""
+_PLAIN = SourceOptions()
+
+RevenueLine = tuple[int, str, int, int, int, int, str]
+"""``(line, customer_id, product, period (a day for transactions), fen, volume, name)``."""
 
 
 def _reference_records(
@@ -41,10 +50,13 @@ def _reference_records(
     records: RecordColumns,
     catalog: ProductCatalog,
     known_customers: Container[str] | None,
+    options: SourceOptions = _PLAIN,
 ) -> tuple[list[RevenueLine], list[Problem]]:
     """Every good row of a revenue or transactions file and every problem, in file order."""
-    with open_csv(path, records.fmt) as source:
-        spec = RecordSpec.build(source.header, records, catalog, known_customers)
+    with open_csv(path, records.fmt, encoding=options.encoding, mapping=options.mapping) as source:
+        spec = RecordSpec.build(
+            source.header, records, catalog, known_customers, options.date_format
+        )
         lines, values, bad = parse_records(
             csv_records(iter(source.file), 2), lambda line, fields: record_row(line, fields, spec)
         )
@@ -55,9 +67,10 @@ def reference_revenue(
     path: str | os.PathLike[str],
     catalog: ProductCatalog,
     known_customers: Container[str] | None = None,
-) -> tuple[list[RevenueLine], list[Problem]]:
-    """Every good row of a revenue file and every problem, in file order."""
-    return _reference_records(path, REVENUE_RECORDS, catalog, known_customers)
+) -> tuple[list[tuple[int, str, int, int, int, int]], list[Problem]]:
+    """Every good row ``(line, customer_id, product, period, fen, volume)`` and every problem."""
+    good, bad = _reference_records(path, REVENUE_RECORDS, catalog, known_customers)
+    return [row[:6] for row in good], bad
 
 
 def reference_transactions(
@@ -67,7 +80,20 @@ def reference_transactions(
 ) -> tuple[list[tuple[int, str, int, int, int]], list[Problem]]:
     """Every good transaction ``(line, customer_id, product, period, fen)`` and every problem."""
     good, bad = _reference_records(path, TRANSACTION_RECORDS, catalog, known_customers)
-    return [row[:5] for row in good], bad
+    return [(line, cid, p, day_month(day), fen) for line, cid, p, day, fen, *_ in good], bad
+
+
+def reference_daily_transactions(
+    path: str | os.PathLike[str],
+    catalog: ProductCatalog,
+    known_customers: Container[str] | None = None,
+    options: SourceOptions = _PLAIN,
+) -> tuple[list[RevenueLine], list[Problem]]:
+    """Every good transaction ``(line, customer_id, product, day, fen, quantity, name)``.
+
+    With every problem; ``options`` as :func:`~keyaccount.io.read_transactions_csv` takes them.
+    """
+    return _reference_records(path, TRANSACTION_RECORDS, catalog, known_customers, options)
 
 
 def reference_customers(

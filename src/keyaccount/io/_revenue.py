@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Container, Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Container, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 import numpy as np
@@ -17,7 +17,9 @@ from keyaccount.io._fast import (
     ProductTable,
     Scratch,
     block_is_simple,
+    parse_compact_dates,
     parse_dates,
+    parse_distinct,
     parse_ids,
     parse_money,
     parse_periods,
@@ -25,16 +27,20 @@ from keyaccount.io._fast import (
     split_block,
 )
 from keyaccount.io._fields import (
+    COMPACT_DATE,
     MIN_YEAR,
     REVENUE_RECORDS,
     TRANSACTION_RECORDS,
     RecordColumns,
     RecordSpec,
+    RecordValues,
+    date_day,
     parse_records,
     record_row,
 )
+from keyaccount.io._formats import TRANSACTIONS, check_mapping
 from keyaccount.io._lines import CsvSource, block_records, open_csv, read_blocks
-from keyaccount.io._rows import Batcher, ReadStats, RevenueBatches, RevenueRows
+from keyaccount.io._rows import Batcher, ReadStats, RevenueBatches, RevenueRows, TransactionRows
 from keyaccount.io.problems import ErrorPolicy, Problem, ProblemSink, ProgressCallback
 from keyaccount.utils import elapsed, logger, paused_gc
 
@@ -42,7 +48,14 @@ if TYPE_CHECKING:
     from keyaccount.io._formats import CsvFormat
     from keyaccount.io._lines import Malformed
 
-__all__ = ["BLOCK_BYTES", "RowCheck", "iter_revenue_csv", "iter_transactions_csv"]
+__all__ = [
+    "BLOCK_BYTES",
+    "RowCheck",
+    "SourceOptions",
+    "iter_revenue_csv",
+    "iter_transactions_csv",
+    "record_stream",
+]
 
 BLOCK_BYTES = 4 << 20
 """Bytes read and parsed at a time."""
@@ -52,64 +65,82 @@ RowCheck = Callable[[RevenueRows], list[tuple[int, str, str, str]]]
 
 _RAISE = ErrorPolicy()
 _log = logger("io")
+Out = TypeVar("Out")
+
+
+Rows = TypeVar("Rows", RevenueRows, TransactionRows)
+"""The rows a block parser gives: revenue rows, or transactions (with their day)."""
+RowParser = Callable[[int, "list[str] | Malformed"], "RecordValues | Problem"]
 
 
 @attrs.frozen(eq=False)
-class _Block:
+class _Block(Generic[Rows]):
     """The result of one block: good rows in line order, bad rows, and the row count."""
 
-    rows: RevenueRows
+    rows: Rows
     problems: list[Problem]
     n_rows: int
     n_lines: int
     fields_of: Callable[[int], tuple[str, ...]]
 
 
-def _merge(fast: RevenueRows, slow: RevenueRows) -> RevenueRows:
+def _merge(fast: Rows, slow: Rows) -> Rows:
     if not len(slow):
         return fast
     if not len(fast):
         return slow
-    both = RevenueRows.concat([fast, slow])
+    both = type(fast).concat([fast, slow])
     return both.take(np.argsort(both.line, kind="stable"))
 
 
 def _reference(
-    records: list[tuple[int, list[str] | Malformed]],
-    parse: Callable[[int, list[str] | Malformed], tuple[str, int, int, int, int] | Problem],
-) -> tuple[RevenueRows, list[Problem]]:
+    records: list[tuple[int, list[str] | Malformed]], parse: RowParser, kind: type[Rows]
+) -> tuple[Rows, list[Problem]]:
     lines, values, problems = parse_records(records, parse)
-    return RevenueRows.from_tuples(lines, values), problems
+    return kind.from_tuples(lines, values), problems
 
 
-def _slow_block(
-    data: bytes,
-    first_line: int,
-    parse: Callable[[int, list[str] | Malformed], tuple[str, int, int, int, int] | Problem],
-) -> _Block:
+def _slow_block(data: bytes, first_line: int, parse: RowParser, kind: type[Rows]) -> _Block[Rows]:
     with paused_gc():
         records = list(zip(*block_records(data, first_line), strict=True))
-        rows, problems = _reference(records, parse)
+        rows, problems = _reference(records, parse, kind)
     texts = {line: fields for line, fields in records if isinstance(fields, list)}
     return _Block(
         rows, problems, len(records), data.count(b"\n"), lambda line: tuple(texts.get(line, ()))
     )
 
 
-_MONTHS = {"period": parse_periods, "date": parse_dates}
-"""The block parser of each month column (see :data:`~keyaccount.io._fields.RecordColumns`)."""
+def _when_parser(
+    spec: RecordSpec,
+) -> Callable[[npt.NDArray[np.uint8], npt.NDArray[np.int64], npt.NDArray[np.int64]], Any]:
+    """The block parser of the month column: periods, or the days of dates in the spec's format."""
+    if spec.records.month == "period":
+        return parse_periods
+    date_format = spec.date_format
+    if date_format is None:
+        return parse_dates
+    if date_format == COMPACT_DATE:
+        return parse_compact_dates
+    return lambda buf, start, end: parse_distinct(
+        buf, start, end, lambda text: date_day(text, date_format)
+    )
 
 
 def _record_block(
-    data: bytes, first_line: int, spec: RecordSpec, table: ProductTable, scratch: Scratch
-) -> _Block:
+    data: bytes,
+    first_line: int,
+    spec: RecordSpec,
+    table: ProductTable,
+    scratch: Scratch,
+    kind: type[Rows],
+) -> _Block[Rows]:
     """The rows of one block of a revenue or transactions file (``spec`` says which)."""
 
-    def parse(line: int, fields: list[str] | Malformed) -> tuple[str, int, int, int, int] | Problem:
+    def parse(line: int, fields: list[str] | Malformed) -> RecordValues | Problem:
         return record_row(line, fields, spec)
 
     if not block_is_simple(data):
-        return _slow_block(data, first_line, parse)
+        return _slow_block(data, first_line, parse, kind)
     records = spec.records
     index = spec.header.index
     block = split_block(data, spec.header.width, scratch)
@@ -119,7 +150,7 @@ def _record_block(
         return block.field(index[name])
 
     ids, ok = parse_ids(buf, *column("customer_id"), spec.known_customers)
-    period, ok_period = _MONTHS[records.month](buf, *column(records.month))
+    when, ok_when = _when_parser(spec)(buf, *column(records.month))
     fen, ok_fen = parse_money(buf, *column(records.money))
     m = ids.shape[0]
     if "product_id" in index:
@@ -127,26 +158,34 @@ def _record_block(
     else:
         product = np.full(m, -1 if table.default is None else table.default, dtype=np.int32)
         ok_product = np.full(m, table.default is not None, dtype=np.bool_)
-    if records.volume is None:
+    if spec.picks[4] < 0:
         volume = np.ones(m, dtype=np.int64)
     else:
         volume, ok_volume = parse_whole(buf, *column(records.volume))
         ok &= ok_volume
-    ok &= ok_period & ok_product & ok_fen
+    if spec.picks[5] < 0:
+        names = np.full(m, "", dtype=object)
+    else:
+        names, ok_name = parse_ids(buf, *column("name"), free_text=True)
+        ok &= ok_name
+    ok &= ok_when & ok_product & ok_fen
     good = np.flatnonzero(ok)
-    fast = RevenueRows(
+    columns = (
         first_line + block.rows[good],
         ids[good],
         product[good],
-        period[good],
+        when[good].astype(np.int32),
         fen[good],
         volume[good],
+    )
+    fast: Any = (
+        TransactionRows(*columns, names[good]) if kind is TransactionRows else RevenueRows(*columns)
     )
     flagged = np.union1d(block.odd, block.rows[~ok]).tolist()
     refused: list[tuple[int, list[str] | Malformed]] = [
         (first_line + i, block.fields(i)) for i in flagged
     ]
-    slow, problems = _reference(refused, parse)
+    slow, problems = _reference(refused, parse, kind)
     return _Block(
         _merge(fast, slow),
         problems,
@@ -156,20 +195,20 @@ def _record_block(
     )
 
 
-BlockParser = Callable[[bytes, int], _Block]
+BlockParser = Callable[[bytes, int], _Block[Rows]]
 
 
 def _blocks(
     source: CsvSource,
-    parse: BlockParser,
+    parse: BlockParser[Rows],
     sink: ProblemSink,
     stats: ReadStats,
-    check: RowCheck | None,
+    check: Callable[[Rows], list[tuple[int, str, str, str]]] | None,
     block_bytes: int,
     progress: ProgressCallback | None,
     bytes_offset: int,
     bytes_total: int,
-) -> Iterator[RevenueRows]:
+) -> Iterator[Rows]:
     """Good rows of every block of ``source``; bad rows go to ``sink``.
 
     In raise mode no rows are yielded after the first bad row the reader
@@ -213,20 +252,21 @@ def _read(
     stats: ReadStats,
     path: str | os.PathLike[str],
     fmt: CsvFormat,
-    make_parser: Callable[[CsvSource], BlockParser],
-    finish: Callable[[Iterator[RevenueRows]], Iterator[RevenueRows]],
+    make_parser: Callable[[CsvSource], BlockParser[Rows]],
+    finish: Callable[[Iterator[Rows]], Iterator[Out]],
     *,
     errors: ErrorPolicy | ProblemSink,
-    check: RowCheck | None,
+    check: Callable[[Rows], list[tuple[int, str, str, str]]] | None,
     progress: ProgressCallback | None,
     check_first: bool,
     block_bytes: int,
-) -> Iterator[RevenueRows]:
+    options: SourceOptions,
+) -> Iterator[Out]:
     policy = errors.policy if isinstance(errors, ProblemSink) else errors
     passes = 2 if check_first and policy.mode == "raise" else 1
     for number in range(passes):
         last = number + 1 == passes
-        source = open_csv(path, fmt)
+        source = open_csv(path, fmt, encoding=options.encoding, mapping=options.mapping)
         sink = source.problems(errors if last else policy)
         owned = sink is not errors
         stats.path = source.path
@@ -257,8 +297,8 @@ def _read(
 
 
 def _then_close(
-    parts: Iterator[RevenueRows], sink: ProblemSink, owned: bool, stats: ReadStats
-) -> Iterator[RevenueRows]:
+    parts: Iterator[Rows], sink: ProblemSink, owned: bool, stats: ReadStats
+) -> Iterator[Rows]:
     """``parts``, then close ``sink`` (which raises in raise mode when rows were bad).
 
     A caller's sink stays open for the caller's findings, unless the reader
@@ -278,36 +318,70 @@ def _then_close(
         sink.close()
 
 
-def _record_batches(
+@attrs.frozen
+class SourceOptions:
+    """How a file is read: its encoding, its column names, its date format.
+
+    Attributes:
+        encoding: A Python codec name (UTF-8 by default, with or without a BOM).
+        mapping: ``{format column: stripped, lower-cased name in the file}``
+            (see :func:`~keyaccount.io._formats.check_mapping`).
+        date_format: Dates of a transactions file: ``None`` for ISO dates,
+            else a ``strptime`` format (``%Y%m%d`` has a fast path).
+    """
+
+    encoding: str = "utf-8"
+    mapping: Mapping[str, str] = attrs.field(factory=dict)
+    date_format: str | None = None
+
+
+_PLAIN = SourceOptions()
+
+
+def _check_date_format(date_format: str | None) -> None:
+    if date_format is None:
+        return
+    if not isinstance(date_format, str) or "%" not in date_format:
+        raise ValidationError(
+            f"date_format must be a strptime format such as '%Y%m%d' or '%Y/%m/%d %H:%M', "
+            f"got {date_format!r}"
+        )
+
+
+def record_stream(
     path: str | os.PathLike[str],
     records: RecordColumns,
     catalog: ProductCatalog | None,
-    finish: Callable[[Iterator[RevenueRows], ProductCatalog], Iterator[RevenueRows]],
+    kind: type[Rows],
+    finish: Callable[[Iterator[Rows], ProductCatalog], Iterator[Out]],
     *,
     errors: ErrorPolicy | ProblemSink,
-    batch_rows: int,
     known_customers: Container[str] | None,
     progress: ProgressCallback | None,
-    check: RowCheck | None,
+    check: Callable[[Rows], list[tuple[int, str, str, str]]] | None,
     check_first: bool,
     block_bytes: int,
-) -> RevenueBatches:
-    """The batches of a revenue or transactions file (``records`` says which).
+    options: SourceOptions = _PLAIN,
+) -> Callable[[ReadStats], Iterator[Out]]:
+    """How to read a revenue or transactions file (``records`` says which) into ``kind`` rows.
 
     The arguments and the file's header are checked at once; the file is
-    read lazily. ``finish`` turns the good rows of the blocks into batches.
+    read when the returned function's iterator is. ``finish`` turns the good
+    rows of the blocks into what it yields.
     """
-    _check_batch_rows(batch_rows)
-    open_csv(path, records.fmt).close()
+    _check_date_format(options.date_format)
+    open_csv(path, records.fmt, encoding=options.encoding, mapping=options.mapping).close()
     products = catalog if catalog is not None else default_catalog()
 
-    def make_parser(source: CsvSource) -> BlockParser:
-        spec = RecordSpec.build(source.header, records, products, known_customers)
+    def make_parser(source: CsvSource) -> BlockParser[Rows]:
+        spec = RecordSpec.build(
+            source.header, records, products, known_customers, options.date_format
+        )
         table = ProductTable(tuple(products), spec.default_product)
         scratch = Scratch()
-        return lambda data, line: _record_block(data, line, spec, table, scratch)
+        return lambda data, line: _record_block(data, line, spec, table, scratch, kind)
 
-    def make(stats: ReadStats) -> Iterator[RevenueRows]:
+    def make(stats: ReadStats) -> Iterator[Out]:
         return _read(
             stats,
             path,
@@ -319,9 +393,10 @@ def _record_batches(
             progress=progress,
             check_first=check_first,
             block_bytes=block_bytes,
+            options=options,
         )
 
-    return RevenueBatches(make, os.fspath(path))
+    return make
 
 
 def iter_revenue_csv(
@@ -384,19 +459,21 @@ def iter_revenue_csv(
             yield from batcher.add(part)
         yield from batcher.flush()
 
-    return _record_batches(
+    _check_batch_rows(batch_rows)
+    make = record_stream(
         path,
         REVENUE_RECORDS,
         catalog,
+        RevenueRows,
         finish,
         errors=errors,
-        batch_rows=batch_rows,
         known_customers=known_customers,
         progress=progress,
         check=_check,
         check_first=check_first,
         block_bytes=_block_bytes,
     )
+    return RevenueBatches(make, os.fspath(path))
 
 
 _FIRST = MIN_YEAR * 12
@@ -435,7 +512,11 @@ class MonthlySums:
             dtype=np.int64,
             count=len(rows),
         )
-        if len(codes) * self.n_products * _SPAN >= 2**63:
+        self.add_coded(customer, rows)
+
+    def add_coded(self, customer: npt.NDArray[np.int64], rows: RevenueRows) -> None:
+        """Add ``rows`` whose customers are positions in :attr:`codes` (filled by the caller)."""
+        if len(self.codes) * self.n_products * _SPAN >= 2**63:
             raise ValidationError("too many customers and products to sum transactions by month")
         key = (customer * self.n_products + rows.product) * _SPAN + (rows.period - _FIRST)
         self._parts.append(self._sum(key, rows.fen, np.abs(rows.fen), rows.volume, rows.line))
@@ -530,6 +611,9 @@ class MonthlySums:
 def iter_transactions_csv(
     path: str | os.PathLike[str],
     *,
+    columns: Mapping[str, str] | None = None,
+    date_format: str | None = None,
+    encoding: str = "utf-8",
     catalog: ProductCatalog | None = None,
     errors: ErrorPolicy | ProblemSink = _RAISE,
     batch_rows: int = 500_000,
@@ -537,19 +621,30 @@ def iter_transactions_csv(
     progress: ProgressCallback | None = None,
     _block_bytes: int = BLOCK_BYTES,
 ) -> RevenueBatches:
-    """Read raw transactions (``customer_id,date,amount[,product_id]``) as monthly revenue.
+    """Read raw transactions (``customer_id,date,amount[,product_id,quantity,name]``) by month.
 
     Every transaction is added to its customer's revenue for its product
     (``standard_express`` when the column is missing or empty) in the month
-    of its date; ``volume`` is the number of transactions (refunds
-    included). The file is read in blocks and summed as it goes, so memory
-    is bounded by the number of distinct (customer, product, month) sums,
-    not by the number of transactions. The sums come after the whole file
-    was read, ordered by customer (in order of first appearance), product
-    and month; ``RevenueRows.line`` is the first line of each sum.
+    of its date; ``volume`` is the sum of the quantities, or the number of
+    transactions (refunds included) when there is no quantity column. The
+    file is read in blocks and summed as it goes, so memory is bounded by
+    the number of distinct (customer, product, month) sums, not by the
+    number of transactions. The sums come after the whole file was read,
+    ordered by customer (in order of first appearance), product and month;
+    ``RevenueRows.line`` is the first line of each sum.
+    :func:`read_transactions_csv` keeps every transaction with its day instead.
 
     Args:
-        path: The file (UTF-8, with or without a byte order mark).
+        path: The file.
+        columns: The file's names of the columns, ``{"customer_id": "客户编号",
+            "date": "交易日期", ...}``; columns it leaves out are found under
+            their own names, and columns of the file it does not name are
+            ignored. Without it, every column of the file must be one of the format's.
+        date_format: ``None`` for ISO dates (``2023-01-31``, optionally with
+            ``HH:MM:SS`` after ``T`` or a space), or a ``strptime`` format:
+            ``"%Y%m%d"`` (``20230131``, read as fast as ISO dates) or any other.
+        encoding: The file's text encoding: ``"utf-8"`` (with or without a
+            byte order mark), ``"gbk"``, ``"gb18030"``, ...
         catalog: The product catalogue (default: :func:`~keyaccount.default_catalog`).
         errors: What to do with bad rows. With the raise policy nothing is
             yielded when a row is bad. A caller's
@@ -571,26 +666,30 @@ def iter_transactions_csv(
         PrecisionError: a customer's transactions in one month whose absolute
             amounts add up beyond the per customer-month limit; nothing is
             yielded.
+        ValidationError: a bad ``columns``, ``date_format`` or ``encoding``.
     """
 
-    def finish(parts: Iterator[RevenueRows], products: ProductCatalog) -> Iterator[RevenueRows]:
+    def finish(parts: Iterator[TransactionRows], products: ProductCatalog) -> Iterator[RevenueRows]:
         sums = MonthlySums(len(products), os.fspath(path))
         for part in parts:
-            sums.add(part)
+            sums.add(part.monthly())
         rows = sums.rows()
         for cut in range(0, len(rows), batch_rows):
             yield rows.take(slice(cut, cut + batch_rows))
 
-    return _record_batches(
+    _check_batch_rows(batch_rows)
+    make = record_stream(
         path,
         TRANSACTION_RECORDS,
         catalog,
+        TransactionRows,
         finish,
         errors=errors,
-        batch_rows=batch_rows,
         known_customers=known_customers,
         progress=progress,
         check=None,
         check_first=False,
         block_bytes=_block_bytes,
+        options=SourceOptions(encoding, check_mapping(TRANSACTIONS, columns), date_format),
     )
+    return RevenueBatches(make, os.fspath(path))

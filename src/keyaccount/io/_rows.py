@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
 from keyaccount.domain import Period, ProductCatalog, RevenueRecord
+from keyaccount.utils.display import HEAD_ROWS, html_table, money, number, short_repr
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-__all__ = ["Batcher", "ReadStats", "RevenueBatches", "RevenueRows"]
+__all__ = ["Batcher", "ReadStats", "RevenueBatches", "RevenueRows", "TransactionRows", "day_months"]
+
+_EPOCH_MONTH = 1970 * 12
+
+
+def day_months(day: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
+    """The :attr:`~keyaccount.Period.ordinal` of the month of each day counted from 1970-01-01."""
+    months = day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    return (months + _EPOCH_MONTH).astype(np.int32)
 
 
 @attrs.frozen(eq=False)
@@ -43,6 +52,24 @@ class RevenueRows:
     def __len__(self) -> int:
         return int(self.line.shape[0])
 
+    def __repr__(self) -> str:
+        return short_repr("RevenueRows", f"{number(len(self))} rows")
+
+    def _repr_html_(self) -> str:
+        rows = (
+            (
+                int(self.line[i]),
+                self.customer_id[i],
+                int(self.product[i]),
+                str(Period.from_ordinal(int(self.period[i]))),
+                money(int(self.fen[i])),
+                int(self.volume[i]),
+            )
+            for i in range(min(len(self), HEAD_ROWS))
+        )
+        headings = ("line", "customer_id", "product position", "period", "yuan", "volume")
+        return html_table(headings, rows, total=len(self), caption=repr(self), unit="rows")
+
     @classmethod
     def empty(cls) -> RevenueRows:
         """No rows."""
@@ -56,13 +83,11 @@ class RevenueRows:
         )
 
     @classmethod
-    def from_tuples(
-        cls, lines: Sequence[int], values: Sequence[tuple[str, int, int, int, int]]
-    ) -> RevenueRows:
-        """Rows from ``(customer_id, product, period, fen, volume)`` tuples."""
+    def from_tuples(cls, lines: Sequence[int], values: Sequence[tuple[Any, ...]]) -> RevenueRows:
+        """Rows from ``(customer_id, product, period, fen, volume, ...)`` tuples."""
         if not values:
             return cls.empty()
-        ids, product, period, fen, volume = zip(*values, strict=True)
+        ids, product, period, fen, volume = list(zip(*values, strict=True))[:5]
         customer_id = np.empty(len(ids), dtype=object)
         customer_id[:] = ids
         return cls(
@@ -108,6 +133,94 @@ class RevenueRows:
             yield RevenueRecord.from_fen(
                 cid, products[product].id, Period.from_ordinal(period), fen, volume
             )
+
+
+@attrs.frozen(eq=False)
+class TransactionRows:
+    """One block of validated raw transactions as parallel arrays.
+
+    Attributes:
+        line: Line of each transaction in its file (``int64``), or its row
+            in a data frame.
+        customer_id: Customer ids (``object`` array of ``str``).
+        product: Position of the product in the catalogue (``int32``).
+        day: The transaction's date as days since 1970-01-01 (``int32``).
+        fen: The amount in fen (``int64``); negative for refunds.
+        quantity: Parcels (``int64``, ``>= 0``); 1 when the source has no
+            quantity column.
+        name: The customer name given with the transaction (``object``;
+            empty when the source has none).
+    """
+
+    line: npt.NDArray[np.int64]
+    customer_id: npt.NDArray[np.object_]
+    product: npt.NDArray[np.int32]
+    day: npt.NDArray[np.int32]
+    fen: npt.NDArray[np.int64]
+    quantity: npt.NDArray[np.int64]
+    name: npt.NDArray[np.object_]
+
+    def __len__(self) -> int:
+        return int(self.line.shape[0])
+
+    @classmethod
+    def empty(cls) -> TransactionRows:
+        """No rows."""
+        return cls(
+            np.empty(0, np.int64),
+            np.empty(0, object),
+            np.empty(0, np.int32),
+            np.empty(0, np.int32),
+            np.empty(0, np.int64),
+            np.empty(0, np.int64),
+            np.empty(0, object),
+        )
+
+    @classmethod
+    def from_tuples(
+        cls, lines: Sequence[int], values: Sequence[tuple[Any, ...]]
+    ) -> TransactionRows:
+        """Rows from ``(customer_id, product, day, fen, quantity, name)`` tuples."""
+        if not values:
+            return cls.empty()
+        ids, product, day, fen, quantity, name = zip(*values, strict=True)
+        customer_id = np.empty(len(ids), dtype=object)
+        customer_id[:] = ids
+        names = np.empty(len(name), dtype=object)
+        names[:] = name
+        return cls(
+            np.array(lines, dtype=np.int64),
+            customer_id,
+            np.array(product, dtype=np.int32),
+            np.array(day, dtype=np.int32),
+            np.array(fen, dtype=np.int64),
+            np.array(quantity, dtype=np.int64),
+            names,
+        )
+
+    @classmethod
+    def concat(cls, parts: Sequence[TransactionRows]) -> TransactionRows:
+        """One block with the rows of ``parts`` in order."""
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return cls.empty()
+        if len(parts) == 1:
+            return parts[0]
+        return cls(
+            *(np.concatenate([getattr(p, f.name) for p in parts]) for f in attrs.fields(cls))
+        )
+
+    def take(self, index: npt.NDArray[np.bool_] | npt.NDArray[np.intp] | slice) -> TransactionRows:
+        """The rows selected by a mask, positions or a slice."""
+        return TransactionRows(
+            *(getattr(self, f.name)[index] for f in attrs.fields(TransactionRows))
+        )
+
+    def monthly(self) -> RevenueRows:
+        """The rows as revenue rows of their months (``volume``: the quantity), unsummed."""
+        return RevenueRows(
+            self.line, self.customer_id, self.product, day_months(self.day), self.fen, self.quantity
+        )
 
 
 class Batcher:

@@ -34,9 +34,16 @@ from typing import TYPE_CHECKING, Literal, TextIO, TypeAlias
 
 import attrs
 
-from keyaccount.exceptions import CsvImportError, CsvRowError, KeyAccountError, ValidationError
+from keyaccount.exceptions import (
+    CsvImportError,
+    CsvRowError,
+    KeyAccountError,
+    ValidationError,
+    shorten,
+)
 from keyaccount.io._quoting import csv_line
 from keyaccount.utils import OutputGroup, PendingOutput, atomic_outputs, output_error
+from keyaccount.utils.display import short_repr
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
@@ -130,6 +137,11 @@ class Problem:
     value: str
     reason: str
     fields: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        fields = f"{len(self.fields)} fields"
+        facts = {"line": self.line, "column": self.column, "value": self.value}
+        return short_repr("Problem", shorten(self.reason, 200), fields, **facts)
 
 
 class ProblemSink:
