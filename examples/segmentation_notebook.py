@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from keyaccount import Segment, Tier, demo
+from keyaccount import Tier, demo
 from keyaccount.domain import format_yuan
 
 pd.set_option("display.width", 160)
@@ -40,9 +40,7 @@ print(f"{portfolio!r}, as of {as_of}")
 # %% One row per customer: metrics plus name, project group and number of branches.
 metrics = portfolio.metrics(as_of)
 frame = metrics.to_pandas()
-frame["segment"] = pd.Categorical(
-    frame["segment"].fillna("UNASSIGNED"), categories=[*(s.name for s in Segment), "UNASSIGNED"]
-)
+frame["segment"] = frame["segment"].cat.add_categories("UNASSIGNED").fillna("UNASSIGNED")
 frame["name"] = [portfolio.customer(cid).name for cid in frame.index]
 frame["project_group"] = [
     group.id if (group := portfolio.project_group_of(cid)) is not None else "-"

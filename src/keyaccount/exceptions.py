@@ -19,6 +19,7 @@ __all__ = [
     "CsvImportError",
     "CsvRowError",
     "DuplicateCustomerError",
+    "FrameRowError",
     "HierarchyCycleError",
     "IllegalMoveError",
     "InvalidMoneyError",
@@ -288,6 +289,27 @@ class CsvRowError(ValidationError):
 
     def __reduce__(self) -> tuple[type[CsvRowError], tuple[str, int, str | None, str, str]]:
         return (type(self), (self.path, self.line, self.column, self.value, self.reason))
+
+
+class FrameRowError(CsvRowError):
+    """A bad row of a DataFrame or Arrow table (``Portfolio.from_frames``).
+
+    The attributes of :class:`CsvRowError`, where ``path`` names the frame
+    (``"customers frame"``) and ``line`` is the row's position in it, from 0
+    (also given as :attr:`row`).
+    """
+
+    def __init__(self, path: str, line: int, column: str | None, value: str, reason: str) -> None:
+        super().__init__(path, line, column, value, reason)
+        where = f"{path}, row {line}"
+        if column is not None:
+            where += f", column {column!r}"
+        self.args = (f"{where}: {reason} (value {shorten(value)})",)
+
+    @property
+    def row(self) -> int:
+        """The row's position in the frame, from 0."""
+        return self.line
 
 
 class CsvHeaderError(ValidationError):

@@ -439,7 +439,7 @@ def test_top() -> None:
 
 
 def test_to_pandas() -> None:
-    """to_pandas gives one row per customer, fen columns, nullable dtypes and <NA> for absent."""
+    """to_pandas: one row per customer, fen and exact yuan columns, nullable dtypes, <NA>."""
     pd = pytest.importorskip("pandas")
     table = _table()
     frame = table.to_pandas()
@@ -447,8 +447,8 @@ def test_to_pandas() -> None:
     assert frame.index.name == "customer_id"
     assert frame.attrs["as_of"] == str(P)
     assert "t12m_revenue_fen" in frame.columns
-    assert "t12m_revenue" not in frame.columns
     assert frame.loc["A", "t12m_revenue_fen"] == 10_000
+    assert frame.loc["A", "t12m_revenue"] == Decimal("100.00")
     assert str(frame["t12m_revenue_fen"].dtype) == "Int64"
     assert str(frame["active_months"].dtype) == "Int64"
     assert str(frame["yoy_growth"].dtype) == "Float64"
@@ -461,6 +461,8 @@ def test_to_pandas() -> None:
     assert zh.loc["A", "tier"] == "重点客户"
     assert zh.loc["A", "segment"] == "司法"
     assert list(frame["tier"].cat.categories) == ["DORMANT", "ACTIVE", "KEY", "STRATEGIC"]
+    assert frame["tier"].cat.ordered
+    assert frame["segment"].cat.ordered
 
 
 def test_summary_to_pandas() -> None:

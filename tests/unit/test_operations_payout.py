@@ -829,7 +829,8 @@ def test_run_to_pandas() -> None:
     )
     frame = run.to_pandas(lang="zh")
     assert len(frame) == len(COURTS_TEAM)
-    assert int(frame["fen"].sum()) == run["courts"].pool_fen
+    assert int(frame["amount_fen"].sum()) == run["courts"].pool_fen
+    assert frame["amount"].sum() == run["courts"].pool
     assert frame["role"].iloc[0] == "项目经理"
 
 

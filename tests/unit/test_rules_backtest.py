@@ -153,8 +153,12 @@ def test_backtest_errors(history: Portfolio) -> None:
 
 
 def test_to_pandas_long_counts(history: Portfolio) -> None:
-    """Counts convert to a long DataFrame of tier and segment moves."""
-    frame = backtest(POLICY, history, "2022-01", "2022-12").to_pandas()
-    assert list(frame.columns) == ["period", "kind", "from", "to", "count"]
-    assert frame["count"].sum() == 5
-    assert set(frame["kind"]) == {"tier", "segment"}
+    """The tier flow matrix and the segment flows convert to long DataFrames of counts."""
+    result = backtest(POLICY, history, "2022-01", "2022-12")
+    tiers = result.to_pandas("flows")
+    segments = result.to_pandas("segment_flows")
+    assert list(tiers.columns) == ["period", "tier_from", "tier_to", "customers"]
+    assert len(tiers) == 12 * 16
+    assert list(segments.columns) == ["period", "segment_from", "segment_to", "customers"]
+    moved = tiers[tiers.tier_from != tiers.tier_to]
+    assert moved["customers"].sum() + segments["customers"].sum() == 5

@@ -26,6 +26,7 @@ from keyaccount.exceptions import (
     ValidationError,
 )
 from keyaccount.portfolio import ancestors_expansion
+from keyaccount.utils.display import HEAD_ROWS, html_table, money, number, short_repr
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -124,6 +125,25 @@ class Basket:
 
     def __contains__(self, customer_id: object) -> bool:
         return isinstance(customer_id, str) and self._find(customer_id) >= 0
+
+    def __repr__(self) -> str:
+        size = f"{number(len(self))} customers, {len(self.product_ids)} products"
+        held = f"{number(self.revenue.nnz)} customer-product cells"
+        facts = {"as_of": self.as_of, "window": self.window, "rollup": self.rollup or None}
+        return short_repr("Basket", size, held, **facts)
+
+    def _repr_html_(self) -> str:
+        rev = self.revenue
+
+        def cells(i: int) -> tuple[object, ...]:
+            cols = np.sort(rev.indices[rev.indptr[i] : rev.indptr[i + 1]])
+            fen = int(rev.data[rev.indptr[i] : rev.indptr[i + 1]].sum())
+            products = " ".join(self.product_ids[int(j)] for j in cols)
+            return (self.customer_ids[i], len(cols), money(fen), products)
+
+        rows = (cells(i) for i in range(min(len(self), HEAD_ROWS)))
+        headings = ("customer_id", "products", "window revenue (yuan)", "basket")
+        return html_table(headings, rows, total=len(self), caption=repr(self), unit="customers")
 
     def _find(self, customer_id: str) -> int:
         try:

@@ -34,6 +34,7 @@ import scipy.sparse as sp
 
 from keyaccount.crosssell._basket import Basket, product_mask
 from keyaccount.exceptions import UnknownProductError, ValidationError
+from keyaccount.utils.display import HEAD_ROWS, html_table, number, short_repr
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -167,6 +168,19 @@ class FrequentItemsets:
     def __len__(self) -> int:
         return int(self.length.shape[0])
 
+    def __repr__(self) -> str:
+        size = f"{number(len(self))} itemsets in {number(self.transactions)} transactions"
+        return short_repr("FrequentItemsets", size, min_support=self.min_support)
+
+    def _repr_html_(self) -> str:
+        support = self.support
+        rows = (
+            (" + ".join(self.itemset(i)), int(self.length[i]), int(self.count[i]), support[i])
+            for i in range(min(len(self), HEAD_ROWS))
+        )
+        headings = ("itemset", "length", "count", "support")
+        return html_table(headings, rows, total=len(self), caption=repr(self), unit="itemsets")
+
     @property
     def support(self) -> F64:
         """``count / transactions`` of each itemset."""
@@ -223,6 +237,14 @@ class FrequentItemsets:
                 "itemsets": [frozenset(self.itemset(i)) for i in range(len(self))],
             }
         )
+
+
+def _best_partner(product_ids: tuple[str, ...], counts: I64, j: int) -> str:
+    """The product bought together with product ``j`` most often, with the count."""
+    row = counts[j].copy()
+    row[j] = -1
+    best = int(np.argmax(row)) if row.size > 1 else -1
+    return "" if best < 0 or row[best] <= 0 else f"{product_ids[best]} ({int(row[best]):,})"
 
 
 def _column(product_ids: tuple[str, ...], product: str) -> int:
@@ -371,6 +393,26 @@ class RuleTable:
 
     def __len__(self) -> int:
         return int(self.antecedent.shape[0])
+
+    def __repr__(self) -> str:
+        size = f"{number(len(self))} rules from {number(len(self.itemsets))} itemsets"
+        return short_repr("RuleTable", size)
+
+    def _repr_html_(self) -> str:
+        head = (self.rule(i) for i in range(min(len(self), HEAD_ROWS)))
+        rows = (
+            (
+                " + ".join(r.antecedents),
+                " + ".join(r.consequents),
+                r.count,
+                r.support,
+                r.confidence,
+                r.lift,
+            )
+            for r in head
+        )
+        headings = ("antecedents", "consequents", "count", "support", "confidence", "lift")
+        return html_table(headings, rows, total=len(self), caption=repr(self), unit="rules")
 
     @property
     def count(self) -> I64:
@@ -557,6 +599,20 @@ class PairStatistics:
     product_ids: tuple[str, ...]
     transactions: int
     counts: I64
+
+    def __repr__(self) -> str:
+        size = f"{len(self.product_ids)} products, {number(self.transactions)} transactions"
+        return short_repr("PairStatistics", size)
+
+    def _repr_html_(self) -> str:
+        counts, support = self.counts, self.item_support
+        rows = (
+            (p, int(counts[j, j]), support[j], _best_partner(self.product_ids, counts, j))
+            for j, p in enumerate(self.product_ids)
+        )
+        headings = ("product", "buyers", "support", "bought most with")
+        total = len(self.product_ids)
+        return html_table(headings, rows, total=total, caption=repr(self), unit="products")
 
     @property
     def item_support(self) -> F64:

@@ -26,6 +26,7 @@ import scipy.sparse as sp
 from keyaccount.crosssell._basket import DEFAULT_WINDOW, build_basket, product_mask
 from keyaccount.domain import NO_CODE, Period, fen_to_yuan
 from keyaccount.exceptions import ValidationError
+from keyaccount.utils.display import html_table, money, number, short_repr
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -72,6 +73,10 @@ class GroupProduct:
         """:attr:`revenue_fen` in yuan."""
         return fen_to_yuan(self.revenue_fen)
 
+    def __repr__(self) -> str:
+        size = f"{money(self.revenue_fen)} yuan, {number(len(self.buyer_ids))} buyers"
+        return short_repr("GroupProduct", size, product=self.product_id)
+
 
 @attrs.frozen
 class GroupPurchases:
@@ -94,6 +99,16 @@ class GroupPurchases:
     def product_ids(self) -> tuple[str, ...]:
         """The products of the roll-up basket."""
         return tuple(p.product_id for p in self.products)
+
+    def __repr__(self) -> str:
+        size = f"{number(len(self.member_ids))} members, {len(self.products)} products"
+        return short_repr("GroupPurchases", size, customer_id=self.customer_id, as_of=self.as_of)
+
+    def _repr_html_(self) -> str:
+        rows = ((p.product_id, money(p.revenue_fen), len(p.buyer_ids)) for p in self.products)
+        headings = ("product", "window revenue (yuan)", "buyers")
+        total = len(self.products)
+        return html_table(headings, rows, total=total, caption=repr(self), unit="products")
 
 
 def group_purchases(
@@ -159,6 +174,12 @@ class HierarchyGap:
     parent_buys: bool
     buyer_ids: tuple[str, ...]
     non_buyer_ids: tuple[str, ...]
+
+    def __repr__(self) -> str:
+        children = len(self.buyer_ids) + len(self.non_buyer_ids)
+        size = f"{number(len(self.buyer_ids))} of {number(children)} children buy"
+        facts = {"parent_id": self.parent_id, "product": self.product_id, "kind": self.kind}
+        return short_repr("HierarchyGap", size, f"parent buys: {self.parent_buys}", **facts)
 
 
 def hierarchy_gaps(

@@ -58,11 +58,15 @@ from keyaccount.exceptions import (
     UnknownProjectGroupError,
     ValidationError,
 )
+from keyaccount.portfolio import frames as fr
+from keyaccount.utils.display import HEAD_ROWS, html_table, number, short_repr
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
 
     import pandas as pd
+    import polars as pl
+    import pyarrow as pa
 
     from keyaccount.portfolio import Portfolio
 
@@ -178,6 +182,17 @@ class Evidence:
         """``peer_buyers / peers``, ``None`` without peers."""
         return self.peer_buyers / self.peers if self.peers else None
 
+    def __repr__(self) -> str:
+        size = (
+            f"{number(self.peer_buyers)} of {number(self.peers)} peers buy",
+            f"rule from {self.rule_product} (confidence {_figure(self.rule_confidence or 0)})"
+            if self.rule_product
+            else "no rule",
+            f"{len(self.sibling_buyer_ids)} of {len(self.sibling_ids)} siblings buy",
+            f"proximity {_figure(self.proximity)}",
+        )
+        return short_repr("Evidence", *size, segment=self.segment, tier=self.tier)
+
 
 @attrs.frozen
 class Recommendation:
@@ -211,6 +226,10 @@ class Recommendation:
             ValidationError: ``lang`` is not ``"en"`` or ``"zh"``.
         """
         return _reasons(self.evidence, check_lang(lang, where="Recommendation.reasons"))
+
+    def __repr__(self) -> str:
+        facts = {"customer_id": self.customer_id, "rank": self.rank, "product": self.product_id}
+        return short_repr("Recommendation", f"score {self.score:.4f}", **facts)
 
     def explanation(self, lang: str = "en") -> str:
         """The reasons as one paragraph.
@@ -519,6 +538,12 @@ class CrossSellModel:
         """The model's as-of month."""
         return self.basket.as_of
 
+    def __repr__(self) -> str:
+        b = self.basket
+        size = f"{number(len(b))} customers, {len(b.product_ids)} products"
+        facts = {"as_of": b.as_of, "window": b.window, "proximity": self.proximity}
+        return short_repr("CrossSellModel", size, f"{len(self.groups)} project groups", **facts)
+
     def children_of(self, row: int) -> I64:
         """Rows of the children of ``row`` (ascending)."""
         kids: I64 = self._child_order[self._child_start[row] : self._child_start[row + 1]]
@@ -765,8 +790,13 @@ class RecommendationTable:
         rows: Model row of each customer (see :attr:`customer_ids`).
         product: Product column of each recommendation (``-1``: none).
         score: Scores (NaN where there is none).
-        peer_buyers, rule_source, rule_confidence, parent_buys, sibling_buyers,
-        proximity, graph_component: Evidence of each recommendation (see :class:`Evidence`).
+        peer_buyers: Evidence of each recommendation (see :class:`Evidence`): peer buyers.
+        rule_source: Evidence: the product column of the rule's product (``-1``: no rule).
+        rule_confidence: Evidence: the confidence of that rule.
+        parent_buys: Evidence: whether the parent buys the product.
+        sibling_buyers: Evidence: how many siblings buy the product.
+        proximity: Evidence: the product's proximity in the graph.
+        graph_component: Evidence: the graph component of the score.
         boost: Boost factor of every product column.
     """
 
@@ -796,6 +826,21 @@ class RecommendationTable:
     def count(self) -> int:
         """Recommendations in the table."""
         return int((self.product >= 0).sum())
+
+    def __repr__(self) -> str:
+        size = f"{number(len(self))} customers, {number(self.count)} recommendations"
+        k = self.product.shape[1] if self.product.ndim == 2 else None
+        return short_repr("RecommendationTable", size, as_of=self.model.as_of, k=k)
+
+    def _repr_html_(self) -> str:
+        some = np.flatnonzero((self.product >= 0).reshape(len(self), -1).any(axis=1))
+        head = (r for i in some[:HEAD_ROWS].tolist() for r in self._recommendations(i))
+        rows = (
+            (r.customer_id, r.rank, r.product_id, r.product_name_zh, r.score, *r.reasons()[:1])
+            for r in head
+        )
+        headings = ("customer_id", "rank", "product", "产品", "score", "first reason")
+        return html_table(headings, rows, total=self.count, caption=repr(self), unit="rows")
 
     def _index(self, customer_id: str) -> int:
         row = self.model.basket.row(customer_id)
@@ -885,39 +930,56 @@ class RecommendationTable:
             )
         return out
 
-    def to_pandas(self, *, explanations: bool = False, lang: str = "en") -> pd.DataFrame:
-        """One row per recommendation (long format); ``explanations=True`` adds the text (slow).
-
-        Raises:
-            ValidationError: ``lang`` is not ``"en"`` or ``"zh"``.
-        """
-        import pandas as pd
-
-        check_lang(lang, where="RecommendationTable.to_pandas")
+    def _frame(self, explanations: bool, lang: str, where: str) -> fr.Frame:
+        check_lang(lang, where=where)
         valid = self.product >= 0
         cust, rank = np.nonzero(valid)
         ids = self.model.basket.product_ids
         src = self.rule_source[valid]
         prod = self.product[valid]
-        frame = pd.DataFrame(
-            {
-                "customer_id": self.customer_ids[cust],
-                "rank": rank + 1,
-                "product_id": np.array(ids, dtype=object)[prod],
-                "score": self.score[valid],
-                "peer_buyers": self.peer_buyers[valid],
-                "rule_product": np.array((*ids, None), dtype=object)[src],
-                "rule_confidence": np.where(src >= 0, self.rule_confidence[valid], np.nan),
-                "rule_lift": np.where(src >= 0, self.model._lift[np.maximum(src, 0), prod], np.nan),
-                "parent_buys": self.parent_buys[valid],
-                "sibling_buyers": self.sibling_buyers[valid],
-                "proximity": self.proximity[valid],
-            }
-        )
+        rows = self.rows[cust]
+        basket = self.model.basket
+        columns = [
+            fr.text("customer_id", self.customer_ids[cust]),
+            fr.segment("segment", basket.segment[rows], lang),
+            fr.tier("tier", basket.tier[rows], lang),
+            fr.integer("rank", rank + 1),
+            fr.key("product_id", prod, ids),
+            fr.ratio("score", self.score[valid]),
+            fr.integer("peer_buyers", self.peer_buyers[valid]),
+            fr.key("rule_product", src, ids),
+            fr.ratio("rule_confidence", self.rule_confidence[valid], src < 0),
+            fr.ratio("rule_lift", self.model._lift[np.maximum(src, 0), prod], src < 0),
+            fr.flag("parent_buys", self.parent_buys[valid]),
+            fr.integer("sibling_buyers", self.sibling_buyers[valid]),
+            fr.ratio("proximity", self.proximity[valid]),
+        ]
         if explanations:
             texts = [r.explanation(lang) for _, recs in self for r in recs]
-            frame["explanation"] = texts
-        return frame
+            columns.append(fr.text("explanation", texts))
+        return fr.Frame(tuple(columns), {"as_of": str(basket.as_of)})
+
+    def to_pandas(self, *, explanations: bool = False, lang: str = "en") -> pd.DataFrame:
+        """One row per recommendation (long format), with its evidence.
+
+        Columns: ``customer_id``, the customer's ``segment`` and ``tier``,
+        ``rank``, ``product_id``, ``score``, ``peer_buyers``, ``rule_product``,
+        ``rule_confidence`` and ``rule_lift`` (missing without a rule),
+        ``parent_buys``, ``sibling_buyers``, ``proximity``; ``explanations=True``
+        adds the ``explanation`` text in ``lang`` (slow: one text per row).
+
+        Raises:
+            ValidationError: ``lang`` is not ``"en"`` or ``"zh"``.
+        """
+        return self._frame(explanations, lang, "RecommendationTable.to_pandas").to_pandas()
+
+    def to_arrow(self, *, explanations: bool = False, lang: str = "en") -> pa.Table:
+        """:meth:`to_pandas` as a pyarrow ``Table``."""
+        return self._frame(explanations, lang, "RecommendationTable.to_arrow").to_arrow()
+
+    def to_polars(self, *, explanations: bool = False, lang: str = "en") -> pl.DataFrame:
+        """:meth:`to_pandas` as a polars ``DataFrame``."""
+        return self._frame(explanations, lang, "RecommendationTable.to_polars").to_polars()
 
 
 _ROW_COLUMNS = tuple(

@@ -43,12 +43,16 @@ from keyaccount.domain import (
     fen_to_yuan,
 )
 from keyaccount.exceptions import ValidationError
+from keyaccount.portfolio import frames as fr
+from keyaccount.utils.display import html_table, money, number, percent, short_repr
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
     from decimal import Decimal
 
     import pandas as pd
+    import polars as pl
+    import pyarrow as pa
 
     from keyaccount.portfolio import Portfolio
 
@@ -88,6 +92,10 @@ def _group_codes(
     if by == "tier":
         return basket.tier.astype(np.int64), TIERS
     raise ValidationError(f"whitespace dimension must be 'segment' or 'tier', got {by!r}")
+
+
+def _group_name(group: Segment | Tier | None) -> str:
+    return "UNASSIGNED" if group is None else group.name
 
 
 @attrs.frozen(eq=False)
@@ -132,31 +140,92 @@ class Penetration:
         out[self.customers == 0, :] = np.nan
         return out
 
+    def __repr__(self) -> str:
+        size = f"{len(self.groups)} {self.by}s x {len(self.product_ids)} products"
+        customers = f"{number(int(self.customers.sum()))} customers"
+        return short_repr("Penetration", size, customers, as_of=self.as_of)
+
+    def _repr_html_(self) -> str:
+        share = self.share
+        rows = (
+            (
+                _group_name(g),
+                int(self.customers[r]),
+                *(percent(float(s), decimals=0) for s in share[r]),
+            )
+            for r, g in enumerate(self.groups)
+        )
+        headings = (self.by, "customers", *self.product_ids)
+        limit = len(self.groups)
+        return html_table(headings, rows, caption=repr(self), unit=f"{self.by}s", limit=limit)
+
     def cell(self, group: Segment | Tier | None, product_id: str) -> tuple[int, int]:
         """``(buyers, customers)`` of one cell."""
         r = self.groups.index(group)
         j = self.product_ids.index(product_id)
         return int(self.buyers[r, j]), int(self.customers[r])
 
+    def _cells_frame(self, lang: str, where: str) -> fr.Frame:
+        check_lang(lang, where=where)
+        k = len(self.product_ids)
+        rows, cols = np.divmod(np.arange(len(self.groups) * k), k)
+        codes = np.array([_group_code(g) for g in self.groups], dtype=np.int64)[rows]
+        label = fr.segment if self.by == "segment" else fr.tier
+        with np.errstate(invalid="ignore"):
+            share = self.share.ravel()
+        return fr.Frame(
+            (
+                label(self.by, codes, lang),
+                fr.key("product_id", cols, self.product_ids),
+                fr.integer("customers", self.customers[rows]),
+                fr.integer("buyers", self.buyers.ravel()),
+                fr.ratio("share", share, np.isnan(share)),
+            ),
+            {"as_of": str(self.as_of)},
+        )
+
     def to_pandas(self, *, lang: str = "en", values: str = "share") -> pd.DataFrame:
-        """A group x product DataFrame of ``"share"`` or ``"buyers"``.
+        """A group x product DataFrame of ``"share"`` or ``"buyers"``, or the ``"cells"``.
 
         ``"en"`` labels rows by member name and columns by product id; ``"zh"`` by
         Chinese label (未分配 for customers without a segment) and Chinese product name.
+        ``values="cells"`` gives the long table of :meth:`to_arrow` instead.
 
         Raises:
-            ValidationError: ``lang`` is not ``"en"`` or ``"zh"``, or unknown ``values``.
+            ValidationError: ``lang`` is not ``"en"`` or ``"zh"``, or unknown
+                ``values`` (the message lists them).
         """
-        import pandas as pd
-
-        zh = check_lang(lang, where="Penetration.to_pandas") == "zh"
-        if values not in ("share", "buyers"):
-            raise ValidationError(f"penetration values must be 'share' or 'buyers', got {values!r}")
+        pandas = fr.require("pandas")
+        where = "Penetration.to_pandas"
+        zh = check_lang(lang, where=where) == "zh"
+        fr.check_choice(values, ("share", "buyers", "cells"), what="values", where=where)
+        if values == "cells":
+            return self._cells_frame(lang, where).to_pandas()
         data = self.share if values == "share" else self.buyers
         unassigned = "未分配" if zh else "UNASSIGNED"
         index = [g.label(lang) if g is not None else unassigned for g in self.groups]
         columns = [self.product_name(p, lang) for p in self.product_ids]
-        return pd.DataFrame(data, index=index, columns=columns)
+        frame: pd.DataFrame = pandas.DataFrame(data, index=index, columns=columns)
+        return frame
+
+    def to_arrow(self, *, lang: str = "en") -> pa.Table:
+        """One row per group and product.
+
+        Columns: the group (``segment`` or ``tier``), ``product_id``,
+        ``customers``, ``buyers`` and ``share`` (missing for a group without customers).
+        """
+        return self._cells_frame(lang, "Penetration.to_arrow").to_arrow()
+
+    def to_polars(self, *, lang: str = "en") -> pl.DataFrame:
+        """:meth:`to_arrow` as a polars ``DataFrame``."""
+        return self._cells_frame(lang, "Penetration.to_polars").to_polars()
+
+
+def _group_code(group: Segment | Tier | None) -> int:
+    """A group's code: a segment's code, a tier's rank, ``-1`` for unassigned."""
+    if group is None:
+        return NO_CODE
+    return group.rank if isinstance(group, Tier) else group.code
 
 
 def penetration(
@@ -224,6 +293,15 @@ class Opportunity:
         """``buyers / customers``."""
         return self.buyers / self.customers
 
+    def __repr__(self) -> str:
+        size = (
+            f"{number(self.customers)} customers, {number(self.buyers)} buyers",
+            f"{number(len(self.candidate_ids))} candidates",
+            f"estimated {money(self.estimated_revenue_fen)} yuan",
+        )
+        group = _group_name(self.group)
+        return short_repr("Opportunity", *size, group=group, product=self.product_id)
+
     @property
     def estimated_revenue_fen(self) -> int:
         """Sum of the candidates' estimates, in fen."""
@@ -266,6 +344,35 @@ class OpportunityTable:
     def __iter__(self) -> Iterator[Opportunity]:
         return iter(self.opportunities)
 
+    def __repr__(self) -> str:
+        p = self.penetration
+        candidates = sum(len(o.candidate_ids) for o in self.opportunities)
+        size = (
+            f"{number(len(self))} cells, {number(candidates)} candidates",
+            f"estimated {money(self.total_estimated_revenue_fen)} yuan",
+        )
+        facts = {"by": p.by, "as_of": p.as_of, "threshold": self.threshold}
+        return short_repr("OpportunityTable", *size, **facts)
+
+    def _repr_html_(self) -> str:
+        rows = (
+            (
+                _group_name(o.group),
+                o.product_id,
+                o.customers,
+                o.buyers,
+                percent(o.penetration),
+                len(o.candidate_ids),
+                money(o.estimated_revenue_fen),
+            )
+            for o in self.opportunities
+        )
+        headings = (
+            *(self.penetration.by, "product", "customers", "buyers", "penetration"),
+            *("candidates", "estimated (yuan)"),
+        )
+        return html_table(headings, rows, total=len(self), caption=repr(self), unit="cells")
+
     @property
     def total_estimated_revenue_fen(self) -> int:
         """All candidates' estimates, in fen."""
@@ -276,40 +383,55 @@ class OpportunityTable:
         """All candidates' estimates, in yuan."""
         return fen_to_yuan(self.total_estimated_revenue_fen)
 
+    def _frame(self, lang: str, where: str) -> fr.Frame:
+        zh = check_lang(lang, where=where) == "zh"
+        cells = self.opportunities
+        pen = self.penetration
+        label = fr.segment if pen.by == "segment" else fr.tier
+        names = (
+            (fr.text("product", [pen.product_name(o.product_id, lang) for o in cells]),)
+            if zh
+            else ()
+        )
+        return fr.Frame(
+            (
+                label(pen.by, [_group_code(o.group) for o in cells], lang),
+                fr.key(
+                    "product_id",
+                    [pen.product_ids.index(o.product_id) for o in cells],
+                    pen.product_ids,
+                ),
+                *names,
+                fr.integer("customers", [o.customers for o in cells]),
+                fr.integer("buyers", [o.buyers for o in cells]),
+                fr.ratio("penetration", [o.penetration for o in cells]),
+                fr.integer("candidates", [len(o.candidate_ids) for o in cells]),
+                fr.money("estimated_revenue", [o.estimated_revenue_fen for o in cells]),
+            ),
+            {"as_of": str(pen.as_of), "threshold": repr(self.threshold)},
+        )
+
     def to_pandas(self, *, lang: str = "en") -> pd.DataFrame:
         """One row per cell: group, product, counts, penetration, candidates, estimate.
 
-        ``lang`` labels the group column (member names, or Chinese labels with 未分配)
-        and, with ``"zh"``, adds a ``product`` column of Chinese product names after
-        ``product_id``.
+        The group column (``segment`` or ``tier``) is an ordered category
+        labelled in ``lang`` (missing: customers without a segment); with
+        ``"zh"`` a ``product`` column of Chinese product names follows
+        ``product_id``; the estimate is ``estimated_revenue_fen`` and exact
+        yuan ``estimated_revenue``.
 
         Raises:
             ValidationError: ``lang`` is not ``"en"`` or ``"zh"``.
         """
-        import pandas as pd
+        return self._frame(lang, "OpportunityTable.to_pandas").to_pandas()
 
-        zh = check_lang(lang, where="OpportunityTable.to_pandas") == "zh"
-        unassigned = "未分配" if zh else "UNASSIGNED"
-        names = (
-            {"product": [self.penetration.product_name(o.product_id, lang) for o in self]}
-            if zh
-            else {}
-        )
-        return pd.DataFrame(
-            {
-                self.penetration.by: [
-                    o.group.label(lang) if o.group is not None else unassigned
-                    for o in self.opportunities
-                ],
-                "product_id": [o.product_id for o in self.opportunities],
-                **names,
-                "customers": [o.customers for o in self.opportunities],
-                "buyers": [o.buyers for o in self.opportunities],
-                "penetration": [o.penetration for o in self.opportunities],
-                "candidates": [len(o.candidate_ids) for o in self.opportunities],
-                "estimated_revenue": [o.estimated_revenue for o in self.opportunities],
-            }
-        )
+    def to_arrow(self, *, lang: str = "en") -> pa.Table:
+        """:meth:`to_pandas` as a pyarrow ``Table``."""
+        return self._frame(lang, "OpportunityTable.to_arrow").to_arrow()
+
+    def to_polars(self, *, lang: str = "en") -> pl.DataFrame:
+        """:meth:`to_pandas` as a polars ``DataFrame``."""
+        return self._frame(lang, "OpportunityTable.to_polars").to_polars()
 
 
 def _lower_medians(key: I64, value: I64, size: int) -> I64:

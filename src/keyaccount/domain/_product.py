@@ -10,6 +10,7 @@ import attrs
 from keyaccount.domain._labels import Segment
 from keyaccount.domain._language import check_lang
 from keyaccount.exceptions import UnknownProductError, ValidationError
+from keyaccount.utils.display import html_table, short_repr
 
 __all__ = ["DEFAULT_PRODUCT_ID", "Product", "ProductCatalog", "default_catalog"]
 
@@ -92,6 +93,17 @@ class ProductCatalog(Mapping[str, Product]):
 
     def __contains__(self, product_id: object) -> bool:
         return product_id in self._index
+
+    def __repr__(self) -> str:
+        return short_repr("ProductCatalog", f"{len(self)} products")
+
+    def _repr_html_(self) -> str:
+        rows = (
+            (p.id, p.name_en, p.name_zh, " ".join(sorted(s.name for s in p.segments)))
+            for p in self._products
+        )
+        headings = ("id", "name_en", "name_zh", "segments")
+        return html_table(headings, rows, total=len(self), caption=repr(self), unit="products")
 
     def position(self, product_id: str) -> int:
         """The product's position in the catalogue: its code in columnar arrays."""

@@ -9,6 +9,7 @@ import attrs
 from keyaccount.domain._labels import Role, Segment
 from keyaccount.domain._language import check_lang
 from keyaccount.exceptions import ValidationError
+from keyaccount.utils.display import html_table, number, short_repr
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -98,6 +99,16 @@ class ProjectGroup:
     def project_manager(self) -> Member | None:
         """The project manager (项目经理), if one is named."""
         return next((m for m in self.members if m.role is Role.PROJECT_MANAGER), None)
+
+    def __repr__(self) -> str:
+        size = f"{len(self.members)} members, {number(len(self.customer_ids))} customers"
+        return short_repr("ProjectGroup", size, id=self.id, name=self.name_zh, segment=self.segment)
+
+    def _repr_html_(self) -> str:
+        rows = ((m.name, m.role, m.full_time) for m in self.members)
+        headings = ("member", "role", "full_time")
+        total = len(self.members)
+        return html_table(headings, rows, total=total, caption=repr(self), unit="members", limit=20)
 
     def with_customers(self, customer_ids: Iterable[str]) -> ProjectGroup:
         """A copy that also owns ``customer_ids``."""

@@ -79,6 +79,7 @@ from keyaccount.operations import (
 )
 from keyaccount.portfolio import METRICS, MetricsTable, SegmentTierCell
 from keyaccount.rules import Evaluation, EvaluationCounts, Explanation, Transition
+from keyaccount.utils.display import number, short_repr
 
 __all__ = ["LAYOUTS", "ROOTS", "EvaluationDocument", "MetricsRow", "layout"]
 
@@ -168,6 +169,10 @@ class EvaluationDocument:
     transitions: tuple[Transition, ...]
     held: tuple[Transition, ...]
     counts: EvaluationCounts
+
+    def __repr__(self) -> str:
+        size = f"{number(len(self.transitions))} transitions, {number(len(self.held))} held"
+        return short_repr("EvaluationDocument", size, policy=self.policy, as_of=self.as_of)
 
     @classmethod
     def from_evaluation(cls, evaluation: Evaluation) -> EvaluationDocument:

@@ -45,12 +45,16 @@ from keyaccount.exceptions import (
     shorten,
 )
 from keyaccount.operations._targets import PeriodSpan, SpanKind
+from keyaccount.portfolio import frames as fr
+from keyaccount.utils.display import HEAD_ROWS, html_table, number, percent, short_repr
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
     from decimal import Decimal
 
     import pandas as pd
+    import polars as pl
+    import pyarrow as pa
 
     from keyaccount.operations._ownership import Ownership
     from keyaccount.operations._targets import Targets
@@ -176,8 +180,30 @@ class AttainmentTable:
         return int(self.group.shape[0])
 
     def __repr__(self) -> str:
-        what = "group x segment" if self.by_segment else "group"
-        return f"<AttainmentTable by {what}: {len(self)} rows, months {self.months}>"
+        by = "group x segment" if self.by_segment else "group"
+        size = f"{number(len(self))} rows, {len(self.group_ids)} groups"
+        return short_repr("AttainmentTable", size, by=by, months=self.months)
+
+    def _repr_html_(self) -> str:
+        head = (self._row(i) for i in range(min(len(self), HEAD_ROWS)))
+        rows = (
+            (
+                r.group_id,
+                r.segment,
+                str(r.span),
+                r.attributed,
+                r.target,
+                r.variance,
+                percent(r.attainment),
+                percent(r.ytd_attainment),
+            )
+            for r in head
+        )
+        headings = (
+            *("group", "segment", "span", "attributed", "target", "variance"),
+            *("attainment", "ytd attainment"),
+        )
+        return html_table(headings, rows, total=len(self), caption=repr(self), unit="rows")
 
     def _span(self, i: int) -> PeriodSpan:
         return PeriodSpan(SpanKind(int(self.kind[i])), Period.from_ordinal(int(self.start[i])))
@@ -298,44 +324,53 @@ class AttainmentTable:
             absent=absent,
         )
 
+    def _frame(self, lang: str, where: str) -> fr.Frame:
+        check_lang(lang, where=where)
+        columns = [fr.key("group_id", self.group, self.group_ids)]
+        if self.by_segment:
+            columns.append(fr.segment("segment", self.segment, lang))
+        kinds = list(SpanKind)
+        columns += [
+            fr.labels(
+                "kind",
+                [kinds.index(SpanKind(k)) for k in self.kind.tolist()],
+                [k.name for k in kinds],
+            ),
+            fr.text("span", [str(self._span(i)) for i in range(len(self))]),
+            fr.period("start", self.start),
+        ]
+        for name in ATTAINMENT_COLUMNS:
+            if name.endswith("_fen"):
+                columns.append(
+                    fr.money(name.removesuffix("_fen"), self.columns[name], self.absent[name])
+                )
+            else:
+                columns.append(fr.ratio(name, self.columns[name], self.absent[name]))
+        return fr.Frame(tuple(columns), {"months": str(self.months)})
+
     def to_pandas(self, *, lang: str = "en") -> pd.DataFrame:
         """A DataFrame with one row per table row (needs the ``pandas`` extra).
 
-        Columns: ``group_id``, ``segment`` (by segment only; the label in
-        ``lang``), ``kind`` (``MONTH``, ``QUARTER``, ``YEAR``), ``span``
-        (``2022-03``, ``2022Q1``, ``2022``), then the measures: money as
-        nullable ``Int64`` fen (the ``_fen`` columns), ratios as nullable
-        ``Float64``; absent values are ``<NA>``.
+        Columns: ``group_id`` (a category), ``segment`` (by segment only; an
+        ordered category labelled in ``lang``), ``kind`` (``MONTH``,
+        ``QUARTER``, ``YEAR``), ``span`` (``2022-03``, ``2022Q1``, ``2022``),
+        ``start`` (the span's first month), then the measures: money as
+        ``<name>_fen`` and exact yuan ``<name>`` (``attributed``, ``target``,
+        ``variance`` and their ``ytd_`` twins), ratios as ``Float64``; absent
+        values are ``<NA>`` (``docs/frames.md``).
 
         Raises:
             ValidationError: ``lang`` is not ``"en"`` or ``"zh"``.
         """
-        import pandas as pd  # optional dependency: imported on use
+        return self._frame(lang, "AttainmentTable.to_pandas").to_pandas()
 
-        check_lang(lang, where="AttainmentTable.to_pandas")
+    def to_arrow(self, *, lang: str = "en") -> pa.Table:
+        """:meth:`to_pandas` as a pyarrow ``Table``."""
+        return self._frame(lang, "AttainmentTable.to_arrow").to_arrow()
 
-        data: dict[str, Any] = {
-            "group_id": pd.Categorical(
-                [self.group_ids[g] for g in self.group.tolist()], list(self.group_ids)
-            )
-        }
-        if self.by_segment:
-            data["segment"] = [
-                None if s == NO_CODE else SEGMENTS[s].label(lang) for s in self.segment.tolist()
-            ]
-        data["kind"] = [SpanKind(k).name for k in self.kind.tolist()]
-        data["span"] = [str(self._span(i)) for i in range(len(self))]
-        for name in ATTAINMENT_COLUMNS:
-            array = (
-                pd.array(self.columns[name], dtype="Int64")
-                if name.endswith("_fen")
-                else pd.array(self.columns[name], dtype="Float64")
-            )
-            array[self.absent[name]] = pd.NA
-            data[name] = array
-        frame = pd.DataFrame(data)
-        frame.attrs["months"] = str(self.months)
-        return frame
+    def to_polars(self, *, lang: str = "en") -> pl.DataFrame:
+        """:meth:`to_pandas` as a polars ``DataFrame``."""
+        return self._frame(lang, "AttainmentTable.to_polars").to_polars()
 
 
 # ---------------------------------------------------------------- shared checks

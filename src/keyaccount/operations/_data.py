@@ -22,6 +22,7 @@ from keyaccount.operations._kpi import KpiObservations, SubjectAttributes
 from keyaccount.operations._payout import PayoutRun, compute_payouts_fen
 from keyaccount.operations._supervision import SupervisionList
 from keyaccount.operations._targets import PeriodSpan, Targets
+from keyaccount.utils.display import html_table, number, short_repr
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -160,6 +161,32 @@ class OperationsData:
     def group_ids(self) -> tuple[str, ...]:
         """The project groups, in code order (the ownership's)."""
         return self.ownership.group_ids
+
+    def _parts(self) -> tuple[tuple[str, int, str], ...]:
+        return (
+            ("ownership", len(self.ownership), "moves"),
+            ("targets", len(self.targets), "targets"),
+            ("teams", sum(len(m) for m in self.teams.values()), "members"),
+            ("scores", len(self.scores), "scores"),
+            ("kpi_observations", len(self.kpi_observations), "observations"),
+            ("kpi_thresholds", len(self.kpi_thresholds), "thresholds"),
+            ("supervision_items", len(self.supervision_items), "items"),
+            ("supervision_history", len(self.supervision_history), "history rows"),
+            ("dispatch_orders", len(self.dispatch_orders), "orders"),
+            ("supervision_orders", len(self.supervision_orders), "orders"),
+            ("lifecycles", len(self.lifecycles), "lifecycles"),
+        )
+
+    def __repr__(self) -> str:
+        shown = ("ownership", "targets", "kpi_observations", "supervision_items")
+        size = [f"{number(n)} {what}" for name, n, what in self._parts() if name in shown]
+        facts = {"as_of": self.as_of, "scheme": self.payout_scheme.name}
+        return short_repr("OperationsData", f"{len(self.group_ids)} groups", *size, **facts)
+
+    def _repr_html_(self) -> str:
+        rows = ((name, n, what) for name, n, what in self._parts())
+        headings = ("part", "size", "of")
+        return html_table(headings, rows, caption=repr(self), unit="parts", limit=20)
 
     @property
     def kpi_months(self) -> tuple[Period, Period] | None:

@@ -26,6 +26,7 @@ from keyaccount.exceptions import (
     ValidationError,
     shorten,
 )
+from keyaccount.utils.display import HEAD_ROWS, html_table, number, short_repr, span
 
 if TYPE_CHECKING:
     from keyaccount.operations._ownership import Ownership
@@ -245,6 +246,14 @@ class KpiRegistry(Mapping[str, KpiDefinition]):
 
     def __len__(self) -> int:
         return len(self.definitions)
+
+    def __repr__(self) -> str:
+        return short_repr("KpiRegistry", f"{len(self)} KPIs: " + ", ".join(self._index)[:300])
+
+    def _repr_html_(self) -> str:
+        rows = ((d.id, d.name_en, d.name_zh, d.direction, d.proportion) for d in self.definitions)
+        headings = ("id", "name_en", "name_zh", "direction", "proportion")
+        return html_table(headings, rows, total=len(self), caption=repr(self), unit="KPIs")
 
     def __contains__(self, kpi_id: object) -> bool:
         return isinstance(kpi_id, str) and kpi_id in self._index
@@ -526,6 +535,34 @@ class KpiObservations:
         """Where the rate is present: the denominator is positive."""
         return self.denominator > 0
 
+    def __repr__(self) -> str:
+        months = None
+        if len(self):
+            first, last = (Period.from_ordinal(int(f(self.period))) for f in (np.min, np.max))
+            months = span(first, last)
+        size = f"{number(len(self))} observations, {len(self.registry)} KPIs registered"
+        return short_repr("KpiObservations", size, months=months)
+
+    def _repr_html_(self) -> str:
+        rate = self.rate[:HEAD_ROWS]
+        rows = (
+            (
+                o.subject_kind,
+                o.subject_id,
+                o.kpi_id,
+                str(o.period),
+                o.numerator,
+                o.denominator,
+                float(rate[i]),
+            )
+            for i, o in zip(range(HEAD_ROWS), self.records(), strict=False)
+        )
+        headings = (
+            *("subject_kind", "subject_id", "kpi_id", "period"),
+            *("numerator", "denominator", "rate"),
+        )
+        return html_table(headings, rows, total=len(self), caption=repr(self), unit="observations")
+
     def records(self) -> Iterator[KpiObservation]:
         """The observations one by one, in row order."""
         for i in range(len(self)):
@@ -694,6 +731,10 @@ class SubjectAttributes:
         }
         return cls(customers=customers, groups={g.id: g.segment for g in portfolio.project_groups})
 
+    def __repr__(self) -> str:
+        size = f"{number(len(self.customers))} customers, {number(len(self.groups))} groups"
+        return short_repr("SubjectAttributes", size)
+
     def of(
         self, kind: SubjectKind, subject_id: str
     ) -> tuple[str | None, Segment | None, Tier | None, str | None]:
@@ -740,6 +781,23 @@ class KpiRollup:
 
     def __len__(self) -> int:
         return int(self.numerator.shape[0])
+
+    def __repr__(self) -> str:
+        return short_repr("KpiRollup", f"{number(len(self))} rows", by=", ".join(self.by))
+
+    def _repr_html_(self) -> str:
+        rate, n = self.rate, min(len(self), HEAD_ROWS)
+        rows = (
+            (
+                *(self.keys[d][i] for d in self.by),
+                int(self.numerator[i]),
+                int(self.denominator[i]),
+                float(rate[i]),
+            )
+            for i in range(n)
+        )
+        headings = (*self.by, "numerator", "denominator", "rate")
+        return html_table(headings, rows, total=len(self), caption=repr(self), unit="rows")
 
     @property
     def rate(self) -> npt.NDArray[np.float64]:

@@ -35,6 +35,7 @@ from keyaccount.exceptions import (
 )
 from keyaccount.operations._kpi import KpiDirection, KpiRegistry, default_kpi_registry
 from keyaccount.utils import toml_key_lines
+from keyaccount.utils.display import html_table, short_repr
 
 __all__ = [
     "DEFAULT_KPI_THRESHOLDS_FILE",
@@ -156,7 +157,7 @@ def _default_registry() -> KpiRegistry:
 class KpiThresholds:
     """A set of thresholds (at most one per KPI, segment and tier) and the precedence rule.
 
-    Args:
+    Attributes:
         thresholds: The thresholds.
         registry: The KPIs they may name (default: the court project's four).
         name: A name for messages and reports.
@@ -219,6 +220,16 @@ class KpiThresholds:
 
     def __len__(self) -> int:
         return len(self.thresholds)
+
+    def __repr__(self) -> str:
+        kpis = len({t.kpi_id for t in self.thresholds})
+        return short_repr("KpiThresholds", f"{len(self)} thresholds of {kpis} KPIs", name=self.name)
+
+    def _repr_html_(self) -> str:
+        rows = ((t.kpi_id, t.segment, t.tier, t.minimum, t.maximum) for t in self.thresholds)
+        headings = ("kpi_id", "segment", "tier", "minimum", "maximum")
+        total = len(self)
+        return html_table(headings, rows, total=total, caption=repr(self), unit="thresholds")
 
     def lookup(
         self, kpi_id: str, segment: Segment | None, tier: Tier | None

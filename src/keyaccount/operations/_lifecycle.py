@@ -16,6 +16,7 @@ import attrs
 from keyaccount.domain import Stage
 from keyaccount.exceptions import IllegalMoveError, ValidationError, shorten
 from keyaccount.operations._supervision_items import to_date
+from keyaccount.utils.display import html_table, number, short_repr
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -159,6 +160,15 @@ class ProjectLifecycle:
     def loops(self) -> int:
         """How many times the loop was closed (moves from ``IMPROVE`` back to ``PLAN``)."""
         return sum(1 for m in self.moves if m.before is Stage.IMPROVE)
+
+    def __repr__(self) -> str:
+        size = f"{number(len(self.moves))} moves, {number(self.loops)} loops"
+        return short_repr("ProjectLifecycle", size, project_id=self.project_id, stage=self.stage)
+
+    def _repr_html_(self) -> str:
+        rows = ((m.seq, m.who, m.when, m.before, m.after) for m in self.moves)
+        headings = ("seq", "who", "when", "from", "to")
+        return html_table(headings, rows, total=len(self.moves), caption=repr(self), unit="moves")
 
     def stage_on(self, day: dt.date | str) -> Stage:
         """The stage at the end of ``day``."""

@@ -29,6 +29,7 @@ from keyaccount.exceptions import (
     shorten,
 )
 from keyaccount.operations._targets import check_text_id, raise_problems
+from keyaccount.utils.display import HEAD_ROWS, html_table, number, short_repr
 
 if TYPE_CHECKING:
     from collections.abc import Container, Iterable, Iterator, Sequence
@@ -355,7 +356,14 @@ class Ownership:
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return f"<Ownership: {len(self)} moves, groups {', '.join(self.group_ids)}>"
+        groups = f"{len(self.group_ids)} groups " + ", ".join(self.group_ids)[:300]
+        return short_repr("Ownership", f"{number(len(self))} moves", groups)
+
+    def _repr_html_(self) -> str:
+        head = (self._move(i) for i in range(min(len(self), HEAD_ROWS)))
+        rows = ((m.customer_id, m.group_id, str(m.period), m.actor, m.reason) for m in head)
+        headings = ("customer_id", "group_id", "from", "actor", "reason")
+        return html_table(headings, rows, total=len(self), caption=repr(self), unit="moves")
 
     def _columns(self) -> tuple[ObjArray, I32Array, I32Array, ObjArray, ObjArray]:
         return (self._customer, self._group, self._period, self._actor, self._reason)

@@ -49,10 +49,14 @@ from keyaccount.operations._scheme_check import (
     PART_TIME_FACTOR,
     check_decimal,
 )
+from keyaccount.portfolio import frames as fr
+from keyaccount.utils.display import html_table, money, number, short_repr
 
 if TYPE_CHECKING:
     import numpy.typing as npt
     import pandas as pd
+    import polars as pl
+    import pyarrow as pa
 
     from keyaccount.operations._scheme import PayoutScheme
 
@@ -179,6 +183,17 @@ class Payout:
         """The project manager's share."""
         return self.shares[0]
 
+    def __repr__(self) -> str:
+        pool = f"pool {money(self.pool_fen)} yuan, {len(self.shares)} shares"
+        return short_repr("Payout", pool, group_id=self.group_id, period=self.period)
+
+    def _repr_html_(self) -> str:
+        shares = self.shares
+        rows = ((s.member, s.role, s.full_time, s.score, s.weight, money(s.fen)) for s in shares)
+        headings = ("member", "role", "full_time", "score", "weight", "share (yuan)")
+        total = len(self.shares)
+        return html_table(headings, rows, total=total, caption=repr(self), unit="shares", limit=20)
+
     def share(self, member: str) -> PayoutShare:
         """The share of ``member`` (by name).
 
@@ -240,6 +255,26 @@ class PayoutRun:
         """The groups, in order."""
         return tuple(p.group_id for p in self.payouts)
 
+    def __repr__(self) -> str:
+        size = f"{number(len(self))} groups, pools {money(self.total_fen)} yuan"
+        facts = {"scheme": self.scheme, "version": self.scheme_version, "period": self.period}
+        return short_repr("PayoutRun", size, **facts)
+
+    def _repr_html_(self) -> str:
+        rows = (
+            (
+                p.group_id,
+                money(p.attributed_fen),
+                money(p.target_fen),
+                money(p.pool_fen),
+                len(p.shares),
+            )
+            for p in self.payouts
+        )
+        headings = ("group_id", "attributed (yuan)", "target (yuan)", "pool (yuan)", "shares")
+        total, caption = len(self), repr(self)
+        return html_table(headings, rows, total=total, caption=caption, unit="groups", limit=20)
+
     @property
     def total_fen(self) -> int:
         """The sum of the pools, in fen."""
@@ -259,34 +294,57 @@ class PayoutRun:
             for s in p.shares
         )
 
-    def to_pandas(self, *, lang: str = "en") -> pd.DataFrame:
-        """The flat table as a DataFrame (needs the ``pandas`` extra); money as ``fen``.
+    def _frame(self, lang: str, where: str) -> fr.Frame:
+        check_lang(lang, where=where)
+        rows = self.rows()
+        roles = list(Role)
+        role_labels = [x.label(lang) for x in roles]
+        groups = self.group_ids
 
-        ``lang`` labels the roles: member names (``"en"``) or Chinese labels (``"zh"``).
+        def decimals(name: str) -> fr.Column:
+            values = [getattr(r, name) for r in rows]
+            absent = [v is None for v in values]
+            return fr.ratio(name, [np.nan if v is None else float(v) for v in values], absent)
+
+        return fr.Frame(
+            (
+                fr.text("period", [r.period for r in rows]),
+                fr.key("group_id", [groups.index(r.group_id) for r in rows], groups),
+                fr.text("scheme", [r.scheme for r in rows]),
+                fr.integer("scheme_version", [r.scheme_version for r in rows]),
+                fr.text("member", [r.member for r in rows]),
+                fr.labels("role", [roles.index(r.role) for r in rows], role_labels),
+                fr.flag("full_time", [r.full_time for r in rows]),
+                decimals("score"),
+                decimals("role_weight"),
+                decimals("weight"),
+                fr.money("amount", [r.fen for r in rows]),
+            ),
+            {"period": self.period, "scheme": self.scheme},
+        )
+
+    def to_pandas(self, *, lang: str = "en") -> pd.DataFrame:
+        """The flat table (:meth:`rows`) as a DataFrame (needs the ``pandas`` extra).
+
+        Columns: ``period``, ``group_id``, ``scheme``, ``scheme_version``,
+        ``member``, ``role`` (an ordered category in role order, labelled in
+        ``lang``), ``full_time``, ``score``, ``role_weight`` and ``weight``
+        (``Float64``, missing where none; the exact values are on
+        :class:`PayoutShare`), and the share as ``amount_fen`` and exact yuan
+        ``amount``.
 
         Raises:
             ValidationError: ``lang`` is not ``"en"`` or ``"zh"``.
         """
-        import pandas as pd  # optional dependency: imported on use
+        return self._frame(lang, "PayoutRun.to_pandas").to_pandas()
 
-        check_lang(lang, where="PayoutRun.to_pandas")
+    def to_arrow(self, *, lang: str = "en") -> pa.Table:
+        """:meth:`to_pandas` as a pyarrow ``Table``."""
+        return self._frame(lang, "PayoutRun.to_arrow").to_arrow()
 
-        rows = self.rows()
-        return pd.DataFrame(
-            {
-                "period": [r.period for r in rows],
-                "group_id": [r.group_id for r in rows],
-                "scheme": [r.scheme for r in rows],
-                "scheme_version": [r.scheme_version for r in rows],
-                "member": [r.member for r in rows],
-                "role": [r.role.label(lang) for r in rows],
-                "full_time": [r.full_time for r in rows],
-                "score": [r.score for r in rows],
-                "role_weight": [r.role_weight for r in rows],
-                "weight": [r.weight for r in rows],
-                "fen": pd.array([r.fen for r in rows], dtype="Int64"),
-            }
-        )
+    def to_polars(self, *, lang: str = "en") -> pl.DataFrame:
+        """:meth:`to_pandas` as a polars ``DataFrame``."""
+        return self._frame(lang, "PayoutRun.to_polars").to_polars()
 
 
 # ----------------------------------------------------------------------- teams

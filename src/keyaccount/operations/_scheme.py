@@ -32,6 +32,7 @@ from keyaccount.operations._scheme_check import (
     scheme_fields,
 )
 from keyaccount.utils import toml_key_lines, toml_value
+from keyaccount.utils.display import html_table, short_repr
 
 __all__ = [
     "DEFAULT_PAYOUT_FILE",
@@ -143,6 +144,16 @@ class PayoutScheme:
             description=description,
         )
         _init(self, fields, source)
+
+    def __repr__(self) -> str:
+        size = f"{len(self.brackets)} brackets, project manager {self.pm_share}"
+        return short_repr("PayoutScheme", size, name=self.name, version=self.version)
+
+    def _repr_html_(self) -> str:
+        rows = ((b.lower, b.upper, b.rate) for b in self.brackets)
+        headings = ("from (yuan above target)", "to", "rate")
+        total, caption = len(self.brackets), repr(self)
+        return html_table(headings, rows, total=total, caption=caption, unit="brackets", limit=20)
 
     # ------------------------------------------------------------------ files
 

@@ -30,6 +30,7 @@ from keyaccount.operations._supervision_items import (
     ItemHistoryRow,
     SupervisionItem,
     SupervisionOrder,
+    items_html,
     to_date,
 )
 from keyaccount.operations._supervision_reports import (
@@ -44,6 +45,7 @@ from keyaccount.operations._supervision_sweep import (
     plan_sweep,
     reference_sweep_item,
 )
+from keyaccount.utils.display import number, short_repr
 
 if TYPE_CHECKING:
     from keyaccount.portfolio import Portfolio
@@ -68,6 +70,11 @@ class SweepResult:
     escalated: tuple[str, ...]
     flagged: tuple[str, ...]
     rows: tuple[ItemHistoryRow, ...]
+
+    def __repr__(self) -> str:
+        size = f"{number(len(self.escalated))} escalated, {number(len(self.flagged))} flagged"
+        rows = f"{number(len(self.rows))} history rows"
+        return short_repr("SweepResult", size, rows, day=self.day)
 
 
 def _who(value: object, name: str = "who") -> str:
@@ -207,6 +214,16 @@ class SupervisionList:
 
     def __iter__(self) -> Iterator[SupervisionItem]:
         return iter(list(self._items.values()))
+
+    def __repr__(self) -> str:
+        size = (
+            f"{number(len(self))} items, {number(len(self._history))} history rows",
+            f"{len(self._dispatch)} dispatch orders, {len(self._orders)} supervision orders",
+        )
+        return short_repr("SupervisionList", *size)
+
+    def _repr_html_(self) -> str:
+        return items_html(self._items.values(), len(self), repr(self))
 
     def item(self, item_id: str) -> SupervisionItem:
         """The item with ``item_id``.

@@ -10,9 +10,10 @@ import attrs
 from keyaccount.domain import Department, ItemStatus, Level, Severity
 from keyaccount.exceptions import UnknownLabelError, ValidationError, shorten
 from keyaccount.operations._kpi import SubjectKind, to_subject_kind
+from keyaccount.utils.display import html_table, number, short_repr
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
 __all__ = [
     "DEFAULT_DAYS_PER_LEVEL",
@@ -21,6 +22,7 @@ __all__ = [
     "ItemHistoryRow",
     "SupervisionItem",
     "SupervisionOrder",
+    "items_html",
     "to_date",
 ]
 
@@ -207,6 +209,10 @@ class DispatchOrder:
     provinces: tuple[str, ...]
     item_ids: tuple[str, ...]
 
+    def __repr__(self) -> str:
+        size = f"{number(len(self.provinces))} provinces, {number(len(self.item_ids))} items"
+        return short_repr("DispatchOrder", size, id=self.id, issued_on=self.issued_on)
+
 
 @attrs.frozen
 class SupervisionOrder:
@@ -227,6 +233,34 @@ class SupervisionOrder:
     issued_on: dt.date
     escalations: int
     item_ids: tuple[str, ...]
+
+    def __repr__(self) -> str:
+        size = f"{number(self.escalations)} escalations, {number(len(self.item_ids))} items"
+        facts = {"id": self.id, "province": self.province, "issued_on": self.issued_on}
+        return short_repr("SupervisionOrder", size, **facts)
+
+
+def items_html(items: Iterable[SupervisionItem], total: int, caption: str) -> str:
+    """The head of a list of supervision items as an HTML table (for notebooks)."""
+    rows = (
+        (
+            i.id,
+            i.title,
+            i.subject_id,
+            i.department,
+            i.level,
+            i.status,
+            i.province,
+            i.opened_on,
+            i.due_on,
+        )
+        for i in items
+    )
+    headings = (
+        *("id", "title", "subject", "department", "level", "status", "province"),
+        *("opened", "due"),
+    )
+    return html_table(headings, rows, total=total, caption=caption, unit="items")
 
 
 def _days_per_level(value: Mapping[Level | str, int] | tuple[int, ...]) -> tuple[int, ...]:

@@ -17,6 +17,7 @@ from keyaccount.operations._supervision_items import (
     SupervisionOrder,
     to_date,
 )
+from keyaccount.utils.display import html_table, number, short_repr, span
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -80,6 +81,22 @@ class MeetingReport:
     def row(self, key: str) -> MeetingReportRow:
         """The row of ``key`` (zeros when the report has none)."""
         return next((r for r in self.rows if r.key == key), MeetingReportRow(key))
+
+    def __repr__(self) -> str:
+        t = self.total
+        counts = (
+            f"{number(len(self.rows))} rows",
+            f"opened {number(t.opened)}, closed {number(t.closed)}",
+            f"overdue {number(t.overdue)}, escalated {number(t.escalated)}",
+        )
+        days = span(self.start, self.end)
+        return short_repr("MeetingReport", *counts, by=self.by, days=days)
+
+    def _repr_html_(self) -> str:
+        rows = ((r.key, r.opened, r.closed, r.overdue, r.escalated) for r in self.rows)
+        headings = (self.by, "opened", "closed", "overdue", "escalated")
+        total = len(self.rows)
+        return html_table(headings, rows, total=total, caption=repr(self), unit="rows", limit=20)
 
 
 def week_days(day: dt.date | str) -> tuple[dt.date, dt.date]:

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from keyaccount.domain import ItemStatus, Level, Severity
+from keyaccount.utils.display import number, short_repr
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -58,6 +59,10 @@ class SweepColumns:
 
     def __len__(self) -> int:
         return int(self.level.shape[0])
+
+    def __repr__(self) -> str:
+        size = f"{number(len(self))} items, {number(int(self.open.sum()))} open"
+        return short_repr("SweepColumns", size)
 
     @classmethod
     def from_items(cls, items: Sequence[SupervisionItem]) -> SweepColumns:
@@ -96,6 +101,11 @@ class SweepPlan:
     def changed(self) -> npt.NDArray[np.bool_]:
         """Items the sweep changes."""
         return self.escalate | self.flag
+
+    def __repr__(self) -> str:
+        size = f"{number(int(self.escalate.shape[0]))} items"
+        escalate, flag = (number(int(a.sum())) for a in (self.escalate, self.flag))
+        return short_repr("SweepPlan", size, f"{escalate} to escalate, {flag} to flag")
 
 
 def plan_sweep(columns: SweepColumns, day: dt.date, policy: EscalationPolicy) -> SweepPlan:

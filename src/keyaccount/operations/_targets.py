@@ -22,6 +22,7 @@ from keyaccount.exceptions import (
     ValidationError,
     shorten,
 )
+from keyaccount.utils.display import html_table, number, short_repr
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -331,7 +332,7 @@ class Targets:
     target is absent. Member targets follow the same rules, member by member;
     they are planning figures: attainment is computed for groups only.
 
-    Args:
+    Attributes:
         targets: The targets, in any order.
 
     Raises:
@@ -360,6 +361,15 @@ class Targets:
 
     def __iter__(self) -> Iterator[Target]:
         return iter(self.targets)
+
+    def __repr__(self) -> str:
+        size = f"{number(len(self))} targets, {len(self.group_ids)} groups"
+        return short_repr("Targets", size)
+
+    def _repr_html_(self) -> str:
+        rows = ((t.group_id, t.member, str(t.span), t.amount) for t in self.targets)
+        headings = ("group_id", "member", "span", "target (yuan)")
+        return html_table(headings, rows, total=len(self), caption=repr(self), unit="targets")
 
     def with_targets(self, targets: Iterable[Target]) -> Targets:
         """These targets and ``targets`` (refused, as a whole, if one repeats a key)."""

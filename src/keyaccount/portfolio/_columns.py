@@ -8,7 +8,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from keyaccount.domain import Period
+from keyaccount.domain import Period, PeriodRange
 from keyaccount.exceptions import (
     InvalidMoneyError,
     InvalidPeriodError,
@@ -16,6 +16,7 @@ from keyaccount.exceptions import (
     UnknownProductError,
     ValidationError,
 )
+from keyaccount.utils.display import HEAD_ROWS, html_table, money, number, short_repr
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -48,6 +49,26 @@ class RevenueColumns:
 
     def __len__(self) -> int:
         return int(self.customer.shape[0])
+
+    def __repr__(self) -> str:
+        span = self.period_span
+        months = None if span is None else PeriodRange(*span)
+        return short_repr("RevenueColumns", f"{number(len(self))} records", months=months)
+
+    def _repr_html_(self) -> str:
+        n = min(len(self), HEAD_ROWS)
+        rows = (
+            (
+                int(self.customer[i]),
+                int(self.product[i]),
+                str(Period.from_ordinal(int(self.period[i]))),
+                money(int(self.fen[i])),
+                int(self.volume[i]),
+            )
+            for i in range(n)
+        )
+        headings = ("customer position", "product position", "period", "yuan", "volume")
+        return html_table(headings, rows, total=len(self), caption=repr(self), unit="records")
 
     @classmethod
     def empty(cls) -> RevenueColumns:

@@ -29,11 +29,22 @@ from keyaccount.exceptions import (
 )
 from keyaccount.portfolio._columns import check_ordinals
 from keyaccount.portfolio._problems import raise_problems
+from keyaccount.utils.display import HEAD_ROWS, html_table, number, short_repr
 
 if TYPE_CHECKING:
     from collections.abc import Container, Mapping, Sequence
 
-__all__ = ["CustomerColumns", "customers_block"]
+__all__ = ["CUSTOMER_HEADINGS", "CustomerColumns", "customer_cells", "customers_block"]
+
+CUSTOMER_HEADINGS = ("id", "name", "segment", "sub_segment", "tier", "parent", "province", "since")
+"""Columns of a customer table shown in a notebook."""
+
+
+def customer_cells(c: Customer) -> tuple[object, ...]:
+    """One customer's cells under :data:`CUSTOMER_HEADINGS`."""
+    sub = None if c.sub_segment is None else c.sub_segment.name
+    return (c.id, c.name, c.segment, sub, c.tier, c.parent_id, c.province, str(c.first_period))
+
 
 _CODE_COLUMNS = ("segment", "sub_segment", "tier", "parent", "first_period", "tier_since")
 
@@ -66,6 +77,15 @@ class CustomerColumns:
 
     def __len__(self) -> int:
         return int(self.id.shape[0])
+
+    def __repr__(self) -> str:
+        return short_repr("CustomerColumns", f"{number(len(self))} customers")
+
+    def _repr_html_(self) -> str:
+        rows = (customer_cells(self.customer(i)) for i in range(min(len(self), HEAD_ROWS)))
+        return html_table(
+            CUSTOMER_HEADINGS, rows, total=len(self), caption=repr(self), unit="customers"
+        )
 
     @classmethod
     def empty(cls) -> CustomerColumns:

@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
+import keyaccount.portfolio.frames as fr
 from keyaccount.domain import (
     NO_CODE,
     SEGMENTS,
@@ -44,12 +45,15 @@ from keyaccount.domain import (
 from keyaccount.exceptions import UnknownCustomerError, UnknownProductError
 from keyaccount.portfolio._columns import RevenueColumns
 from keyaccount.portfolio.limits import check_rollup
+from keyaccount.utils.display import HEAD_ROWS, html_table, number, short_repr
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
     from decimal import Decimal
 
     import pandas as pd
+    import polars as pl
+    import pyarrow as pa
 
 __all__ = [
     "METRICS",
@@ -161,6 +165,29 @@ class MetricsTable:
     def __contains__(self, customer_id: object) -> bool:
         return customer_id in self._position_map()
 
+    def __repr__(self) -> str:
+        size = f"{number(len(self))} customers, {len(self.columns)} metrics"
+        rollup = True if self.rollup else None
+        return short_repr("MetricsTable", size, as_of=self.as_of, rollup=rollup)
+
+    def _repr_html_(self) -> str:
+        rows = (
+            (
+                self.customer_ids[i],
+                TIERS[int(self.tier[i])],
+                self._segment_at(i),
+                *(self.value(name, i) for name in self.columns),
+            )
+            for i in range(min(len(self), HEAD_ROWS))
+        )
+        headings = ("customer_id", "tier", "segment", *self.columns)
+        return html_table(headings, rows, total=len(self), caption=repr(self), unit="customers")
+
+    def _segment_at(self, position: int) -> Segment | None:
+        """The segment of the customer in row ``position`` (``None`` when unassigned)."""
+        code = int(self.segment[position])
+        return None if code == NO_CODE else SEGMENTS[code]
+
     @property
     def names(self) -> tuple[str, ...]:
         """Metric names in column order."""
@@ -233,6 +260,7 @@ class MetricsTable:
 
     def top(self, n: int = 10, by: str = "t12m_revenue") -> list[str]:
         """Ids of the ``n`` customers with the largest ``by`` (absent values last; ties by id)."""
+        fr.check_choice(by, self.names, what="metric", where="MetricsTable.top")
         values = self.columns[by].astype(np.float64)
         values = np.where(self.absent[by], -np.inf, values)
         order = np.lexsort((self.customer_ids.astype(str), -values))
@@ -241,42 +269,42 @@ class MetricsTable:
     def __iter__(self) -> Iterator[str]:
         return iter(self.customer_ids.tolist())
 
+    def _frame(self, lang: str, where: str) -> fr.Frame:
+        check_lang(lang, where=where)
+        columns = [
+            fr.text("customer_id", self.customer_ids),
+            fr.tier("tier", self.tier, lang),
+            fr.segment("segment", self.segment, lang),
+        ]
+        for name, values in self.columns.items():
+            kind = METRICS[name].kind if name in METRICS else MetricKind.RATIO
+            make = {MetricKind.MONEY: fr.money, MetricKind.COUNT: fr.integer}.get(kind, fr.ratio)
+            columns.append(make(name, values, self.absent[name]))
+        meta = {"as_of": str(self.as_of), "rollup": str(self.rollup).lower()}
+        return fr.Frame(tuple(columns), meta)
+
     def to_pandas(self, *, lang: str = "en") -> pd.DataFrame:
         """A DataFrame indexed by customer id (needs the ``pandas`` extra).
 
-        Money columns are ``Decimal`` yuan would be slow at scale, so they are
-        given as nullable ``Int64`` fen with a ``_fen`` suffix; counts are
-        nullable ``Int64`` and ratios ``Float64``; absent values are ``<NA>``.
-        ``lang`` (``"en"`` or ``"zh"``) chooses the tier and segment labels.
+        Columns: ``tier`` and ``segment`` (ordered categories labelled in
+        ``lang``; unassigned segments missing), then every metric: money as
+        ``<name>_fen`` and exact yuan ``<name>``, counts as ``Int64``, ratios as
+        ``Float64``; absent values are ``<NA>`` (``docs/frames.md``).
+        ``attrs["as_of"]`` is the as-of month.
 
         Raises:
             ValidationError: ``lang`` is not ``"en"`` or ``"zh"``.
         """
-        import pandas as pd  # optional dependency: imported on use
+        frame = self._frame(lang, "MetricsTable.to_pandas").to_pandas()
+        return frame.set_index("customer_id")
 
-        check_lang(lang, where="MetricsTable.to_pandas")
+    def to_arrow(self, *, lang: str = "en") -> pa.Table:
+        """The table as a pyarrow ``Table``: ``customer_id`` first, then as :meth:`to_pandas`."""
+        return self._frame(lang, "MetricsTable.to_arrow").to_arrow()
 
-        data: dict[str, Any] = {
-            "tier": pd.Categorical(
-                [TIERS[t].label(lang) for t in self.tier], [t.label(lang) for t in TIERS]
-            ),
-            "segment": [
-                None if s == NO_CODE else SEGMENTS[s].label(lang) for s in self.segment.tolist()
-            ],
-        }
-        for name, values in self.columns.items():
-            kind = METRICS[name].kind if name in METRICS else MetricKind.RATIO
-            column = f"{name}_fen" if kind is MetricKind.MONEY else name
-            array = (
-                pd.array(values, dtype="Float64")
-                if kind is MetricKind.RATIO
-                else pd.array(values, dtype="Int64")
-            )
-            array[self.absent[name]] = pd.NA
-            data[column] = array
-        frame = pd.DataFrame(data, index=pd.Index(self.customer_ids, name="customer_id"))
-        frame.attrs["as_of"] = str(self.as_of)
-        return frame
+    def to_polars(self, *, lang: str = "en") -> pl.DataFrame:
+        """The table as a polars ``DataFrame`` (made from :meth:`to_arrow`)."""
+        return self._frame(lang, "MetricsTable.to_polars").to_polars()
 
 
 def _sum_by(

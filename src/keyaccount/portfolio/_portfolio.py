@@ -16,22 +16,35 @@ from keyaccount.domain import (
     RevenueRecord,
     SegmentChange,
     TierChange,
+    check_lang,
     default_catalog,
 )
 from keyaccount.exceptions import UnknownCustomerError
 from keyaccount.portfolio._changes import apply_changes, replace_customer
-from keyaccount.portfolio._customers import CustomerColumns, customers_block
+from keyaccount.portfolio._customers import (
+    CUSTOMER_HEADINGS,
+    CustomerColumns,
+    customer_cells,
+    customers_block,
+)
+from keyaccount.portfolio._frames import portfolio_frames, read_frames
 from keyaccount.portfolio._groups import GroupRegistry
 from keyaccount.portfolio._hierarchy import ancestor_positions, child_map, descendant_positions
 from keyaccount.portfolio._portfolio_metrics import customer_metrics, group_rows
 from keyaccount.portfolio._revenue import RevenueLedger, records_block
 from keyaccount.portfolio._summary import SegmentTierSummary, summarise
+from keyaccount.utils.display import HEAD_ROWS, html_table, number, short_repr
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
+    import pandas as pd
+    import polars as pl
+    import pyarrow as pa
+
     from keyaccount.portfolio._columns import RevenueColumns
     from keyaccount.portfolio._metrics import MetricsTable
+    from keyaccount.portfolio.frames import Frame
 
 __all__ = ["Portfolio"]
 
@@ -90,9 +103,20 @@ class Portfolio:
         return customer_id in self._positions
 
     def __repr__(self) -> str:
-        return (
-            f"<Portfolio: {len(self)} customers, {len(self.revenue_columns)} revenue records, "
-            f"{len(self._catalog)} products, {len(self._groups)} project groups>"
+        span = self.revenue_columns.period_span
+        return short_repr(
+            "Portfolio",
+            f"{number(len(self))} customers",
+            f"{number(len(self.revenue_columns))} revenue records"
+            + ("" if span is None else f" {span[0]}..{span[1]}"),
+            f"{len(self._catalog)} products, {len(self._groups)} project groups",
+        )
+
+    def _repr_html_(self) -> str:
+        cols = self.customer_columns
+        rows = (customer_cells(cols.customer(i)) for i in range(min(len(cols), HEAD_ROWS)))
+        return html_table(
+            CUSTOMER_HEADINGS, rows, total=len(cols), caption=repr(self), unit="customers"
         )
 
     @property
@@ -165,10 +189,11 @@ class Portfolio:
         reach the portfolio, nor the portfolio's updates ``block``.
 
         Raises:
-            DuplicateCustomerError, UnknownCustomerError, HierarchyCycleError,
-            ValidationError: as :meth:`add_customers` (a cycle's message lists
-                its ids); columns of different lengths, non-integer codes and
-                codes out of range are ``ValidationError``.
+            DuplicateCustomerError: as :meth:`add_customers`.
+            UnknownCustomerError: as :meth:`add_customers`.
+            HierarchyCycleError: as :meth:`add_customers` (the message lists the cycle's ids).
+            ValidationError: as :meth:`add_customers`; also columns of different
+                lengths, non-integer codes and codes out of range.
             SubSegmentMismatchError: a sub-segment of another segment (or of none).
             InvalidPeriodError: a ``first_period`` or ``tier_since`` ordinal that
                 is no valid month. Nothing is added.
@@ -378,6 +403,119 @@ class Portfolio:
             ValidationError: a customer already owned by another group.
         """
         self._groups.add(group, self._positions)
+
+    # ------------------------------------------------------------------ frames
+
+    @classmethod
+    def from_frames(
+        cls,
+        customers: object,
+        revenue: object | None = None,
+        *,
+        catalog: ProductCatalog | None = None,
+        customers_source: str = "customers frame",
+        revenue_source: str = "revenue frame",
+    ) -> Portfolio:
+        """A portfolio from a customers frame and a revenue frame, column by column.
+
+        Each frame is a pandas or polars ``DataFrame`` or a pyarrow ``Table``
+        (told apart by its module; a library not installed is never imported)
+        with the columns of the CSV formats (``docs/frames.md``): customers
+        ``customer_id, name, first_period`` and optionally ``segment,
+        sub_segment, tier, parent_id, province, tier_since``; revenue
+        ``customer_id, period`` and ``revenue`` (yuan as ``Decimal``, text or
+        an Arrow decimal) or ``revenue_fen`` (whole fen, integers), optionally
+        ``product_id`` and ``volume``. Months are ``YYYY-MM`` text, monthly
+        periods, or dates and naive datetimes on the first of the month (any
+        other day is refused). Float money is refused. The rows pass the CSV
+        readers' checks; every bad row is reported at once and nothing is built.
+
+        Args:
+            customers: The customers frame.
+            revenue: The revenue frame (``None``: no revenue).
+            catalog: The product catalogue (default: :func:`default_catalog`).
+            customers_source: How the customers frame is named in messages.
+            revenue_source: How the revenue frame is named in messages.
+
+        Raises:
+            CsvImportError: every bad row of the customers frame (else of the
+                revenue frame), each a :class:`~keyaccount.exceptions.FrameRowError`
+                naming its row (from 0), column, value and reason.
+            InvalidMoneyError: a money column of floats, or an integer
+                ``revenue`` column (name whole fen ``revenue_fen``).
+            ValidationError: an object that is no frame, a missing, unknown or
+                repeated column, or a column of a type that is not accepted.
+            PrecisionError: a customer-month beyond the limits (``docs/limits.md``).
+
+        Example:
+            >>> import pandas as pd
+            >>> customers = pd.DataFrame({"customer_id": ["C1"], "name": ["某中院"],
+            ...                           "segment": ["司法"], "first_period": ["2022-01"]})
+            >>> revenue = pd.DataFrame({"customer_id": ["C1"], "period": ["2022-03"],
+            ...                         "product_id": ["court_express"], "revenue_fen": [1050]})
+            >>> Portfolio.from_frames(customers, revenue).metrics("2022-12").row("C1")[
+            ...     "t12m_revenue"]
+            Decimal('10.50')
+        """
+        products = catalog if catalog is not None else default_catalog()
+        block, rev = read_frames(
+            customers,
+            revenue,
+            products,
+            customers_source=customers_source,
+            revenue_source=revenue_source,
+        )
+        portfolio = cls(products=products)
+        portfolio.add_customer_columns(block)
+        if rev is not None:
+            portfolio.add_revenue_columns(rev)
+        return portfolio
+
+    @classmethod
+    def from_arrow(
+        cls,
+        customers: pa.Table,
+        revenue: pa.Table | None = None,
+        *,
+        catalog: ProductCatalog | None = None,
+    ) -> Portfolio:
+        """:meth:`from_frames` for two pyarrow ``Table`` objects (``pf.to_arrow()`` gives them)."""
+        return cls.from_frames(
+            customers,
+            revenue,
+            catalog=catalog,
+            customers_source="customers table",
+            revenue_source="revenue table",
+        )
+
+    def to_frames(self, *, lang: str = "en") -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The customers and revenue as two pandas DataFrames (``from_frames`` reads them back).
+
+        Customers: ``customer_id, name, segment, sub_segment, tier, parent_id,
+        province, first_period, tier_since``; revenue: ``customer_id`` and
+        ``product_id`` (categories), ``period``, ``revenue_fen``, ``revenue``
+        (exact yuan), ``volume``. Types as in ``docs/frames.md``; ``lang``
+        labels the segments, sub-segments and tiers.
+
+        Raises:
+            ValidationError: ``lang`` is not ``"en"`` or ``"zh"``.
+        """
+        customers, revenue = self._frames(lang, "Portfolio.to_frames")
+        return customers.to_pandas(), revenue.to_pandas()
+
+    def to_arrow(self, *, lang: str = "en") -> tuple[pa.Table, pa.Table]:
+        """The customers and revenue as two pyarrow Tables (see :meth:`to_frames`)."""
+        customers, revenue = self._frames(lang, "Portfolio.to_arrow")
+        return customers.to_arrow(), revenue.to_arrow()
+
+    def to_polars(self, *, lang: str = "en") -> tuple[pl.DataFrame, pl.DataFrame]:
+        """The customers and revenue as two polars DataFrames (see :meth:`to_frames`)."""
+        customers, revenue = self._frames(lang, "Portfolio.to_polars")
+        return customers.to_polars(), revenue.to_polars()
+
+    def _frames(self, lang: str, where: str) -> tuple[Frame, Frame]:
+        check_lang(lang, where=where)
+        return portfolio_frames(self.customer_columns, self.revenue_columns, self._catalog, lang)
 
     # ------------------------------------------------------------------ metrics
 

@@ -8,6 +8,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+import keyaccount.portfolio.frames as fr
 from keyaccount.domain import (
     NO_CODE,
     SEGMENTS,
@@ -18,13 +19,16 @@ from keyaccount.domain import (
     check_lang,
     fen_to_yuan,
 )
-from keyaccount.exceptions import PrecisionError, ValidationError, shorten
+from keyaccount.exceptions import PrecisionError
+from keyaccount.utils.display import html_table, money, number, short_repr
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from decimal import Decimal
 
     import pandas as pd
+    import polars as pl
+    import pyarrow as pa
 
     from keyaccount.portfolio._metrics import MetricsTable
 
@@ -90,35 +94,85 @@ class SegmentTierSummary:
         """All customers counted."""
         return int(self.counts.sum())
 
+    def __repr__(self) -> str:
+        size = f"{number(self.total_customers)} customers"
+        revenue = f"t12m revenue {money(self.total_revenue_fen)} yuan"
+        return short_repr("SegmentTierSummary", size, revenue, as_of=self.as_of)
+
+    def _repr_html_(self) -> str:
+        rows = (
+            (
+                seg.name if seg else "(none)",
+                *map(int, self.counts[r]),
+                int(self.counts[r].sum()),
+                money(sum(int(v) for v in self.revenue_fen[r])),
+            )
+            for r, seg in enumerate(self.segments)
+        )
+        headings = ("segment", *(t.name for t in self.tiers), "customers", "t12m revenue (yuan)")
+        limit = len(self.segments)
+        return html_table(headings, rows, caption=repr(self), unit="segments", limit=limit)
+
     @property
     def total_revenue_fen(self) -> int:
         """All trailing-12 revenue, in fen (an exact Python ``int``: it cannot wrap)."""
         return sum(int(v) for v in self.revenue_fen.flat)
 
-    def to_pandas(self, *, lang: str = "en", values: str = "customers") -> pd.DataFrame:
-        """A segment x tier DataFrame of ``"customers"`` or ``"revenue_fen"``.
+    def _cells_frame(self, lang: str, where: str) -> fr.Frame:
+        check_lang(lang, where=where)
+        rows, cols = np.divmod(np.arange(self.counts.size), len(self.tiers))
+        segment = np.where(rows == len(SEGMENTS), NO_CODE, rows)
+        return fr.Frame(
+            (
+                fr.segment("segment", segment, lang),
+                fr.tier("tier", cols, lang),
+                fr.integer("customers", self.counts.ravel()),
+                fr.money("t12m_revenue", self.revenue_fen.ravel()),
+            ),
+            {"as_of": str(self.as_of)},
+        )
 
-        Rows and columns are labelled in ``lang``: member names (``"en"``, the last row
-        ``UNASSIGNED``) or Chinese labels (``"zh"``, the last row 未分配).
+    def to_pandas(self, *, lang: str = "en", values: str = "customers") -> pd.DataFrame:
+        """The summary as a DataFrame: a segment x tier matrix, or one row per cell.
+
+        ``values`` is ``"customers"`` (counts), ``"revenue_fen"`` (trailing-12
+        revenue in fen) or ``"revenue"`` (exact yuan) for a matrix whose rows and
+        columns are labelled in ``lang`` (member names with the last row
+        ``UNASSIGNED``, or Chinese labels with 未分配); or ``"cells"`` for the
+        long table of :meth:`to_arrow` (``segment``, ``tier``, ``customers``,
+        ``t12m_revenue_fen``, ``t12m_revenue``).
 
         Raises:
-            ValidationError: ``lang`` is not ``"en"`` or ``"zh"``, or ``values`` is
-                neither ``"customers"`` nor ``"revenue_fen"``.
+            ValidationError: ``lang`` is not ``"en"`` or ``"zh"``, or ``values``
+                is none of those (the message lists them).
         """
-        import pandas as pd  # optional dependency: imported on use
-
-        zh = check_lang(lang, where="SegmentTierSummary.to_pandas") == "zh"
-        if values not in ("customers", "revenue_fen"):
-            raise ValidationError(
-                f"summary values must be 'customers' or 'revenue_fen', got {shorten(values)}"
-            )
-        data = self.counts if values == "customers" else self.revenue_fen
-        unassigned = "未分配" if zh else "UNASSIGNED"
-        return pd.DataFrame(
-            data,
-            index=[s.label(lang) if s else unassigned for s in self.segments],
-            columns=[t.label(lang) for t in self.tiers],
+        pandas = fr.require("pandas")
+        where = "SegmentTierSummary.to_pandas"
+        zh = check_lang(lang, where=where) == "zh"
+        fr.check_choice(
+            values, ("customers", "revenue_fen", "revenue", "cells"), what="values", where=where
         )
+        if values == "cells":
+            return self._cells_frame(lang, where).to_pandas()
+        unassigned = "未分配" if zh else "UNASSIGNED"
+        index = [s.label(lang) if s else unassigned for s in self.segments]
+        columns = [t.label(lang) for t in self.tiers]
+        if values == "revenue":
+            cells = self._cells_frame(lang, where).to_pandas()["t12m_revenue"].to_numpy()
+            matrix = cells.reshape(self.counts.shape)
+        else:
+            matrix = self.counts if values == "customers" else self.revenue_fen
+        frame: pd.DataFrame = pandas.DataFrame(matrix, index=index, columns=columns)
+        frame.attrs["as_of"] = str(self.as_of)
+        return frame
+
+    def to_arrow(self, *, lang: str = "en") -> pa.Table:
+        """One row per cell: ``segment`` (null: unassigned), ``tier``, ``customers``, revenue."""
+        return self._cells_frame(lang, "SegmentTierSummary.to_arrow").to_arrow()
+
+    def to_polars(self, *, lang: str = "en") -> pl.DataFrame:
+        """:meth:`to_arrow` as a polars ``DataFrame``."""
+        return self._cells_frame(lang, "SegmentTierSummary.to_polars").to_polars()
 
 
 _CELL_LIMIT = 2**62

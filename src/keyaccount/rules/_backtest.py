@@ -10,7 +10,7 @@ a copy.
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 import numpy as np
@@ -19,17 +19,24 @@ import numpy.typing as npt
 from keyaccount.domain import NO_CODE, SEGMENTS, TIERS, Period, Segment, Tier, check_lang
 from keyaccount.exceptions import PolicyError
 from keyaccount.portfolio import CustomerColumns, Portfolio
+from keyaccount.portfolio import frames as fr
 from keyaccount.rules._evaluate import Engine, evaluate
 from keyaccount.rules._evaluation import Outcome
+from keyaccount.utils.display import Plain, html_table, number, short_repr, span
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     import pandas as pd
+    import polars as pl
+    import pyarrow as pa
 
     from keyaccount.rules._rule import PolicyRules
 
 __all__ = ["Backtest", "BacktestComparison", "backtest", "compare_backtests"]
+
+BACKTEST_TABLES = ("timeline", "flows", "segment_flows")
+"""The tables :meth:`Backtest.to_pandas` gives."""
 
 ABSENT = -2
 """Tier code in :attr:`Backtest.tiers` for a month before the customer's first_period."""
@@ -69,6 +76,24 @@ class Backtest:
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_positions", {cid: i for i, cid in enumerate(self.customer_ids)})
+
+    def __repr__(self) -> str:
+        size = (
+            f"{number(len(self.customer_ids))} customers, {len(self.months)} months",
+            f"{number(int(self.tier_moves.sum()))} tier transitions",
+            f"{number(int(self.held.sum()))} held",
+        )
+        return short_repr("Backtest", *size, policy=self.policy_name, months=_span(self.months))
+
+    def _repr_html_(self) -> str:
+        sizes, moves = self.tier_sizes(), self.moves_per_month()
+        rows = (
+            (str(m), *map(int, sizes[k]), moves[k], int(self.held[k]))
+            for k, m in enumerate(self.months)
+        )
+        headings = ("month", *(t.name for t in TIERS), "tier transitions", "held")
+        total, caption = len(self.months), repr(self)
+        return html_table(headings, rows, total=total, caption=caption, unit="months", limit=24)
 
     def _month_index(self, month: Period | str) -> int:
         period = Period.parse(month)
@@ -130,36 +155,86 @@ class Backtest:
         """Customers with at least ``at_least`` tier transitions over the backtest."""
         return int((self.moves_by_customer >= at_least).sum())
 
-    def to_pandas(self) -> pd.DataFrame:
-        """Transition counts as a long DataFrame: ``period, kind, from, to, count``.
+    def _frame(self, table: str, lang: str, where: str) -> fr.Frame:
+        check_lang(lang, where=where)
+        fr.check_choice(table, BACKTEST_TABLES, what="table", where=where)
+        meta = {"policy": self.policy_name, "table": table}
+        months = np.array([m.ordinal for m in self.months], dtype=np.int64)
+        if table == "timeline":
+            present = self.tiers != ABSENT
+            rows, cols = np.nonzero(present)
+            segment = self.segments[rows, cols]
+            return fr.Frame(
+                (
+                    fr.key("customer_id", rows, self.customer_ids),
+                    fr.period("period", months[cols]),
+                    fr.tier("tier", self.tiers[rows, cols], lang),
+                    fr.segment("segment", segment, lang),
+                ),
+                meta,
+            )
+        if table == "flows":
+            m, b, a = np.meshgrid(
+                np.arange(len(self.months)), np.arange(_N_TIERS), np.arange(_N_TIERS), indexing="ij"
+            )
+            return fr.Frame(
+                (
+                    fr.period("period", months[m.ravel()]),
+                    fr.tier("tier_from", b.ravel(), lang),
+                    fr.tier("tier_to", a.ravel(), lang),
+                    fr.integer("customers", self.tier_moves.ravel()),
+                ),
+                meta,
+            )
+        cells = [
+            (k, NO_CODE if sb is None else sb.code, NO_CODE if sa is None else sa.code, count)
+            for k, moves in enumerate(self.segment_moves)
+            for (sb, sa), count in moves.items()
+        ]
+        k, sb, sa, count = np.array(cells, dtype=np.int64).reshape(-1, 4).T
+        return fr.Frame(
+            (
+                fr.period("period", months[k]),
+                fr.segment("segment_from", sb, lang),
+                fr.segment("segment_to", sa, lang),
+                fr.integer("customers", count),
+            ),
+            meta,
+        )
 
-        Needs pandas (the ``pandas`` extra), imported here so that the rules work without it.
+    def to_pandas(self, table: str = "timeline", *, lang: str = "en") -> pd.DataFrame:
+        """The backtest as a long DataFrame (needs the ``pandas`` extra).
+
+        ``table`` chooses which:
+
+        - ``"timeline"``: one row per customer and month from its first month
+          on: ``customer_id`` (a category), ``period``, ``tier`` and
+          ``segment`` after that month's transitions;
+        - ``"flows"``: the tier flow matrix of every month, all 16 cells:
+          ``period``, ``tier_from``, ``tier_to``, ``customers``;
+        - ``"segment_flows"``: the segment transitions of every month:
+          ``period``, ``segment_from``, ``segment_to`` (missing: unassigned),
+          ``customers``.
+
+        Tiers and segments are ordered categories labelled in ``lang``.
+
+        Raises:
+            ValidationError: an unknown ``table`` (the message lists them), or
+                ``lang`` is not ``"en"`` or ``"zh"``.
         """
-        import pandas as pd  # an optional extra: imported when asked for
+        return self._frame(table, lang, "Backtest.to_pandas").to_pandas()
 
-        rows: list[dict[str, Any]] = []
-        for k, month in enumerate(self.months):
-            for (b, a), count in self.transition_counts(month).items():
-                rows.append(
-                    {
-                        "period": str(month),
-                        "kind": "tier",
-                        "from": b.name,
-                        "to": a.name,
-                        "count": count,
-                    }
-                )
-            for (sb, sa), count in self.segment_moves[k].items():
-                rows.append(
-                    {
-                        "period": str(month),
-                        "kind": "segment",
-                        "from": sb.name if sb else "UNASSIGNED",
-                        "to": sa.name if sa else "UNASSIGNED",
-                        "count": count,
-                    }
-                )
-        return pd.DataFrame(rows, columns=["period", "kind", "from", "to", "count"])
+    def to_arrow(self, table: str = "timeline", *, lang: str = "en") -> pa.Table:
+        """:meth:`to_pandas` as a pyarrow ``Table``."""
+        return self._frame(table, lang, "Backtest.to_arrow").to_arrow()
+
+    def to_polars(self, table: str = "timeline", *, lang: str = "en") -> pl.DataFrame:
+        """:meth:`to_pandas` as a polars ``DataFrame``."""
+        return self._frame(table, lang, "Backtest.to_polars").to_polars()
+
+
+def _span(months: tuple[Period, ...]) -> Plain | None:
+    return span(months[0], months[-1]) if months else None
 
 
 def _copy(portfolio: Portfolio, initial_tier: Tier | None) -> Portfolio:
@@ -307,6 +382,23 @@ class BacktestComparison:
     b: Backtest
     final_crosstab: npt.NDArray[np.int64] = attrs.field(eq=False)
     differing: tuple[str, ...]
+
+    def __repr__(self) -> str:
+        a, b = self.a, self.b
+        moves = f"{number(int(a.tier_moves.sum()))} vs {number(int(b.tier_moves.sum()))}"
+        size = (
+            f"{number(len(a.customer_ids))} customers, {number(len(self.differing))} differ",
+            f"tier transitions {moves}",
+        )
+        names = f"{a.policy_name!r} vs {b.policy_name!r}"
+        return short_repr("BacktestComparison", *size, policies=names, months=_span(a.months))
+
+    def _repr_html_(self) -> str:
+        a_moves, b_moves = self.a.moves_per_month(), self.b.moves_per_month()
+        rows = zip(map(str, self.a.months), a_moves, b_moves, strict=True)
+        headings = ("month", *(f"{b.policy_name} transitions" for b in (self.a, self.b)))
+        total, caption = len(self.a.months), repr(self)
+        return html_table(headings, rows, total=total, caption=caption, unit="months", limit=24)
 
     def summary(self, lang: str = "en") -> str:
         """A plain-text table: tier transitions and customers per tier each month.

@@ -6,6 +6,7 @@ import enum
 import functools
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import attrs
@@ -24,9 +25,16 @@ from keyaccount.domain import (
     TierChange,
     check_lang,
     format_explanation,
+    yuan_to_fen,
 )
+from keyaccount.portfolio import frames as fr
+from keyaccount.utils.display import HEAD_ROWS, html_table, number, short_repr
 
 if TYPE_CHECKING:
+    import pandas as pd
+    import polars as pl
+    import pyarrow as pa
+
     from keyaccount.domain import ProductCatalog
     from keyaccount.rules._rule import PolicyRules, Rule
 
@@ -79,6 +87,11 @@ class ChainDecisions:
     outcome: npt.NDArray[np.int8]
     before: npt.NDArray[np.int8]
     after: npt.NDArray[np.int8]
+
+    def __repr__(self) -> str:
+        moves, held = (int((self.outcome == o).sum()) for o in (Outcome.MOVE, Outcome.HELD))
+        size = f"{number(self.rule.shape[0])} customers, {number(moves)} moves, {number(held)} held"
+        return short_repr("ChainDecisions", size)
 
 
 def _label(kind: TransitionKind, code: int) -> Tier | Segment | None:
@@ -266,10 +279,16 @@ class Evaluation:
 
     def __repr__(self) -> str:
         c = self.counts
-        return (
-            f"<Evaluation of {self.policy.name!r} as of {self.as_of}: {c.customers} customers, "
-            f"{c.tier_moves} tier and {c.segment_moves} segment transitions, {c.held} held>"
-        )
+        moves = f"{number(c.tier_moves)} tier and {number(c.segment_moves)} segment transitions"
+        size = (f"{number(c.customers)} customers", moves, f"{number(c.held)} held")
+        return short_repr("Evaluation", *size, policy=self.policy.name, as_of=self.as_of)
+
+    def _repr_html_(self) -> str:
+        head = self._collect(Outcome.MOVE, limit=HEAD_ROWS)
+        rows = ((t.customer_id, t.kind, t.before, t.after, t.rule, t.reason()) for t in head)
+        headings = ("customer_id", "kind", "from", "to", "rule", "reason")
+        total = self.counts.tier_moves + self.counts.segment_moves
+        return html_table(headings, rows, total=total, caption=repr(self), unit="transitions")
 
     def _chain(self, kind: TransitionKind) -> tuple[ChainDecisions, tuple[Rule, ...]]:
         return (self.tier if kind == "tier" else self.segment), self._rules[kind]
@@ -286,10 +305,10 @@ class Evaluation:
             self._explain(kind, position),
         )
 
-    def _collect(self, outcome: Outcome) -> tuple[Transition, ...]:
-        tier = np.flatnonzero(self.tier.outcome == outcome)
-        seg = np.flatnonzero(self.segment.outcome == outcome)
-        order = sorted([(int(p), 0) for p in tier] + [(int(p), 1) for p in seg])
+    def _collect(self, outcome: Outcome, limit: int | None = None) -> tuple[Transition, ...]:
+        tier = np.flatnonzero(self.tier.outcome == outcome)[:limit]
+        seg = np.flatnonzero(self.segment.outcome == outcome)[:limit]
+        order = sorted([(int(p), 0) for p in tier] + [(int(p), 1) for p in seg])[:limit]
         kinds: tuple[TransitionKind, TransitionKind] = ("tier", "segment")
         return tuple(self._make(kinds[k], p) for p, k in order)
 
@@ -367,6 +386,86 @@ class Evaluation:
             if chain.outcome[position] in (Outcome.MOVE, Outcome.HELD):
                 out[kind] = self._make(kind, position)
         return out
+
+    def _frame(self, lang: str, where: str, catalog: ProductCatalog | None) -> fr.Frame:
+        """One row per customer: both chains' decisions, the reasons and the values cited."""
+        zh = check_lang(lang, where=where) == "zh"
+        n = len(self.customer_ids)
+        outcomes = [o.name for o in Outcome]
+        texts: list[list[str]] = [[] for _ in range(n)]
+        cited: dict[str, list[ExplanationValue]] = {}
+        kinds: tuple[TransitionKind, TransitionKind] = ("tier", "segment")
+        for kind in kinds:
+            chain, _ = self._chain(kind)
+            explained = (chain.outcome == Outcome.MOVE) | (chain.outcome == Outcome.HELD)
+            for position in np.flatnonzero(explained).tolist():
+                explanation = self._explain(kind, position)
+                texts[position].append(format_explanation(explanation, lang, catalog=catalog))
+                for name, value in explanation:
+                    cited.setdefault(name, [None] * n)[position] = value
+        columns = [fr.text("customer_id", self.customer_ids)]
+        for kind in kinds:
+            chain, rules = self._chain(kind)
+            names = [r.name for r in rules]
+            label = fr.tier if kind == "tier" else fr.segment
+            columns += [
+                label(f"{kind}_from", chain.before, lang),
+                label(f"{kind}_to", chain.after, lang),
+                fr.labels(f"{kind}_rule", chain.rule, names, ordered=False),
+                fr.labels(f"{kind}_outcome", chain.outcome, outcomes),
+            ]
+        columns.append(fr.flag("held", self.tier.outcome == Outcome.HELD))
+        joiner = "；" if zh else "; "
+        columns.append(fr.text("explanation", [joiner.join(t) if t else None for t in texts]))
+        for name, values in cited.items():
+            columns.append(_cited_column(name, values))
+        return fr.Frame(tuple(columns), {"as_of": str(self.as_of), "policy": self.policy.name})
+
+    def to_pandas(self, *, lang: str = "en", catalog: ProductCatalog | None = None) -> pd.DataFrame:
+        """One row per customer evaluated (needs the ``pandas`` extra).
+
+        Columns: ``customer_id``; for each chain (``tier_`` and ``segment_``)
+        ``_from`` and ``_to`` (ordered categories labelled in ``lang``; ``_to`` is
+        the deciding rule's target, equal to ``_from`` where no rule fired),
+        ``_rule`` (the deciding rule, missing when none fired) and ``_outcome``
+        (``NONE``, ``MOVE``, ``STAY``, ``HELD``); ``held`` (a demotion held by
+        ``min_months_in_tier``); ``explanation`` (the reasons of the moves and
+        holds in ``lang``, as :meth:`Transition.reason`); then one column per
+        metric an explanation cites, holding the value that decided (money as
+        ``<name>_fen`` and exact yuan, missing where not cited).
+
+        Args:
+            lang: ``"en"`` or ``"zh"``.
+            catalog: Where the Chinese names of products cited by ``share()``
+                come from (default: the shipped catalogue).
+
+        Raises:
+            ValidationError: ``lang`` is not ``"en"`` or ``"zh"``.
+        """
+        return self._frame(lang, "Evaluation.to_pandas", catalog).to_pandas()
+
+    def to_arrow(self, *, lang: str = "en", catalog: ProductCatalog | None = None) -> pa.Table:
+        """:meth:`to_pandas` as a pyarrow ``Table``."""
+        return self._frame(lang, "Evaluation.to_arrow", catalog).to_arrow()
+
+    def to_polars(self, *, lang: str = "en", catalog: ProductCatalog | None = None) -> pl.DataFrame:
+        """:meth:`to_pandas` as a polars ``DataFrame``."""
+        return self._frame(lang, "Evaluation.to_polars", catalog).to_polars()
+
+
+def _cited_column(name: str, values: list[ExplanationValue]) -> fr.Column:
+    """The values of one cited metric: money, counts, ratios or text, by the values' type."""
+    given = [v for v in values if v is not None]
+    absent = np.array([v is None for v in values], dtype=np.bool_)
+    if given and all(isinstance(v, Decimal) for v in given):
+        fen = [yuan_to_fen(v) if isinstance(v, Decimal) else 0 for v in values]
+        return fr.money(name, fen, absent)
+    if given and all(isinstance(v, int) and not isinstance(v, bool) for v in given):
+        return fr.integer(name, [v if isinstance(v, int) else 0 for v in values], absent)
+    if given and all(isinstance(v, int | float) for v in given):
+        ratios = [float(v) if isinstance(v, int | float) else np.nan for v in values]
+        return fr.ratio(name, ratios, absent)
+    return fr.text(name, [None if v is None else str(v) for v in values])
 
 
 def decisions_from_lists(

@@ -26,10 +26,11 @@ from keyaccount.rules._ast import Expr, MetricRef, ValueType, children
 from keyaccount.rules._backtest import Backtest, backtest
 from keyaccount.rules._evaluate import Engine, evaluate
 from keyaccount.rules._registry import MetricRegistry, default_registry
-from keyaccount.rules._rule import Rule, message_prefix
+from keyaccount.rules._rule import Rule, message_prefix, rule_cells
 from keyaccount.rules._shapes import ConditionCache
 from keyaccount.rules._validate import Finding, validate
 from keyaccount.utils import paused_gc, toml_value
+from keyaccount.utils.display import html_table, short_repr
 
 if TYPE_CHECKING:
     from keyaccount.portfolio import MetricsTable, Portfolio
@@ -145,6 +146,17 @@ class Policy:
             default_catalog() if catalog is None else catalog,
             source,
         )
+
+    def __repr__(self) -> str:
+        rules = f"{len(self.tier_rules)} tier rules, {len(self.segment_rules)} segment rules"
+        months = self.min_months_in_tier
+        return short_repr("Policy", rules, name=self.name, min_months_in_tier=months)
+
+    def _repr_html_(self) -> str:
+        rows = (rule_cells(r) for r in self.rules)
+        headings = ("rule", "kind", "from", "to", "when")
+        total = len(self.rules)
+        return html_table(headings, rows, total=total, caption=repr(self), unit="rules", limit=20)
 
     @property
     def tier_rules(self) -> tuple[Rule, ...]:

@@ -18,6 +18,7 @@ from keyaccount.exceptions import PolicyError, UnknownLabelError, shorten
 from keyaccount.rules._ast import Expr, ValueType, format_condition
 from keyaccount.rules._parser import check_tree, parse_condition
 from keyaccount.rules._registry import MetricRegistry, default_registry
+from keyaccount.utils.display import short_repr
 
 if TYPE_CHECKING:
     from keyaccount.rules._shapes import ConditionCache
@@ -283,6 +284,10 @@ class Rule:
         """``"tier"`` for a rule with ``to``, ``"segment"`` for one with ``to_segment``."""
         return "tier" if self.to is not None else "segment"
 
+    def __repr__(self) -> str:
+        to = self.to if self.to is not None else self.to_segment
+        return short_repr("Rule", f"when {shorten(self.when, 200)}", name=self.name, to=to)
+
     def matches(self, tier: Tier, segment: Segment | None) -> bool:
         """Whether a customer with ``tier`` and ``segment`` passes the ``from`` filters."""
         return (self.from_tiers is None or tier in self.from_tiers) and (
@@ -304,6 +309,14 @@ class Rule:
             out["to_segment"] = self.to_segment.name
         out["when"] = self.when
         return out
+
+
+def rule_cells(rule: Rule) -> tuple[object, ...]:
+    """One rule as a row of a table (name, kind, from, to, when), for display."""
+    froms = rule.from_tiers if rule.kind == "tier" else rule.from_segments
+    shown = "any" if froms is None else " ".join(f.name if f else "UNASSIGNED" for f in froms)
+    to = rule.to if rule.to is not None else rule.to_segment
+    return (rule.name, rule.kind, shown, to, rule.when)
 
 
 class PolicyRules(Protocol):

@@ -34,6 +34,7 @@ from keyaccount.store._engine import Database, after_commit
 from keyaccount.store._history import RecordedChange  # noqa: TC001
 from keyaccount.store._import import ImportReport  # noqa: TC001
 from keyaccount.store._operations_sweep import SweepReport  # noqa: TC001
+from keyaccount.utils.display import number, short_repr
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -67,6 +68,10 @@ class TransitionsApplied:
 
     store_url: str
     changes: tuple[RecordedChange, ...]
+
+    def __repr__(self) -> str:
+        size = f"{number(len(self.changes))} changes"
+        return short_repr("TransitionsApplied", size, store_url=self.store_url)
 
 
 @attrs.frozen

@@ -48,6 +48,7 @@ from keyaccount.store._tables import (
     project_group_table,
     revenue_table,
 )
+from keyaccount.utils.display import HEAD_ROWS, html_table, money, number, short_repr, span
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
@@ -427,6 +428,27 @@ class RevenueTable:
 
     def __len__(self) -> int:
         return int(self.period.shape[0])
+
+    def __repr__(self) -> str:
+        months = None
+        if len(self):
+            first, last = (Period.from_ordinal(int(f(self.period))) for f in (np.min, np.max))
+            months = span(first, last)
+        return short_repr("RevenueTable", f"{number(len(self))} records", months=months)
+
+    def _repr_html_(self) -> str:
+        rows = (
+            (
+                self.customer_id[i],
+                self.product_id[i],
+                str(Period.from_ordinal(int(self.period[i]))),
+                money(int(self.fen[i])),
+                int(self.volume[i]),
+            )
+            for i in range(min(len(self), HEAD_ROWS))
+        )
+        headings = ("customer_id", "product_id", "period", "yuan", "volume")
+        return html_table(headings, rows, total=len(self), caption=repr(self), unit="records")
 
     @property
     def total_fen(self) -> int:

@@ -13,6 +13,9 @@ next to keyaccount's) uses one implementation:
   finds the line of each key, for error messages about a file read with :mod:`tomllib`.
 - :func:`logger` gives a room's logger (``keyaccount.<room>``, stdlib :mod:`logging`);
   :func:`logging_to_stderr` shows the library's records on stderr (``keyaccount -v``).
+- :mod:`keyaccount.utils.display` (a public module) is how every result and model shows
+  itself: a one-line ``repr`` (:func:`~keyaccount.utils.display.short_repr`) and, in a
+  notebook, a short HTML head of its table (:func:`~keyaccount.utils.display.html_table`).
 """
 
 from __future__ import annotations

@@ -1,0 +1,1141 @@
+"""Portfolios from and to pandas and polars DataFrames and Arrow tables, column by column.
+
+The frames hold the columns of the CSV formats (``docs/import-export.md``) and
+pass the same checks, with the same reasons, as the CSV readers: every column
+is converted as a whole (numbers with array operations; text factorized, so
+that each distinct text is checked once); every bad row is reported by its
+position and column in one :class:`~keyaccount.exceptions.CsvImportError`
+of :class:`~keyaccount.exceptions.FrameRowError`, and nothing is built.
+``docs/frames.md`` gives the column types accepted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+import keyaccount.portfolio.frames as fr
+from keyaccount.domain import (
+    DEFAULT_PRODUCT_ID,
+    MAX_AMOUNT_FEN,
+    NO_CODE,
+    SEGMENTS,
+    SUB_SEGMENT_SEGMENT,
+    SUB_SEGMENTS,
+    Period,
+    ProductCatalog,
+    Segment,
+    SubSegment,
+    Tier,
+    parent_cycles,
+)
+from keyaccount.exceptions import (
+    CsvImportError,
+    FrameRowError,
+    InvalidMoneyError,
+    UnknownLabelError,
+    ValidationError,
+    shorten,
+)
+from keyaccount.portfolio._columns import RevenueColumns
+from keyaccount.portfolio._customers import CustomerColumns
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+__all__ = [
+    "CUSTOMER_FRAME_COLUMNS",
+    "MAX_LISTED",
+    "REVENUE_FRAME_COLUMNS",
+    "portfolio_frames",
+    "read_frames",
+]
+
+CUSTOMER_FRAME_COLUMNS = (
+    "customer_id",
+    "name",
+    "segment",
+    "sub_segment",
+    "tier",
+    "parent_id",
+    "province",
+    "first_period",
+    "tier_since",
+)
+"""Columns of a customers frame, in the order rows are checked."""
+_CUSTOMER_REQUIRED = ("customer_id", "name", "first_period")
+REVENUE_FRAME_COLUMNS = ("customer_id", "period", "product_id", "revenue", "revenue_fen", "volume")
+"""Columns of a revenue frame (``revenue`` in yuan or ``revenue_fen``)."""
+_REVENUE_REQUIRED = ("customer_id", "period")
+MAX_LISTED = 1000
+"""At most this many bad rows are listed in the error (all are counted)."""
+
+I64 = npt.NDArray[np.int64]
+Mask = npt.NDArray[np.bool_]
+
+# The reasons of the CSV reader's fields (keyaccount.io._fields), word for word.
+EMPTY = "required value is empty"
+MIN_YEAR = 1900
+MAX_FEN_DIGITS = 11
+MAX_VOLUME_DIGITS = 13
+_PERIOD = re.compile(r"([0-9]{4})-([0-9]{2})")
+_MONEY = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?")
+_EXPONENT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
+_WHOLE = re.compile(r"[0-9]+")
+_NON_FINITE = frozenset({"nan", "snan", "qnan", "inf", "infinity"})
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_MAX_YUAN = 10**MAX_FEN_DIGITS
+
+
+class _FieldError(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# ---------------------------------------------------------------- one value (text or object)
+
+
+def _text(value: object, what: str) -> str:
+    """``value`` as text, refusing other types and control characters."""
+    if not isinstance(value, str):
+        raise _FieldError(f"{what} must be text, not {type(value).__name__}")
+    bad = _CONTROL.search(value)
+    if bad is not None:
+        raise _FieldError(
+            f"control character U+{ord(bad.group()):04X} in the text; only tab and line "
+            "breaks are allowed"
+        )
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _FieldError("not valid UTF-8 text") from None
+    return value
+
+
+def _customer_id(value: object) -> str:
+    if value is None or value == "":
+        raise _FieldError(EMPTY)
+    text = _text(value, "customer id")
+    if text != text.strip():
+        raise _FieldError("customer id has spaces around it")
+    return text
+
+
+def _optional_text(value: object, what: str) -> str | None:
+    if value is None:
+        return None
+    return _text(value, what).strip() or None
+
+
+def _choices(kind: type[Segment] | type[SubSegment] | type[Tier]) -> str:
+    return ", ".join(f"{m.name} ({m.label_zh})" for m in kind)
+
+
+def _label_code(value: object, kind: type[Segment] | type[SubSegment] | type[Tier]) -> int:
+    """The code of a segment, sub-segment or tier given by member, name or label."""
+    if isinstance(value, kind):
+        return value.rank if isinstance(value, Tier) else value.code
+    what = {Segment: "segment", SubSegment: "sub-segment", Tier: "tier"}[kind]
+    if value is None or value == "":
+        return Tier.ACTIVE.rank if kind is Tier else NO_CODE
+    text = _text(value, what)
+    try:
+        member = kind.parse(text)
+    except UnknownLabelError:
+        raise _FieldError(f"unknown {what} {text!r}; expected one of {_choices(kind)}") from None
+    return member.rank if isinstance(member, Tier) else member.code
+
+
+def _period_text(text: str) -> int:
+    match = _PERIOD.fullmatch(text)
+    if match is None:
+        raise _FieldError("not a period; expected YYYY-MM such as 2022-07")
+    year, month = int(match.group(1)), int(match.group(2))
+    if not 1 <= month <= 12:
+        raise _FieldError(f"month {match.group(2)} is not in 01..12")
+    if year < MIN_YEAR:
+        raise _FieldError(f"year {match.group(1)} is before {MIN_YEAR}")
+    return year * 12 + month - 1
+
+
+_NOT_FIRST = (
+    "not the first day of a month; give months as YYYY-MM, a monthly period or the "
+    "month's first day"
+)
+
+
+def _period(value: object) -> int:
+    """A month: ``YYYY-MM`` text, a :class:`Period` or a date on the first of its month."""
+    if value is None or value == "":
+        raise _FieldError(EMPTY)
+    if isinstance(value, Period):
+        return value.ordinal
+    if isinstance(value, dt.date):
+        if value.day != 1 or (isinstance(value, dt.datetime) and value.time() != dt.time(0)):
+            raise _FieldError(_NOT_FIRST)
+        if value.year < MIN_YEAR:
+            raise _FieldError(f"year {value.year:04d} is before {MIN_YEAR}")
+        return value.year * 12 + value.month - 1
+    if not isinstance(value, str):
+        raise _FieldError(f"not a period: {type(value).__name__}; expected YYYY-MM text")
+    return _period_text(_text(value, "period"))
+
+
+def _optional_period(value: object) -> int:
+    return NO_CODE if value is None or value == "" else _period(value)
+
+
+def _money_text(text: str) -> int:
+    """The CSV reader's rule for yuan as text (``-1234.5``), in fen."""
+    match = _MONEY.fullmatch(text)
+    if match is None:
+        if text.strip().lstrip("+-").lower() in _NON_FINITE:
+            raise _FieldError("not a finite amount of money")
+        if _EXPONENT.fullmatch(text.strip()):
+            raise _FieldError(
+                "exponent notation is not accepted; write plain yuan such as 100000.00"
+            )
+        raise _FieldError("not an amount of yuan; expected digits with at most two decimals")
+    sign, whole, decimals = match.groups()
+    if decimals is not None and len(decimals) > 2:
+        raise _FieldError("digits below the fen; at most two decimals (0.01 yuan)")
+    if len(whole) > MAX_FEN_DIGITS:
+        raise _FieldError(f"too large; at most {MAX_FEN_DIGITS} digits before the decimal point")
+    fen = int(whole) * 100 + (int(decimals.ljust(2, "0")) if decimals else 0)
+    return -fen if sign else fen
+
+
+_FLOAT_MONEY = (
+    "float money is refused: a float cannot hold most amounts of yuan exactly; give yuan as "
+    "Decimal or text, an Arrow decimal, or whole fen in an integer column named {fen}"
+)
+_INT_MONEY = (
+    "an integer money column is ambiguous (yuan or fen?); give whole fen in a column named "
+    "{fen}, or yuan as Decimal or text"
+)
+
+
+def _money(value: object) -> int:
+    """Yuan as ``Decimal`` or text, in fen."""
+    if value is None or value == "":
+        raise _FieldError(EMPTY)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise _FieldError("not a finite amount of money")
+        fen = value * 100
+        if fen != fen.to_integral_value():
+            raise _FieldError("digits below the fen; at most two decimals (0.01 yuan)")
+        if abs(value) >= _MAX_YUAN:
+            raise _FieldError(
+                f"too large; at most {MAX_FEN_DIGITS} digits before the decimal point"
+            )
+        return int(fen)
+    if isinstance(value, str):
+        return _money_text(_text(value, "money"))
+    if isinstance(value, float):
+        raise _FieldError("float money is refused: give yuan as Decimal or text")
+    raise _FieldError(f"not an amount of yuan: {type(value).__name__}; give Decimal or text")
+
+
+def _volume(value: object) -> int:
+    if value is None or value == "":
+        return 0
+    if not isinstance(value, str):
+        raise _FieldError(f"volume is not a whole number of parcels: {type(value).__name__}")
+    text = _text(value, "volume")
+    if _WHOLE.fullmatch(text):
+        if len(text) > MAX_VOLUME_DIGITS:
+            raise _FieldError(f"volume too large; at most {MAX_VOLUME_DIGITS} digits")
+        return int(text)
+    if _NUMBER.fullmatch(text):
+        if text.startswith("-"):
+            raise _FieldError("negative volume; volume is a whole number of parcels >= 0")
+        if "." in text:
+            raise _FieldError("fractional volume; volume is a whole number of parcels")
+    raise _FieldError("volume is not a whole number of parcels")
+
+
+# ---------------------------------------------------------------- columns of the frames
+
+
+@attrs.frozen(eq=False)
+class _Codes:
+    """A column factorized: ``codes`` into ``uniques`` (``-1``: null)."""
+
+    codes: npt.NDArray[np.signedinteger[Any]]
+    uniques: list[Any]
+    identity: bool = False
+    """Whether row ``i`` holds ``uniques[i]`` (text taken one by one, not factorized)."""
+
+
+@attrs.frozen(eq=False)
+class _Numbers:
+    """A numeric column: ``values`` (``int64``, ``float64`` or ``bool``) and its nulls."""
+
+    values: npt.NDArray[Any]
+    null: Mask
+    dtype: str
+
+
+@attrs.frozen(eq=False)
+class _Months:
+    """A date, datetime or monthly period column: month ordinals, nulls, and values off the 1st."""
+
+    ordinals: I64
+    null: Mask
+    off: Mask
+
+
+@attrs.frozen(eq=False)
+class _Decimals:
+    """An Arrow decimal column: unscaled 128-bit values as (low, high) words, and its nulls."""
+
+    low: I64
+    high: I64
+    scale: int
+    null: Mask
+
+
+_Input = _Codes | _Numbers | _Months | _Decimals
+
+
+def library_of(frame: object) -> str:
+    """``"pandas"``, ``"polars"`` or ``"arrow"``, told by the frame's module (nothing is imported).
+
+    Raises:
+        ValidationError: not a pandas or polars ``DataFrame`` nor a pyarrow ``Table``.
+    """
+    kind = type(frame)
+    root = kind.__module__.split(".")[0]
+    if root == "pandas" and kind.__name__ == "DataFrame":
+        return "pandas"
+    if root == "polars" and kind.__name__ == "DataFrame":
+        return "polars"
+    if root == "pyarrow" and kind.__name__ in ("Table", "RecordBatch"):
+        return "arrow"
+    raise ValidationError(
+        f"expected a pandas or polars DataFrame or a pyarrow Table, got {kind.__module__}."
+        f"{kind.__qualname__}"
+    )
+
+
+class _Source:
+    """The columns of one frame, by their names stripped and in lower case."""
+
+    def __init__(self, frame: object, name: str) -> None:
+        self.name = name
+        self.library = library_of(frame)
+        if self.library == "polars":
+            frame = frame.to_arrow()  # type: ignore[attr-defined]
+            self.library = "arrow"
+        self.frame: Any = frame
+        raw = [str(c) for c in (frame.columns if self.library == "pandas" else frame.column_names)]  # type: ignore[attr-defined]
+        self.raw = raw
+        self.index: dict[str, int] = {}
+        self.duplicated: list[str] = []
+        for i, column in enumerate(raw):
+            key = column.strip().lower()
+            if key in self.index:
+                self.duplicated.append(column)
+            else:
+                self.index[key] = i
+        self.rows = int(frame.shape[0] if self.library == "pandas" else frame.num_rows)  # type: ignore[attr-defined]
+
+    def check_columns(self, known: Sequence[str], required: Sequence[str], kind: str) -> None:
+        missing = [c for c in required if c not in self.index]
+        unknown = [c for c in self.raw if c.strip().lower() not in known]
+        if kind == "revenue" and "revenue" not in self.index and "revenue_fen" not in self.index:
+            missing.append("revenue (yuan) or revenue_fen")
+        if not (missing or unknown or self.duplicated):
+            return
+        parts = []
+        if missing:
+            parts.append(f"missing column {', '.join(missing)}")
+        if unknown:
+            parts.append(f"unknown column {', '.join(map(shorten, unknown))}")
+        if self.duplicated:
+            parts.append(f"column named twice: {', '.join(map(shorten, self.duplicated))}")
+        raise ValidationError(
+            f"{self.name}: {'; '.join(parts)}; a {kind} frame has the columns "
+            f"{', '.join(known)} ({', '.join(c for c in known if c not in required)} optional)"
+        )
+
+    def has(self, column: str) -> bool:
+        return column in self.index
+
+    def column(self, column: str, *, distinct: bool = False) -> _Input:
+        """One column, converted; ``distinct`` text (ids, names) is not factorized."""
+        raw = self.raw[self.index[column]]
+        where = f"{self.name}: {raw}"
+        if self.library == "pandas":
+            series = self.frame.iloc[:, self.index[column]]
+            if distinct and _pandas_text(series):
+                return _listed(series.to_numpy(dtype=object, na_value=None))
+            return _pandas_input(series, where)
+        data = self.frame.column(self.index[column])
+        if distinct and _arrow_text(data):
+            return _listed(data.to_numpy(zero_copy_only=False))
+        return _arrow_input(data, where)
+
+
+def _pandas_text(series: Any) -> bool:
+    """Whether a pandas column holds text (object or string dtype, not categorical)."""
+    import pandas as pd
+
+    dtype = series.dtype
+    return isinstance(dtype, pd.StringDtype) or (isinstance(dtype, np.dtype) and dtype.kind == "O")
+
+
+def _arrow_text(column: Any) -> bool:
+    import pyarrow as pa
+
+    kind = column.type
+    return bool(
+        pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
+    )
+
+
+def _listed(values: npt.NDArray[np.object_]) -> _Codes:
+    """Values taken one by one (each its own code; ``None`` as null)."""
+    items: list[Any] = values.tolist()
+    codes = np.arange(len(items), dtype=np.int64)
+    null = np.asarray(values == None, dtype=np.bool_)  # noqa: E711  (element-wise None test)
+    if null.any():
+        codes[null] = -1
+        for k in np.flatnonzero(null).tolist():
+            items[k] = ""  # never read: a null row's code is -1
+    return _Codes(codes, items, identity=True)
+
+
+def _pandas_input(series: Any, where: str) -> _Input:
+    import pandas as pd  # the frame is a pandas frame: pandas is installed
+
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return _Codes(series.cat.codes.to_numpy(), _as_list(series.cat.categories))
+    if isinstance(dtype, pd.PeriodDtype):
+        if getattr(dtype.freq, "freqstr", "") not in ("M", "ME"):
+            raise ValidationError(f"{where}: periods must be monthly, got {dtype}")
+        ordinals = np.asarray(series.array.asi8, dtype=np.int64)
+        null = ordinals == np.iinfo(np.int64).min
+        ordinals = ordinals + fr.UNIX_MONTH
+        if null.any():
+            ordinals[null] = 0
+        return _Months(ordinals, null, np.zeros(null.shape[0], dtype=np.bool_))
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        raise ValidationError(
+            f"{where}: datetimes with a time zone are refused; give months as YYYY-MM, "
+            "monthly periods or naive dates on the first of the month"
+        )
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        return _arrow_input(pa.chunked_array([pa.array(series.array)]), where)
+    if dtype.kind == "M":
+        return _datetimes(series.to_numpy())
+    if dtype.kind in "iub" or dtype.kind == "f":
+        target = np.float64 if dtype.kind == "f" else np.bool_ if dtype.kind == "b" else np.int64
+        if dtype.kind == "u" and len(series) and int(series.max()) > np.iinfo(np.int64).max:
+            raise ValidationError(f"{where}: values beyond 64-bit integers")
+        values: npt.NDArray[Any]
+        if isinstance(dtype, np.dtype):  # no missing values but NaN
+            values = np.asarray(series.to_numpy(), dtype=target)
+            null = np.isnan(values) if dtype.kind == "f" else np.zeros(len(values), np.bool_)
+        else:  # a nullable extension type (Int64, Float64, boolean)
+            null = np.asarray(series.isna().to_numpy(), dtype=np.bool_)
+            values = np.asarray(series.to_numpy(dtype=target, na_value=0))
+        return _Numbers(values, null, "float" if dtype.kind == "f" else "int")
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    return _Codes(np.asarray(codes, dtype=np.int64), _as_list(uniques))
+
+
+def _as_list(values: Any) -> list[Any]:
+    """A pandas Index or array as a list of Python objects (missing values as ``None``)."""
+    array = np.asarray(values.to_numpy(dtype=object, na_value=None), dtype=object)
+    out: list[Any] = array.tolist()
+    return out
+
+
+def _datetimes(values: npt.NDArray[Any]) -> _Months:
+    """Datetimes as months; a value off the first day of its month at midnight is off."""
+    null = np.isnat(values)
+    days = values.astype("datetime64[D]")
+    months = _days(days.astype(np.int64), null)
+    if values.dtype != days.dtype:
+        months.off[(days.astype(values.dtype) != values) & ~null] = True
+    return months
+
+
+_DAY_TABLE = 1 << 20
+"""Dates spanning at most this many days are turned into months through a lookup table."""
+
+
+def _days(days: I64 | npt.NDArray[np.int32], null: Mask) -> _Months:
+    """Days since 1970-01-01 as months (and whether each is off the 1st), ``null`` ignored.
+
+    The few distinct months of a column make a table over its span of days (one
+    subtraction and one gather per value) cheaper than calendar arithmetic per value.
+    """
+    valid = days[~null] if null.any() else days
+    if not valid.shape[0]:
+        size = days.shape[0]
+        return _Months(np.zeros(size, np.int64), null, np.zeros(size, np.bool_))
+    low, high = int(valid.min()), int(valid.max())
+    if high - low >= _DAY_TABLE:
+        dates = days.astype("datetime64[D]")
+        months = dates.astype("datetime64[M]")
+        off = (months.astype("datetime64[D]") != dates) & ~null
+        ordinals = months.astype(np.int64) + fr.UNIX_MONTH
+        return _Months(np.where(null, 0, ordinals), null, off)
+    span = np.arange(low, high + 1, dtype=np.int64).astype("datetime64[D]")
+    month_of = span.astype("datetime64[M]")
+    table = month_of.astype(np.int64) + fr.UNIX_MONTH
+    first = month_of.astype("datetime64[D]") == span
+    at = np.clip(days, low, high) - low
+    return _Months(table[at], null, ~first[at] & ~null)
+
+
+def _arrow_input(column: Any, where: str) -> _Input:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if column.null_count:
+        null = np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=np.bool_)
+    else:
+        null = np.zeros(len(column), dtype=np.bool_)
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
+        column = pc.dictionary_encode(column.cast(pa.large_string()))
+        kind = column.type
+    if pa.types.is_dictionary(kind):
+        chunks = column.unify_dictionaries().chunks
+        if not chunks:
+            return _Codes(np.zeros(0, dtype=np.int64), [])
+        indices = pa.chunked_array([c.indices for c in chunks], type=kind.index_type)
+        if pa.types.is_unsigned_integer(kind.index_type):
+            indices = indices.cast(pa.int64())
+        codes = (pc.fill_null(indices, -1) if indices.null_count else indices).to_numpy()
+        dictionary = chunks[0].dictionary.to_numpy(zero_copy_only=False)
+        return _Codes(np.asarray(codes), dictionary.tolist())
+    if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
+        if pa.types.is_uint64(kind) and len(column) and (pc.max(column).as_py() or 0) >= 2**63:
+            raise ValidationError(f"{where}: values beyond 64-bit integers")
+        target = pa.bool_() if pa.types.is_boolean(kind) else pa.int64()
+        typed = column if column.type == target else column.cast(target)
+        if column.null_count:
+            typed = pc.fill_null(typed, False if target == pa.bool_() else 0)
+        return _Numbers(np.asarray(typed.to_numpy()), null, "int")
+    if pa.types.is_floating(kind):
+        filled = pc.fill_null(column.cast(pa.float64()), 0.0)
+        return _Numbers(np.asarray(filled.to_numpy()), null, "float")
+    if pa.types.is_timestamp(kind) and kind.tz is not None:
+        raise ValidationError(
+            f"{where}: timestamps with a time zone are refused; give months as YYYY-MM, "
+            "dates or naive timestamps on the first of the month"
+        )
+    if pa.types.is_date32(kind):
+        days = pc.fill_null(column.cast(pa.int32()), 0) if column.null_count else column
+        return _days(np.asarray(days.cast(pa.int32()).to_numpy()), null)
+    if pa.types.is_date64(kind) or pa.types.is_timestamp(kind):
+        unit = "ms" if pa.types.is_date64(kind) else kind.unit
+        raw = pc.fill_null(column.cast(pa.int64()), 0).to_numpy()
+        months = _datetimes(np.asarray(raw).astype(f"datetime64[{unit}]"))
+        return _Months(months.ordinals, null, months.off & ~null)
+    if pa.types.is_decimal(kind):
+        if kind.precision > 38 or pa.types.is_decimal256(kind):
+            column = column.cast(pa.decimal128(38, kind.scale))
+        array = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+        if len(array) == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return _Decimals(empty, empty, kind.scale, null)
+        words = np.frombuffer(array.buffers()[1], dtype=np.int64)
+        words = words[2 * array.offset : 2 * (array.offset + len(array))].reshape(-1, 2)
+        return _Decimals(words[:, 0].copy(), words[:, 1].copy(), kind.scale, null)
+    if pa.types.is_null(kind):
+        return _Codes(np.full(len(column), -1, dtype=np.int64), [])
+    raise ValidationError(f"{where}: a column of type {kind} is not accepted")
+
+
+# ---------------------------------------------------------------- the bad rows
+
+
+class _Problems:
+    """Bad rows: the first bad column of each row, in the format's column order."""
+
+    def __init__(self, source: str, rows: int) -> None:
+        self.source = source
+        self.bad = np.zeros(rows, dtype=np.bool_)
+        self.found: list[tuple[int, str, str, str]] = []
+
+    def add(self, rows: I64, column: str, values: Sequence[str], reasons: Sequence[str]) -> None:
+        """Report ``rows`` (not reported before) at ``column``."""
+        for row, value, reason in zip(rows.tolist(), values, reasons, strict=True):
+            if not self.bad[row]:
+                self.bad[row] = True
+                self.found.append((row, column, value, reason))
+
+    def add_mask(self, mask: Mask, column: str, value: Callable[[int], str], reason: str) -> None:
+        """Report every row of ``mask`` with one reason."""
+        if not mask.any():
+            return
+        rows = np.flatnonzero(mask & ~self.bad)
+        if rows.shape[0]:
+            self.add(rows, column, [value(r) for r in rows.tolist()], [reason] * rows.shape[0])
+
+    def raise_any(self) -> None:
+        """Raise every bad row at once, in row order (the first :data:`MAX_LISTED` listed)."""
+        if not self.found:
+            return
+        self.found.sort(key=lambda p: p[0])
+        listed = [FrameRowError(self.source, *p) for p in self.found[:MAX_LISTED]]
+        raise CsvImportError(self.source, listed, len(self.found))
+
+
+def _shown(value: object) -> str:
+    return "" if value is None else value if isinstance(value, str) else str(value)
+
+
+def _plain_texts(uniques: list[Any]) -> bool:
+    """Whether every value is text without control characters and valid UTF-8 (checked at once)."""
+    if set(map(type, uniques)) - {str}:
+        return False
+    joined = "\n".join(uniques)
+    if _CONTROL.search(joined) is not None:
+        return False
+    if not joined.isascii():
+        try:
+            joined.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+    return True
+
+
+def _fast_ids(uniques: list[Any]) -> tuple[list[Any], list[bool]]:
+    """Customer ids accepted in bulk (the others go through :func:`_customer_id`)."""
+    if not _plain_texts(uniques):
+        return uniques, [False] * len(uniques)
+    if list(map(str.strip, uniques)) == uniques and "" not in uniques:
+        return uniques, [True] * len(uniques)
+    return uniques, [v != "" and v == v.strip() for v in uniques]
+
+
+def _fast_texts(uniques: list[Any]) -> tuple[list[Any], list[bool]]:
+    """Text accepted in bulk as it is (names)."""
+    return uniques, [_plain_texts(uniques)] * len(uniques)
+
+
+def _fast_optional(uniques: list[Any]) -> tuple[list[Any], list[bool]]:
+    """Optional text accepted in bulk, stripped (``None`` when blank)."""
+    if not _plain_texts(uniques):
+        return uniques, [False] * len(uniques)
+    return [v.strip() or None for v in uniques], [True] * len(uniques)
+
+
+def _by_unique(
+    data: _Input,
+    parse: Callable[[object], Any],
+    problems: _Problems,
+    column: str,
+    dtype: type[np.generic],
+    fast: Callable[[list[Any]], tuple[list[Any], list[bool]]] | None = None,
+) -> npt.NDArray[Any]:
+    """Values of a factorized column, each distinct value checked once; bad rows reported.
+
+    ``fast`` accepts most values in bulk; ``parse`` decides the others, one
+    by one, and says why it refuses one.
+    """
+    if not isinstance(data, _Codes):
+        raise ValidationError(f"{problems.source}: column {column} must hold text")
+    uniques = data.uniques
+    m = len(uniques)
+    table = np.zeros(m + 1, dtype=dtype)
+    todo: list[int] = list(range(m))
+    if fast is not None and m:
+        values, ok = fast(uniques)
+        if dtype is np.object_:
+            table[:m] = values
+        else:
+            table[:m] = np.where(ok, np.asarray(values, dtype=object), 0).astype(dtype)
+        todo = [] if all(ok) else np.flatnonzero(~np.asarray(ok, dtype=np.bool_)).tolist()
+    bad: dict[int, str] = {}
+    for k in [*todo, m]:
+        try:
+            table[k] = parse(uniques[k] if k < m else None)
+        except _FieldError as exc:
+            bad[k] = exc.reason
+    codes = data.codes
+    if codes.shape[0] and int(codes.min()) < 0:
+        codes = np.where(codes < 0, m, codes)
+    elif data.identity and not bad:
+        return table[:m]
+    if bad:
+        wrong = np.array(list(bad), dtype=np.int64)
+        rows = np.flatnonzero(np.isin(codes, wrong))
+        picked = codes[rows].tolist()
+        problems.add(
+            rows,
+            column,
+            [_shown(uniques[c] if c < m else None) for c in picked],
+            [bad[c] for c in picked],
+        )
+    out: npt.NDArray[Any] = table[codes]
+    return out
+
+
+# ---------------------------------------------------------------- customers
+
+
+@attrs.frozen(eq=False)
+class _Customers:
+    ids: npt.NDArray[np.object_]
+    block: CustomerColumns
+    positions: dict[str, int]
+    id_list: list[str]
+
+
+def _labels_column(
+    source: _Source,
+    problems: _Problems,
+    column: str,
+    kind: type[Segment] | type[SubSegment] | type[Tier],
+) -> I64:
+    n = source.rows
+    if not source.has(column):
+        return np.full(n, Tier.ACTIVE.rank if kind is Tier else NO_CODE, dtype=np.int64)
+    return _by_unique(
+        source.column(column), lambda v: _label_code(v, kind), problems, column, np.int64
+    )
+
+
+def _months_column(
+    data: _Input, problems: _Problems, column: str, *, optional: bool
+) -> npt.NDArray[np.int32]:
+    """Month ordinals (``int32``; ``-1`` for an empty optional month)."""
+    if isinstance(data, _Codes):
+        parse = _optional_period if optional else _period
+        return _by_unique(data, parse, problems, column, np.int32)
+    if not isinstance(data, _Months):
+        raise ValidationError(
+            f"{problems.source}: column {column} must hold months: YYYY-MM text, monthly "
+            "periods, dates or datetimes on the first of the month"
+        )
+    ordinals = data.ordinals
+    shown = _month_shown(data)
+    if not optional:
+        problems.add_mask(data.null, column, lambda r: "", EMPTY)
+    problems.add_mask(data.off, column, shown, _NOT_FIRST)
+    if ordinals.shape[0] and int(ordinals.min()) < MIN_YEAR * 12:
+        early = np.flatnonzero((ordinals < MIN_YEAR * 12) & ~data.null)
+        years = [int(ordinals[r]) // 12 for r in early.tolist()]
+        reasons = [f"year {y:04d} is before {MIN_YEAR}" for y in years]
+        problems.add(early, column, [shown(r) for r in early.tolist()], reasons)
+    if ordinals.shape[0] and int(ordinals.max()) >= 10_000 * 12:
+        problems.add_mask(ordinals >= 10_000 * 12, column, shown, "year after 9999")
+    inside = not ordinals.shape[0] or (
+        int(ordinals.min()) >= MIN_YEAR * 12 and int(ordinals.max()) < 10_000 * 12
+    )
+    out = (ordinals if inside else np.clip(ordinals, MIN_YEAR * 12, 10_000 * 12 - 1)).astype(
+        np.int32
+    )
+    if data.null.any():
+        out[data.null] = NO_CODE
+    return out
+
+
+def _month_shown(data: _Months) -> Callable[[int], str]:
+    def shown(row: int) -> str:
+        ordinal = int(data.ordinals[row])
+        year, month = divmod(ordinal, 12)
+        return f"{year:04d}-{month + 1:02d}" + (" (not the 1st)" if data.off[row] else "")
+
+    return shown
+
+
+def _customer_columns(source: _Source, problems: _Problems) -> _Customers:
+    n = source.rows
+    ids_in = source.column("customer_id", distinct=True)
+    ids = _by_unique(ids_in, _customer_id, problems, "customer_id", np.object_, _fast_ids)
+    names = _by_unique(
+        source.column("name", distinct=True),
+        lambda v: "" if v is None else _text(v, "name"),
+        problems,
+        "name",
+        np.object_,
+        _fast_texts,
+    )
+    segment = _labels_column(source, problems, "segment", Segment)
+    sub_segment = _labels_column(source, problems, "sub_segment", SubSegment)
+    has_sub = sub_segment >= 0
+    owner = np.asarray(SUB_SEGMENT_SEGMENT, dtype=np.int64)[np.where(has_sub, sub_segment, 0)]
+    mismatch = has_sub & ((segment < 0) | (owner != segment))
+    for row in np.flatnonzero(mismatch & ~problems.bad).tolist():
+        sub = SUB_SEGMENTS[int(sub_segment[row])]
+        seg = int(segment[row])
+        given = "a customer without a segment" if seg < 0 else f"segment {SEGMENTS[seg].name}"
+        problems.add(
+            np.array([row]),
+            "sub_segment",
+            [sub.name],
+            [f"sub-segment {sub.name} belongs to segment {sub.segment.name}, not to {given}"],
+        )
+    tier = _labels_column(source, problems, "tier", Tier)
+    parents = np.full(n, None, dtype=object)
+    if source.has("parent_id"):
+        parents = _by_unique(
+            source.column("parent_id"),
+            lambda v: _optional_text(v, "parent id"),
+            problems,
+            "parent_id",
+            np.object_,
+            _fast_optional,
+        )
+        own = np.flatnonzero((parents == ids) & ~problems.bad)
+        problems.add(
+            own,
+            "parent_id",
+            [str(parents[r]) for r in own.tolist()],
+            ["a customer cannot be its own parent"] * own.shape[0],
+        )
+    province = np.full(n, None, dtype=object)
+    if source.has("province"):
+        province = _by_unique(
+            source.column("province"),
+            lambda v: _optional_text(v, "province"),
+            problems,
+            "province",
+            np.object_,
+            _fast_optional,
+        )
+    first = _months_column(source.column("first_period"), problems, "first_period", optional=False)
+    since = np.full(n, NO_CODE, dtype=np.int32)
+    if source.has("tier_since"):
+        since = _months_column(source.column("tier_since"), problems, "tier_since", optional=True)
+        early = (since != NO_CODE) & (since < first) & ~problems.bad
+        for row in np.flatnonzero(early).tolist():
+            text = str(Period.from_ordinal(int(since[row])))
+            first_text = str(Period.from_ordinal(int(first[row])))
+            problems.add(
+                np.array([row]),
+                "tier_since",
+                [text],
+                [f"tier_since {text} is before first_period {first_text}"],
+            )
+    parent, positions = _cross_row_checks(ids, parents, problems)
+    problems.raise_any()
+    block = CustomerColumns(
+        id=ids,
+        name=names,
+        segment=segment.astype(np.int8),
+        sub_segment=sub_segment.astype(np.int8),
+        tier=tier.astype(np.int8),
+        parent=parent,
+        province=province,
+        first_period=first.astype(np.int32),
+        tier_since=since.astype(np.int32),
+    )
+    return _Customers(ids, block, positions, ids.tolist())
+
+
+def _cross_row_checks(
+    ids: npt.NDArray[np.object_],
+    parents: npt.NDArray[np.object_],
+    problems: _Problems,
+) -> tuple[npt.NDArray[np.int32], dict[str, int]]:
+    """Duplicates, unknown parents and cycles among the good rows.
+
+    Returns:
+        The parents' positions, and the position of each good row's id.
+    """
+    n = ids.shape[0]
+    clean = not problems.bad.any()
+    good_rows = np.arange(n) if clean else np.flatnonzero(~problems.bad)
+    good_ids = ids.tolist() if clean else ids[good_rows].tolist()
+    rows: Sequence[int] = range(n) if clean else good_rows.tolist()
+    position = dict(zip(good_ids, rows, strict=True))
+    if len(position) < len(good_ids):  # a duplicate: the first row of an id keeps it
+        position = {}
+        for cid, row in zip(good_ids, rows, strict=True):
+            first = position.setdefault(cid, row)
+            if first != row:
+                reason = f"duplicate customer id, first at row {first}"
+                problems.add(np.array([row]), "customer_id", [str(cid)], [reason])
+    link = np.full(n, NO_CODE, dtype=np.int64)
+    has = np.flatnonzero(~problems.bad & (parents != None))  # noqa: E711  (element-wise None test)
+    found = list(map(position.get, parents[has].tolist()))
+    missing = [k for k, at in enumerate(found) if at is None]
+    link[has] = [NO_CODE if at is None else at for at in found]
+    for k in missing:
+        row = int(has[k])
+        pid = str(parents[row])
+        problems.add(np.array([row]), "parent_id", [pid], [f"unknown parent customer {pid!r}"])
+    link[problems.bad] = NO_CODE
+    for cycle in parent_cycles(link):
+        path = " -> ".join([*(str(ids[r]) for r in cycle), str(ids[cycle[0]])])
+        for row in cycle:
+            problems.add(
+                np.array([row]), "parent_id", [str(parents[row])], [f"parent cycle: {path}"]
+            )
+    return link.astype(np.int32), position
+
+
+# ---------------------------------------------------------------- revenue
+
+
+def _money_column(source: _Source, problems: _Problems) -> I64:
+    if source.has("revenue_fen"):
+        column = "revenue_fen"
+        data = source.column(column)
+        if not (isinstance(data, _Numbers) and data.dtype == "int"):
+            raise InvalidMoneyError(
+                f"{source.name}: column revenue_fen must hold whole fen as integers"
+            )
+        fen = np.asarray(data.values, dtype=np.int64)
+        problems.add_mask(data.null, column, lambda r: "", EMPTY)
+        over = (fen > MAX_AMOUNT_FEN) | (fen < -MAX_AMOUNT_FEN)
+        problems.add_mask(
+            over,
+            column,
+            lambda r: str(int(fen[r])),
+            f"too large; at most {MAX_FEN_DIGITS} digits before the decimal point of yuan",
+        )
+        return fen
+    column = "revenue"
+    data = source.column(column)
+    if isinstance(data, _Numbers):
+        template = _FLOAT_MONEY if data.dtype == "float" else _INT_MONEY
+        raise InvalidMoneyError(
+            f"{source.name}: column revenue: {template.format(fen='revenue_fen')}"
+        )
+    if isinstance(data, _Decimals):
+        return _decimal_fen(data, problems, column)
+    if isinstance(data, _Months):
+        raise ValidationError(f"{source.name}: column revenue holds dates, not money")
+    return _by_unique(data, _money, problems, column, np.int64)
+
+
+def _decimal_fen(data: _Decimals, problems: _Problems, column: str) -> I64:
+    """Arrow decimals (unscaled 128-bit values) as fen, exactly."""
+    low, high, scale = data.low, data.high, data.scale
+    fits = high == (low >> 63)
+    shift = 2 - scale
+    if shift >= 0:
+        factor = 10**shift
+        fen = low * factor
+        fits &= np.abs(low) <= (MAX_AMOUNT_FEN // factor)
+        below = np.zeros_like(fits)
+    else:
+        factor = 10 ** (-shift)
+        fen = low // factor
+        below = fits & (low % factor != 0)
+    fits &= np.abs(fen) <= MAX_AMOUNT_FEN
+
+    def shown(row: int) -> str:
+        unscaled = (int(high[row]) << 64) | (int(low[row]) & (2**64 - 1))
+        return str(Decimal(unscaled).scaleb(-scale))
+
+    valid = ~data.null
+    problems.add_mask(data.null, column, lambda r: "", EMPTY)
+    problems.add_mask(
+        ~fits & valid,
+        column,
+        shown,
+        f"too large; at most {MAX_FEN_DIGITS} digits before the decimal point",
+    )
+    problems.add_mask(
+        below & valid, column, shown, "digits below the fen; at most two decimals (0.01 yuan)"
+    )
+    return np.where(fits & ~below & valid, fen, 0)
+
+
+def _volume_column(source: _Source, problems: _Problems) -> I64:
+    n = source.rows
+    if not source.has("volume"):
+        return np.zeros(n, dtype=np.int64)
+    data = source.column("volume")
+    if isinstance(data, _Codes):
+        return _by_unique(data, _volume, problems, "volume", np.int64)
+    if not isinstance(data, _Numbers):
+        raise ValidationError(f"{source.name}: column volume must hold whole numbers of parcels")
+    values = data.values
+    valid = ~data.null
+    if data.dtype == "float":
+        finite = np.isfinite(values)
+        problems.add_mask(
+            ~finite & valid,
+            "volume",
+            lambda r: str(values[r]),
+            "volume is not a whole number of parcels",
+        )
+        fractional = finite & (values != np.floor(np.where(finite, values, 0))) & valid
+        problems.add_mask(
+            fractional,
+            "volume",
+            lambda r: str(values[r]),
+            "fractional volume; volume is a whole number of parcels",
+        )
+        values = np.where(finite & ~fractional, values, 0)
+        huge = np.abs(values) >= 10**MAX_VOLUME_DIGITS
+        problems.add_mask(
+            huge & valid,
+            "volume",
+            lambda r: str(data.values[r]),
+            f"volume too large; at most {MAX_VOLUME_DIGITS} digits",
+        )
+        values = np.where(huge, 0, values)
+    volume = np.asarray(values, dtype=np.int64)
+    if data.null.any():
+        volume = np.where(valid, volume, 0)
+    problems.add_mask(
+        volume < 0,
+        "volume",
+        lambda r: str(int(volume[r])),
+        "negative volume; volume is a whole number of parcels >= 0",
+    )
+    problems.add_mask(
+        volume >= 10**MAX_VOLUME_DIGITS,
+        "volume",
+        lambda r: str(int(volume[r])),
+        f"volume too large; at most {MAX_VOLUME_DIGITS} digits",
+    )
+    return volume
+
+
+def _revenue_columns(
+    source: _Source, customers: _Customers, catalog: ProductCatalog, problems: _Problems
+) -> RevenueColumns:
+    n = source.rows
+    positions = customers.positions
+
+    def customer(value: object) -> int:
+        cid = _customer_id(value)
+        at = positions.get(cid)
+        if at is None:
+            raise _FieldError(f"unknown customer {cid!r}")
+        return at
+
+    def known(uniques: list[Any]) -> tuple[list[Any], list[bool]]:
+        if uniques == customers.id_list:  # categories in the customers' order (to_frames)
+            return list(range(len(uniques))), [True] * len(uniques)
+        found = [positions.get(u, -1) if type(u) is str else -1 for u in uniques]
+        return found, [f >= 0 for f in found]
+
+    customer_at = _by_unique(
+        source.column("customer_id"), customer, problems, "customer_id", np.int32, known
+    )
+    period = _months_column(source.column("period"), problems, "period", optional=False)
+    products = {pid: i for i, pid in enumerate(catalog)}
+    default = products.get(DEFAULT_PRODUCT_ID)
+
+    def product(value: object) -> int:
+        if value is None or value == "":
+            if default is None:
+                raise _FieldError(f"no product given and the catalogue has no {DEFAULT_PRODUCT_ID}")
+            return default
+        text = _text(value, "product id")
+        at = products.get(text)
+        if at is None:
+            raise _FieldError(f"unknown product {text!r}")
+        return at
+
+    if source.has("product_id"):
+        product_at = _by_unique(
+            source.column("product_id"), product, problems, "product_id", np.int32
+        )
+    else:
+        product_at = np.full(n, -1 if default is None else default, dtype=np.int32)
+        if default is None:
+            problems.add_mask(
+                np.ones(n, dtype=np.bool_),
+                "product_id",
+                lambda r: "",
+                f"no product given and the catalogue has no {DEFAULT_PRODUCT_ID}",
+            )
+    fen = _money_column(source, problems)
+    volume = _volume_column(source, problems)
+    first = customers.block.first_period[customer_at]
+    early = period < first
+    early &= ~problems.bad
+    for row in np.flatnonzero(early).tolist():
+        cid = customers.ids[int(customer_at[row])]
+        problems.add(
+            np.array([row]),
+            "period",
+            [str(Period.from_ordinal(int(period[row])))],
+            [f"before customer {cid!r}'s first_period {Period.from_ordinal(int(first[row]))}"],
+        )
+    problems.raise_any()
+    return RevenueColumns(customer_at, product_at, period, fen, volume)
+
+
+def read_frames(
+    customers: object,
+    revenue: object | None,
+    catalog: ProductCatalog,
+    *,
+    customers_source: str = "customers frame",
+    revenue_source: str = "revenue frame",
+) -> tuple[CustomerColumns, RevenueColumns | None]:
+    """The checked customers and revenue of two frames (see ``Portfolio.from_frames``).
+
+    Raises:
+        ValidationError: a frame that is none of the accepted kinds, a missing,
+            unknown or repeated column, or a column of a type not accepted.
+        InvalidMoneyError: a money column of floats, or of integers not named ``_fen``.
+        CsvImportError: every bad row of the customers frame, else of the
+            revenue frame, as :class:`~keyaccount.exceptions.FrameRowError`.
+    """
+    source = _Source(customers, customers_source)
+    source.check_columns(CUSTOMER_FRAME_COLUMNS, _CUSTOMER_REQUIRED, "customers")
+    found = _customer_columns(source, _Problems(customers_source, source.rows))
+    if revenue is None:
+        return found.block, None
+    rsource = _Source(revenue, revenue_source)
+    rsource.check_columns(REVENUE_FRAME_COLUMNS, _REVENUE_REQUIRED, "revenue")
+    return found.block, _revenue_columns(
+        rsource, found, catalog, _Problems(revenue_source, rsource.rows)
+    )
+
+
+# ---------------------------------------------------------------- to frames
+
+
+def portfolio_frames(
+    cols: CustomerColumns, rev: RevenueColumns, catalog: ProductCatalog, lang: str = "en"
+) -> tuple[fr.Frame, fr.Frame]:
+    """Customers and revenue as frames (``read_frames`` reads them back)."""
+    has_parent = cols.parent != NO_CODE
+    parent_id = np.full(len(cols), None, dtype=object)
+    parent_id[has_parent] = cols.id[cols.parent[has_parent]]
+    since = cols.tier_since.astype(np.int64)
+    customers = fr.Frame(
+        (
+            fr.text("customer_id", cols.id),
+            fr.text("name", cols.name),
+            fr.segment("segment", cols.segment, lang),
+            fr.labels("sub_segment", cols.sub_segment, [s.label(lang) for s in SUB_SEGMENTS]),
+            fr.tier("tier", cols.tier, lang),
+            fr.text("parent_id", parent_id),
+            fr.text("province", cols.province),
+            fr.period("first_period", cols.first_period),
+            fr.period("tier_since", np.where(since == NO_CODE, 0, since), since == NO_CODE),
+        )
+    )
+    revenue = fr.Frame(
+        (
+            fr.key("customer_id", rev.customer, [str(c) for c in cols.id.tolist()]),
+            fr.period("period", rev.period),
+            fr.key("product_id", rev.product, list(catalog)),
+            fr.money("revenue", rev.fen),
+            fr.integer("volume", rev.volume),
+        )
+    )
+    return customers, revenue
