@@ -3,6 +3,7 @@
 #   make test    install, then ruff, mypy (strict) and pytest
 #   make check   ruff and mypy only
 #   make bench   run the scripts in benchmarks/ (slow; never part of `make test`)
+#   make docs    serve the documentation site (mkdocs) at http://127.0.0.1:8000
 #   make clean   remove the virtual environment, caches and build output
 
 PYTHON ?= python3
@@ -12,13 +13,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.keyaccount-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test check lint types bench clean
+.PHONY: help install demo test check lint types bench docs clean
 
 help:
 	@echo "make demo    create $(VENV) if missing, install, run 'keyaccount demo'"
 	@echo "make test    install, then ruff check, ruff format --check, mypy and pytest"
 	@echo "make check   ruff and mypy only"
 	@echo "make bench   run the scripts in benchmarks/"
+	@echo "make docs    serve the documentation site at http://127.0.0.1:8000"
 	@echo "make clean   remove $(VENV), caches and build output"
 
 $(BIN)/python:
@@ -55,7 +57,11 @@ bench: $(STAMP)
 	done; \
 	[ "$$found" = 1 ] || echo "no benchmark scripts in benchmarks/"
 
+# tests/test_docs_site.py builds the same site with --strict as part of `make test`.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
+
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis bench-out
+	rm -rf $(VENV) build dist site .pytest_cache .mypy_cache .ruff_cache .hypothesis bench-out
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find . -name '*.egg-info' -type d -prune -exec rm -rf {} +
