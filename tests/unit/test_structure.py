@@ -21,7 +21,7 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 ALLOWED: dict[str, set[str]] = {
     "exceptions": set(),
     "utils": {"exceptions"},
-    "domain": {"exceptions"},
+    "domain": {"exceptions", "utils"},  # utils: the notebook display (utils.display)
     "portfolio": {"domain", "exceptions", "utils"},
     "rules": {"domain", "exceptions", "portfolio", "utils"},
     "io": {"domain", "exceptions", "portfolio", "utils"},
@@ -31,6 +31,13 @@ ALLOWED: dict[str, set[str]] = {
     "store": {"domain", "exceptions", "io", "operations", "portfolio", "rules", "utils"},
 }
 ALLOWED["json"] = ALLOWED["store"] | {"crosssell"}  # every library room but store, demo, cli
+ALLOWED["analysis"] = {  # RFM and other analyst helpers
+    *("crosssell", "domain", "exceptions", "io", "operations", "portfolio", "rules", "utils"),
+}
+ALLOWED["plot"] = {  # matplotlib plots: analysis and every room analysis may import
+    *("analysis", "crosssell", "domain", "exceptions", "io", "operations", "portfolio"),
+    *("rules", "utils"),
+}
 # Third-party packages only one room may import.
 ONLY_IN: dict[str, str] = {
     "sqlalchemy": "store",
