@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -94,11 +95,30 @@ def _check_cuts(cuts: Mapping[str, Sequence[Any]] | None) -> dict[str, list[floa
             raise ValidationError(
                 f"unknown variable {shorten(name)} in cuts; expected one of {', '.join(_VARIABLES)}"
             )
-        values = [float(e) for e in edges]
+        try:
+            values = [_cut_value(name, e) for e in edges]
+        except (ArithmeticError, TypeError, ValueError):
+            raise ValidationError(
+                f"cuts[{name!r}] must be numbers (monetary in yuan), got {edges!r}"
+            ) from None
         if not values or any(b <= a for a, b in itertools.pairwise(values)):
             raise ValidationError(f"cuts[{name!r}] must be increasing cut points, got {edges!r}")
         checked[name] = values
     return checked
+
+
+def _cut_value(name: str, edge: Any) -> float:
+    """A cut point on the scale of :func:`segmentation_values`: monetary yuan become fen.
+
+    The yuan are read as written (``Decimal(str(edge))``) and scaled exactly; a mean of
+    integer fen then compares with the cut without the rounding of a yuan float.
+    """
+    if name != "monetary":
+        return float(edge)
+    value = Decimal(str(edge)) * 100
+    if not value.is_finite():
+        raise ValueError(edge)
+    return float(value)
 
 
 def _check_segments(segments: Mapping[str, Sequence[str]]) -> dict[str, str]:
@@ -197,10 +217,14 @@ class RfmScores:
 
 
 def segmentation_values(table: RfmTable) -> tuple[F64, F64, F64]:
-    """pymc-marketing's segmentation recency, frequency and monetary (see the module)."""
+    """pymc-marketing's segmentation recency, frequency and monetary (see the module).
+
+    Monetary is the mean fen per purchase period (scores depend only on its order, and
+    cut points in yuan are scaled to fen exactly).
+    """
     periods = table.frequency + 1
     recency = table.T - table.recency
-    monetary = table.total_fen.astype(np.float64) / periods / 100.0
+    monetary = table.total_fen.astype(np.float64) / periods  # in fen: one rounding
     return recency, periods.astype(np.float64), monetary
 
 

@@ -37,6 +37,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -430,15 +431,16 @@ def _rest_of_year(
     so_far = fen[:, lo:hi]
     before = fen[:, lo - 12 : hi - 12] if lo >= 12 else None
     for g, group_id in enumerate(group_ids):
-        mean = int(so_far[g].sum()) / max(so_far.shape[1], 1)
+        # Exact fractions of integer fen: a target is money, rounded once to its step.
+        mean = Fraction(int(so_far[g].sum()), max(so_far.shape[1], 1))
         growth = None
         if before is not None and int(before[g].sum()) > 0:
-            growth = int(so_far[g].sum()) / int(before[g].sum())
+            growth = Fraction(int(so_far[g].sum()), int(before[g].sum()))
         for month in range(last.month + 1, 13):
             period = Period(last.year, month)
             index = period - first - 12
             if growth is not None and 0 <= index < fen.shape[1]:
-                value = float(fen[g, index]) * growth
+                value = int(fen[g, index]) * growth
             else:
                 value = mean
             step = round(value / TARGET_STEP_FEN) * TARGET_STEP_FEN
