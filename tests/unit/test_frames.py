@@ -483,9 +483,16 @@ def test_doc_examples_run(block: int) -> None:
     exec(compile(code, f"{DOC}:block{block}", "exec"), {})
 
 
-@pytest.mark.parametrize("name", ["keyaccount.portfolio.frames", "keyaccount.portfolio._portfolio"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "keyaccount.portfolio.frames",
+        "keyaccount.portfolio.fields",
+        "keyaccount.portfolio._portfolio",
+    ],
+)
 def test_docstring_examples(name: str) -> None:
-    """The docstring examples of the frame conventions and of Portfolio run as shown."""
+    """The docstring examples of the frames, the field rules and Portfolio run as shown."""
     result = doctest.testmod(importlib.import_module(name))
     assert result.failed == 0
     assert result.attempted > 0

@@ -20,16 +20,7 @@ from keyaccount.domain import (
 )
 from keyaccount.exceptions import UnknownCustomerError
 from keyaccount.io._fast import has_control
-from keyaccount.io._fields import (
-    CustomerSpec,
-    CustomerValues,
-    FieldError,
-    customer_row,
-    period_ordinal,
-    segment_code,
-    sub_segment_code,
-    tier_rank,
-)
+from keyaccount.io._fields import CustomerSpec, CustomerValues, customer_row
 from keyaccount.io._formats import CUSTOMERS
 from keyaccount.io._lines import (
     block_records,
@@ -39,6 +30,13 @@ from keyaccount.io._lines import (
 )
 from keyaccount.io.problems import ErrorPolicy, Problem, ProblemSink, ProgressCallback
 from keyaccount.portfolio import CustomerColumns
+from keyaccount.portfolio.fields import (
+    FieldError,
+    period_ordinal,
+    segment_code,
+    sub_segment_code,
+    tier_rank,
+)
 from keyaccount.utils import elapsed, logger, paused_gc
 from keyaccount.utils.display import HEAD_ROWS, html_table, number, short_repr
 

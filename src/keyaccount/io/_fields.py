@@ -4,13 +4,13 @@ These functions are the specification of what the three CSV formats accept
 (``docs/import-export.md`` describes the same rules in prose). The
 vectorised block parser in :mod:`keyaccount.io._fast` must give the same
 values and refuse the same rows; it hands every row it refuses to these
-functions, which say why.
+functions, which say why. The rules of one value (a customer id, a month, yuan, a
+volume, a label) are :mod:`keyaccount.portfolio.fields`, shared with the frames.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -22,14 +22,25 @@ from keyaccount.domain import (
     SEGMENTS,
     SUB_SEGMENTS,
     ProductCatalog,
-    Segment,
-    SubSegment,
-    Tier,
 )
-from keyaccount.exceptions import UnknownLabelError
 from keyaccount.io._formats import REVENUE, TRANSACTIONS, CsvFormat
 from keyaccount.io._lines import Malformed
 from keyaccount.io.problems import Problem
+from keyaccount.portfolio.fields import (
+    EMPTY,
+    MAX_FEN_DIGITS,
+    MAX_VOLUME_DIGITS,
+    MIN_YEAR,
+    FieldError,
+    check_utf8,
+    customer_id,
+    money_fen,
+    period_ordinal,
+    segment_code,
+    sub_segment_code,
+    tier_rank,
+    volume,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Container, Iterable, Sequence
@@ -61,116 +72,11 @@ __all__ = [
     "volume",
 ]
 
-EMPTY = "required value is empty"
-MIN_YEAR = 1900
-MAX_FEN_DIGITS = 11
-"""At most this many digits before the decimal point of an amount of yuan."""
-MAX_VOLUME_DIGITS = 13
-"""At most this many digits in a volume."""
-
-_PERIOD = re.compile(r"([0-9]{4})-([0-9]{2})")
-_MONEY = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?")
-_EXPONENT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+")
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
-_NON_FINITE = frozenset({"nan", "snan", "qnan", "inf", "infinity"})
-_WHOLE = re.compile(r"[0-9]+")
 _COMPACT_DATE = re.compile(r"[0-9]{8}")
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[T ]([0-9]{2}):([0-9]{2}):([0-9]{2}))?")
 
 
-class FieldError(Exception):
-    """A field that breaks its column's rule; ``reason`` says which."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _check_text(text: str) -> None:
-    """Refuse control characters (NUL, DEL, ...; tab and line breaks are allowed)."""
-    bad = _CONTROL.search(text)
-    if bad is not None:
-        raise FieldError(
-            f"control character U+{ord(bad.group()):04X} in the text; only tab and line "
-            "breaks are allowed"
-        )
-
-
-def _check_utf8(text: str) -> None:
-    _check_text(text)
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            raise FieldError("not valid UTF-8 text") from None
-
-
 # ----------------------------------------------------------------------------- fields
-
-
-def customer_id(text: str) -> str:
-    """A customer id: not empty, no spaces around it."""
-    if text == "":
-        raise FieldError(EMPTY)
-    if text != text.strip():
-        raise FieldError("customer id has spaces around it")
-    return text
-
-
-def period_ordinal(text: str) -> int:
-    """A month written ``YYYY-MM`` as its :attr:`Period.ordinal`."""
-    if text == "":
-        raise FieldError(EMPTY)
-    match = _PERIOD.fullmatch(text)
-    if match is None:
-        raise FieldError("not a period; expected YYYY-MM such as 2022-07")
-    year, month = int(match.group(1)), int(match.group(2))
-    if not 1 <= month <= 12:
-        raise FieldError(f"month {match.group(2)} is not in 01..12")
-    if year < MIN_YEAR:
-        raise FieldError(f"year {match.group(1)} is before {MIN_YEAR}")
-    return year * 12 + month - 1
-
-
-def money_fen(text: str) -> int:
-    """An amount of yuan with at most two decimals, such as ``-1234.5``, in fen."""
-    if text == "":
-        raise FieldError(EMPTY)
-    match = _MONEY.fullmatch(text)
-    if match is None:
-        if text.strip().lstrip("+-").lower() in _NON_FINITE:
-            raise FieldError("not a finite amount of money")
-        if _EXPONENT.fullmatch(text.strip()):
-            raise FieldError(
-                "exponent notation is not accepted; write plain yuan such as 100000.00"
-            )
-        raise FieldError("not an amount of yuan; expected digits with at most two decimals")
-    sign, whole, decimals = match.groups()
-    if decimals is not None and len(decimals) > 2:
-        raise FieldError("digits below the fen; at most two decimals (0.01 yuan)")
-    if len(whole) > MAX_FEN_DIGITS:
-        raise FieldError(f"too large; at most {MAX_FEN_DIGITS} digits before the decimal point")
-    fen = int(whole) * 100 + (int(decimals.ljust(2, "0")) if decimals else 0)
-    return -fen if sign else fen
-
-
-def volume(text: str) -> int:
-    """A whole number of parcels ``>= 0``; empty means 0."""
-    if text == "":
-        return 0
-    if _WHOLE.fullmatch(text):
-        if len(text) > MAX_VOLUME_DIGITS:
-            raise FieldError(f"volume too large; at most {MAX_VOLUME_DIGITS} digits")
-        return int(text)
-    if _NUMBER.fullmatch(text):
-        if text.startswith("-"):
-            raise FieldError("negative volume; volume is a whole number of parcels >= 0")
-        if "." in text:
-            raise FieldError("fractional volume; volume is a whole number of parcels")
-    raise FieldError("volume is not a whole number of parcels")
 
 
 def _iso_date(text: str) -> dt.date:
@@ -257,45 +163,6 @@ def product_position(text: str, products: dict[str, int], default: int | None) -
     return position
 
 
-def _choices(kind: type[Segment] | type[SubSegment] | type[Tier]) -> str:
-    return ", ".join(f"{m.name} ({m.label_zh})" for m in kind)
-
-
-@functools.lru_cache(maxsize=4096)
-def segment_code(text: str) -> int:
-    """The code of a segment name or label; empty means none (``-1``)."""
-    if text == "":
-        return NO_CODE
-    try:
-        return SEGMENTS.index(Segment.parse(text))
-    except UnknownLabelError:
-        raise FieldError(f"unknown segment {text!r}; expected one of {_choices(Segment)}") from None
-
-
-@functools.lru_cache(maxsize=4096)
-def sub_segment_code(text: str) -> int:
-    """The code of a sub-segment name or label; empty means none (``-1``)."""
-    if text == "":
-        return NO_CODE
-    try:
-        return SUB_SEGMENTS.index(SubSegment.parse(text))
-    except UnknownLabelError:
-        raise FieldError(
-            f"unknown sub-segment {text!r}; expected one of {_choices(SubSegment)}"
-        ) from None
-
-
-@functools.lru_cache(maxsize=4096)
-def tier_rank(text: str) -> int:
-    """The rank of a tier name, label or alias; empty means ``ACTIVE``."""
-    if text == "":
-        return Tier.ACTIVE.rank
-    try:
-        return Tier.parse(text).rank
-    except UnknownLabelError:
-        raise FieldError(f"unknown tier {text!r}; expected one of {_choices(Tier)}") from None
-
-
 # ----------------------------------------------------------------------------- rows
 
 
@@ -337,7 +204,7 @@ class _Cursor:
         """Parse ``column``'s text (empty when the header leaves the column out)."""
         self.column = column
         self.text = _field(self._fields, self._header.position(column))
-        _check_utf8(self.text)
+        check_utf8(self.text)
         return parse(self.text)
 
     def problem(self, line: int, exc: FieldError) -> Problem:

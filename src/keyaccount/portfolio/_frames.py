@@ -12,7 +12,6 @@ of :class:`~keyaccount.exceptions.FrameRowError`, and nothing is built.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +44,19 @@ from keyaccount.exceptions import (
 )
 from keyaccount.portfolio._columns import RevenueColumns
 from keyaccount.portfolio._customers import CustomerColumns
+from keyaccount.portfolio.fields import (
+    EMPTY,
+    MAX_FEN_DIGITS,
+    MAX_VOLUME_DIGITS,
+    MIN_YEAR,
+    FieldError,
+    check_utf8,
+    customer_id,
+    label_choices,
+    money_fen,
+    period_ordinal,
+)
+from keyaccount.portfolio.fields import volume as volume_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -79,25 +91,7 @@ MAX_LISTED = 1000
 I64 = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
 
-# The reasons of the CSV reader's fields (keyaccount.io._fields), word for word.
-EMPTY = "required value is empty"
-MIN_YEAR = 1900
-MAX_FEN_DIGITS = 11
-MAX_VOLUME_DIGITS = 13
-_PERIOD = re.compile(r"([0-9]{4})-([0-9]{2})")
-_MONEY = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?")
-_EXPONENT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+")
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
-_WHOLE = re.compile(r"[0-9]+")
-_NON_FINITE = frozenset({"nan", "snan", "qnan", "inf", "infinity"})
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _MAX_YUAN = 10**MAX_FEN_DIGITS
-
-
-class _FieldError(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 # ---------------------------------------------------------------- one value (text or object)
@@ -106,38 +100,21 @@ class _FieldError(Exception):
 def _text(value: object, what: str) -> str:
     """``value`` as text, refusing other types and control characters."""
     if not isinstance(value, str):
-        raise _FieldError(f"{what} must be text, not {type(value).__name__}")
-    bad = _CONTROL.search(value)
-    if bad is not None:
-        raise _FieldError(
-            f"control character U+{ord(bad.group()):04X} in the text; only tab and line "
-            "breaks are allowed"
-        )
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise _FieldError("not valid UTF-8 text") from None
+        raise FieldError(f"{what} must be text, not {type(value).__name__}")
+    check_utf8(value)
     return value
 
 
 def _customer_id(value: object) -> str:
     if value is None or value == "":
-        raise _FieldError(EMPTY)
-    text = _text(value, "customer id")
-    if text != text.strip():
-        raise _FieldError("customer id has spaces around it")
-    return text
+        raise FieldError(EMPTY)
+    return customer_id(_text(value, "customer id"))
 
 
 def _optional_text(value: object, what: str) -> str | None:
     if value is None:
         return None
     return _text(value, what).strip() or None
-
-
-def _choices(kind: type[Segment] | type[SubSegment] | type[Tier]) -> str:
-    return ", ".join(f"{m.name} ({m.label_zh})" for m in kind)
 
 
 def _label_code(value: object, kind: type[Segment] | type[SubSegment] | type[Tier]) -> int:
@@ -151,20 +128,10 @@ def _label_code(value: object, kind: type[Segment] | type[SubSegment] | type[Tie
     try:
         member = kind.parse(text)
     except UnknownLabelError:
-        raise _FieldError(f"unknown {what} {text!r}; expected one of {_choices(kind)}") from None
+        raise FieldError(
+            f"unknown {what} {text!r}; expected one of {label_choices(kind)}"
+        ) from None
     return member.rank if isinstance(member, Tier) else member.code
-
-
-def _period_text(text: str) -> int:
-    match = _PERIOD.fullmatch(text)
-    if match is None:
-        raise _FieldError("not a period; expected YYYY-MM such as 2022-07")
-    year, month = int(match.group(1)), int(match.group(2))
-    if not 1 <= month <= 12:
-        raise _FieldError(f"month {match.group(2)} is not in 01..12")
-    if year < MIN_YEAR:
-        raise _FieldError(f"year {match.group(1)} is before {MIN_YEAR}")
-    return year * 12 + month - 1
 
 
 _NOT_FIRST = (
@@ -176,42 +143,22 @@ _NOT_FIRST = (
 def _period(value: object) -> int:
     """A month: ``YYYY-MM`` text, a :class:`Period` or a date on the first of its month."""
     if value is None or value == "":
-        raise _FieldError(EMPTY)
+        raise FieldError(EMPTY)
     if isinstance(value, Period):
         return value.ordinal
     if isinstance(value, dt.date):
         if value.day != 1 or (isinstance(value, dt.datetime) and value.time() != dt.time(0)):
-            raise _FieldError(_NOT_FIRST)
+            raise FieldError(_NOT_FIRST)
         if value.year < MIN_YEAR:
-            raise _FieldError(f"year {value.year:04d} is before {MIN_YEAR}")
+            raise FieldError(f"year {value.year:04d} is before {MIN_YEAR}")
         return value.year * 12 + value.month - 1
     if not isinstance(value, str):
-        raise _FieldError(f"not a period: {type(value).__name__}; expected YYYY-MM text")
-    return _period_text(_text(value, "period"))
+        raise FieldError(f"not a period: {type(value).__name__}; expected YYYY-MM text")
+    return period_ordinal(_text(value, "period"))
 
 
 def _optional_period(value: object) -> int:
     return NO_CODE if value is None or value == "" else _period(value)
-
-
-def _money_text(text: str) -> int:
-    """The CSV reader's rule for yuan as text (``-1234.5``), in fen."""
-    match = _MONEY.fullmatch(text)
-    if match is None:
-        if text.strip().lstrip("+-").lower() in _NON_FINITE:
-            raise _FieldError("not a finite amount of money")
-        if _EXPONENT.fullmatch(text.strip()):
-            raise _FieldError(
-                "exponent notation is not accepted; write plain yuan such as 100000.00"
-            )
-        raise _FieldError("not an amount of yuan; expected digits with at most two decimals")
-    sign, whole, decimals = match.groups()
-    if decimals is not None and len(decimals) > 2:
-        raise _FieldError("digits below the fen; at most two decimals (0.01 yuan)")
-    if len(whole) > MAX_FEN_DIGITS:
-        raise _FieldError(f"too large; at most {MAX_FEN_DIGITS} digits before the decimal point")
-    fen = int(whole) * 100 + (int(decimals.ljust(2, "0")) if decimals else 0)
-    return -fen if sign else fen
 
 
 _FLOAT_MONEY = (
@@ -227,41 +174,29 @@ _INT_MONEY = (
 def _money(value: object) -> int:
     """Yuan as ``Decimal`` or text, in fen."""
     if value is None or value == "":
-        raise _FieldError(EMPTY)
+        raise FieldError(EMPTY)
     if isinstance(value, Decimal):
         if not value.is_finite():
-            raise _FieldError("not a finite amount of money")
+            raise FieldError("not a finite amount of money")
         fen = value * 100
         if fen != fen.to_integral_value():
-            raise _FieldError("digits below the fen; at most two decimals (0.01 yuan)")
+            raise FieldError("digits below the fen; at most two decimals (0.01 yuan)")
         if abs(value) >= _MAX_YUAN:
-            raise _FieldError(
-                f"too large; at most {MAX_FEN_DIGITS} digits before the decimal point"
-            )
+            raise FieldError(f"too large; at most {MAX_FEN_DIGITS} digits before the decimal point")
         return int(fen)
     if isinstance(value, str):
-        return _money_text(_text(value, "money"))
+        return money_fen(_text(value, "money"))
     if isinstance(value, float):
-        raise _FieldError("float money is refused: give yuan as Decimal or text")
-    raise _FieldError(f"not an amount of yuan: {type(value).__name__}; give Decimal or text")
+        raise FieldError("float money is refused: give yuan as Decimal or text")
+    raise FieldError(f"not an amount of yuan: {type(value).__name__}; give Decimal or text")
 
 
 def _volume(value: object) -> int:
     if value is None or value == "":
         return 0
     if not isinstance(value, str):
-        raise _FieldError(f"volume is not a whole number of parcels: {type(value).__name__}")
-    text = _text(value, "volume")
-    if _WHOLE.fullmatch(text):
-        if len(text) > MAX_VOLUME_DIGITS:
-            raise _FieldError(f"volume too large; at most {MAX_VOLUME_DIGITS} digits")
-        return int(text)
-    if _NUMBER.fullmatch(text):
-        if text.startswith("-"):
-            raise _FieldError("negative volume; volume is a whole number of parcels >= 0")
-        if "." in text:
-            raise _FieldError("fractional volume; volume is a whole number of parcels")
-    raise _FieldError("volume is not a whole number of parcels")
+        raise FieldError(f"volume is not a whole number of parcels: {type(value).__name__}")
+    return volume_of(_text(value, "volume"))
 
 
 # ---------------------------------------------------------------- columns of the frames
@@ -608,14 +543,10 @@ def _plain_texts(uniques: list[Any]) -> bool:
     """Whether every value is text without control characters and valid UTF-8 (checked at once)."""
     if set(map(type, uniques)) - {str}:
         return False
-    joined = "\n".join(uniques)
-    if _CONTROL.search(joined) is not None:
+    try:
+        check_utf8("\n".join(uniques))
+    except FieldError:
         return False
-    if not joined.isascii():
-        try:
-            joined.encode("utf-8")
-        except UnicodeEncodeError:
-            return False
     return True
 
 
@@ -670,7 +601,7 @@ def _by_unique(
     for k in [*todo, m]:
         try:
             table[k] = parse(uniques[k] if k < m else None)
-        except _FieldError as exc:
+        except FieldError as exc:
             bad[k] = exc.reason
     codes = data.codes
     if codes.shape[0] and int(codes.min()) < 0:
@@ -1019,7 +950,7 @@ def _revenue_columns(
         cid = _customer_id(value)
         at = positions.get(cid)
         if at is None:
-            raise _FieldError(f"unknown customer {cid!r}")
+            raise FieldError(f"unknown customer {cid!r}")
         return at
 
     def known(uniques: list[Any]) -> tuple[list[Any], list[bool]]:
@@ -1038,12 +969,12 @@ def _revenue_columns(
     def product(value: object) -> int:
         if value is None or value == "":
             if default is None:
-                raise _FieldError(f"no product given and the catalogue has no {DEFAULT_PRODUCT_ID}")
+                raise FieldError(f"no product given and the catalogue has no {DEFAULT_PRODUCT_ID}")
             return default
         text = _text(value, "product id")
         at = products.get(text)
         if at is None:
-            raise _FieldError(f"unknown product {text!r}")
+            raise FieldError(f"unknown product {text!r}")
         return at
 
     if source.has("product_id"):
