@@ -135,6 +135,37 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[Any, list[float]]:
     return result, times
 
 
+# ---------------------------------------------------------------- the run's conditions
+
+
+def environment(libraries: Sequence[str] = ()) -> dict[str, Any]:
+    """What a benchmark table must state about its run: machine, load and versions.
+
+    ``libraries`` are distribution names (``"polars"``, ``"mlxtend"``); one that is not
+    installed reads ``"not installed"``. The load averages are read at the call: call it
+    at the start and at the end of a run (:func:`print_environment`) so that a table can
+    say how busy the machine was.
+    """
+    from importlib import metadata
+
+    versions: dict[str, str] = {"python": sys.version.split()[0]}
+    for name in ("keyaccount", "numpy", *libraries):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return {
+        "cpus": os.cpu_count(),
+        "load_1_5_15": [round(value, 2) for value in os.getloadavg()],
+        "versions": versions,
+    }
+
+
+def print_environment(libraries: Sequence[str] = (), *, when: str = "start") -> None:
+    """Print :func:`environment` as one ``# environment (when): ...`` JSON line."""
+    print(f"# environment ({when}): {json.dumps(environment(libraries))}", flush=True)
+
+
 # ---------------------------------------------------------------- child processes
 
 
