@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 import attrs
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
 
 from keyaccount.domain import NO_CODE, Period
 from keyaccount.exceptions import (
@@ -30,6 +29,8 @@ from keyaccount.utils.display import HEAD_ROWS, html_table, money, number, short
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
+
+    import scipy.sparse as sp
 
     from keyaccount.domain import ProductCatalog
     from keyaccount.portfolio import Portfolio, RevenueColumns
@@ -114,6 +115,8 @@ class Basket:
     _matrix: sp.csr_array = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
+        import scipy.sparse as sp  # here: importing the cross-sell package loads no scipy
+
         matrix = sp.csr_array(
             (np.ones(self.revenue.nnz, dtype=bool), self.revenue.indices, self.revenue.indptr),
             shape=self.revenue.shape,
@@ -351,6 +354,8 @@ def _sum_cells(
     np.cumsum(np.bincount(r, minlength=n), out=indptr[1:])
     # ``cells`` is sorted by (row, product), so ``c`` is in CSR order already
     shape = (n, k)
+    import scipy.sparse as sp  # here: importing the cross-sell package loads no scipy
+
     revenue = sp.csr_array((fen_cells.astype(np.int64), c, indptr), shape=shape)
     parcels = None
     if vol_cells is not None:

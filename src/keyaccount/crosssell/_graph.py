@@ -32,7 +32,6 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-import networkx as nx
 import numpy as np
 
 from keyaccount.crosssell._basket import DEFAULT_WINDOW, Basket, build_basket
@@ -40,6 +39,8 @@ from keyaccount.domain import NO_CODE, SEGMENTS, SUB_SEGMENTS, TIERS, Period
 from keyaccount.utils import atomic_path
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from keyaccount.portfolio import Portfolio
 
 __all__ = [
@@ -103,6 +104,8 @@ def build_graph(
         >>> g.edges["customer:C1", "product:court_express"]["revenue_fen"]
         88000
     """
+    import networkx as nx  # here: importing the cross-sell package loads no networkx
+
     period = Period.parse(as_of)
     if basket is None or basket.volume is None:
         basket = build_basket(portfolio, period, window=window)
@@ -184,6 +187,8 @@ def build_graph(
 def write_graphml(graph: nx.DiGraph[str], path: str | Path) -> Path:
     """Write ``graph`` as GraphML (for Gephi, yEd, Cytoscape); returns the path."""
     target = Path(path)
+    import networkx as nx  # here: importing the cross-sell package loads no networkx
+
     with atomic_path(target) as temporary:
         nx.write_graphml(graph, temporary, named_key_ids=True)
     return target
@@ -194,6 +199,8 @@ def write_node_link_json(graph: nx.DiGraph[str], path: str | Path) -> Path:
 
     Read it back with :func:`read_node_link_json`, or in a browser with d3.
     """
+    import networkx as nx  # here: importing the cross-sell package loads no networkx
+
     target = Path(path)
     data = nx.node_link_data(graph, edges="edges")
     with atomic_path(target) as temporary:
@@ -203,6 +210,8 @@ def write_node_link_json(graph: nx.DiGraph[str], path: str | Path) -> Path:
 
 def read_node_link_json(path: str | Path) -> nx.DiGraph[str]:
     """Read a graph written by :func:`write_node_link_json`."""
+    import networkx as nx  # here: importing the cross-sell package loads no networkx
+
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     graph = nx.node_link_graph(data, directed=True, multigraph=False, edges="edges")
     return cast("nx.DiGraph[str]", graph)

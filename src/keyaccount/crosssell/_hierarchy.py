@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 import attrs
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
 
 from keyaccount.crosssell._basket import DEFAULT_WINDOW, build_basket, product_mask
 from keyaccount.domain import NO_CODE, Period, fen_to_yuan
@@ -215,6 +214,8 @@ def hierarchy_gaps(
     children = np.bincount(parent[has_parent], minlength=n)
     entry_row = np.repeat(np.arange(n, dtype=np.int64), np.diff(x.indptr))
     keep = has_parent[entry_row]
+    import scipy.sparse as sp  # here: importing the cross-sell package loads no scipy
+
     child_buyers = sp.csr_array(
         (np.ones(int(keep.sum()), np.int64), (parent[entry_row[keep]], x.indices[keep])),
         shape=(n, k),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import importlib.metadata
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +30,8 @@ _UNION_DESCRIPTIONS = {
 
 def version() -> str:
     """The library's version, as installed (``"unknown"`` in a source tree)."""
+    import importlib.metadata  # here: it costs ~40 ms, paid only when a schema is made
+
     try:
         return importlib.metadata.version("keyaccount")
     except importlib.metadata.PackageNotFoundError:  # pragma: no cover - not installed

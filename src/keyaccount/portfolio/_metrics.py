@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 import numpy.typing as npt
-from scipy import sparse
 
 import keyaccount.portfolio.frames as fr
 from keyaccount.domain import (
@@ -54,6 +53,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import polars as pl
     import pyarrow as pa
+    from scipy import sparse
 
 __all__ = [
     "METRICS",
@@ -353,6 +353,8 @@ def subtree_matrix(parent: npt.NDArray[np.int32]) -> sparse.csr_matrix:
         cols.append(node)
         up = parent[up].astype(np.int64)
     r = np.concatenate(rows)
+    from scipy import sparse  # here: importing the portfolio loads no scipy
+
     return sparse.csr_matrix(
         (np.ones(r.shape[0], dtype=np.float64), (r, np.concatenate(cols))), shape=(n, n)
     )

@@ -47,7 +47,6 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, NamedTuple
 
 import attrs
-import networkx as nx
 
 import keyaccount.rules._ast as nodes
 from keyaccount.domain import TIERS, Segment, Tier
@@ -59,6 +58,8 @@ from keyaccount.utils import paused_gc
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+
+    import networkx as nx
 
     from keyaccount.rules._rule import PolicyRules, Rule
 
@@ -131,6 +132,8 @@ def transition_graph(policy: PolicyRules) -> nx.MultiDiGraph[Node]:
         >>> g.has_edge(Tier.ACTIVE, Tier.KEY)
         True
     """
+    import networkx as nx  # here: importing the rules loads no networkx
+
     graph: nx.MultiDiGraph[Node] = nx.MultiDiGraph(name=policy.name)
     graph.add_nodes_from(TIERS, kind="tier")
     graph.add_nodes_from([*Segment, UNASSIGNED], kind="segment")

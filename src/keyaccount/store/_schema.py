@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.metadata
 from typing import Final
 
 import sqlalchemy as sa
@@ -121,6 +120,8 @@ def library_version() -> str:
 
     Recorded in ``ka_schema.written_by`` when a store's tables are created.
     """
+    import importlib.metadata  # here: it costs ~40 ms, paid only when tables are created
+
     try:
         return importlib.metadata.version("keyaccount")
     except importlib.metadata.PackageNotFoundError:
