@@ -10,10 +10,8 @@ more often than others, so the rules and recommendations have something to find.
 Steps, side by side in one run, for each size:
 
 1. ``build_basket``: the baskets (CSR) from the revenue records.
-2. co-purchase statistics on the same one-hot basket: ours (``frequent_itemsets`` +
-   ``association_rules``) and mlxtend's (``apriori`` + ``association_rules``, on the dense
-   boolean DataFrame it needs), checked equal: same itemsets and support, same rules,
-   confidence, lift, leverage and conviction (to 1e-12 relative).
+2. (co-purchase statistics, ``frequent_itemsets`` + ``association_rules``, against
+   mlxtend's apriori, fpgrowth and hmine, are ``bench_copurchase.py``)
 3. ``CrossSellModel.fit`` and ``recommend_all(5)`` for every customer, with the evidence
    behind each recommendation; the explanation text is made on demand, timed here for
    ``--explain`` customers.
@@ -32,22 +30,15 @@ from __future__ import annotations
 import argparse
 import gc
 import statistics
-import sys
 import time
-from typing import Any
 
 import numpy as np
-import pandas as pd
-from _common import max_rss_mib, timed, traced_peak_mib
-from mlxtend.frequent_patterns import apriori
-from mlxtend.frequent_patterns import association_rules as mlxtend_rules
+from _common import max_rss_mib, print_environment, timed, traced_peak_mib
 
 from keyaccount import Portfolio, Product
 from keyaccount.crosssell import (
     CrossSellModel,
-    association_rules,
     build_basket,
-    frequent_itemsets,
     networkx_proximity,
     purchase_graph,
 )
@@ -87,42 +78,6 @@ def portfolio(customers: int, extra: int, seed: int = 2022) -> Portfolio:
     return pf
 
 
-def check_equal(ours: Any, rules: Any, theirs: pd.DataFrame, their_rules: pd.DataFrame) -> str:
-    """Compare itemsets and rules with mlxtend's; raise on any difference."""
-    mine = ours.to_pandas()
-    if dict(zip(mine.itemsets, mine.support, strict=True)) != dict(
-        zip(theirs.itemsets, theirs.support, strict=True)
-    ):
-        raise SystemExit("itemsets or support differ from mlxtend")
-    a = rules.to_pandas().set_index(["antecedents", "consequents"])
-    b = their_rules.set_index(["antecedents", "consequents"])
-    if len(a) != len(b) or set(a.index) != set(b.index):
-        raise SystemExit("rules differ from mlxtend")
-    b = b.loc[a.index]
-    for column in ("support", "confidence", "lift", "leverage", "conviction"):
-        x, y = a[column].to_numpy(), b[column].to_numpy()
-        same_inf = np.isinf(x) == np.isinf(y)
-        finite = np.isfinite(y)
-        if not same_inf.all() or not np.allclose(x[finite], y[finite], rtol=1e-12, atol=0):
-            raise SystemExit(f"{column} differs from mlxtend")
-    return f"equal: {len(mine)} itemsets, {len(a)} rules"
-
-
-def run_mlxtend(
-    basket: Any, active: int, min_support: float, fi: Any, rules: Any
-) -> tuple[str, list[float], list[float]]:
-    """mlxtend's apriori + association_rules on the same one-hot basket, checked against ours."""
-    one_hot = pd.DataFrame(basket.active_matrix().toarray(), columns=list(basket.product_ids))
-    theirs, t_apriori = timed(
-        lambda: apriori(one_hot, min_support=min_support, use_colnames=True), 1
-    )
-    their_rules, t_rules = timed(
-        lambda: mlxtend_rules(theirs, num_itemsets=active, metric="confidence", min_threshold=0),
-        1,
-    )
-    return check_equal(fi, rules, theirs, their_rules), t_apriori, t_rules
-
-
 def row(name: str, times: list[float], peak: float | str = "") -> str:
     best = min(times)
     median = statistics.median(times) if len(times) > 1 else ""
@@ -148,19 +103,6 @@ def bench_size(n: int, args: argparse.Namespace) -> None:
     active = int(basket.active.sum())
     sizes = basket.sizes[basket.active]
 
-    def ours() -> Any:
-        fi = frequent_itemsets(basket, args.min_support)
-        return fi, association_rules(fi)
-
-    (fi, rules), t_ours = timed(ours, args.repeat)
-    lines.append(
-        row("ours: `frequent_itemsets` + `association_rules`", t_ours, traced_peak_mib(ours))
-    )
-    verdict, t_apriori, t_rules = run_mlxtend(basket, active, args.min_support, fi, rules)
-    lines.append(row("mlxtend: `apriori`", t_apriori))
-    lines.append(row("mlxtend: `association_rules`", t_rules))
-    speedup = (t_apriori[0] + t_rules[0]) / min(t_ours)
-
     model, t_fit = timed(lambda: CrossSellModel.fit(pf, END), args.repeat)
     lines.append(
         row("`CrossSellModel.fit`", t_fit, traced_peak_mib(lambda: CrossSellModel.fit(pf, END)))
@@ -179,9 +121,8 @@ def bench_size(n: int, args: argparse.Namespace) -> None:
     lines += [
         "",
         f"Transactions (active customers): {active:,}; products per basket: mean "
-        f"{sizes.mean():.2f}, max {sizes.max()}; min_support {args.min_support}. "
-        f"Co-purchase vs mlxtend: {verdict}; ours {speedup:,.0f}x faster than apriori + "
-        f"association_rules. Recommendations: {table.count:,} for {len(table):,} customers; "
+        f"{sizes.mean():.2f}, max {sizes.max()}. Recommendations: {table.count:,} for "
+        f"{len(table):,} customers; "
         f"fit + recommend_all {min(t_fit) + min(t_all):.2f} s. Process peak RSS: "
         f"{max_rss_mib():,.0f} MiB.",
         "",
@@ -239,17 +180,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--extra-products", type=int, default=17)
-    parser.add_argument("--min-support", type=float, default=0.001)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--explain", type=int, default=10_000)
     parser.add_argument("--nx-customers", type=int, default=10_000)
     parser.add_argument("--nx-sample", type=int, default=30)
     args = parser.parse_args(argv)
-    print(f"python {sys.version.split()[0]}, numpy {np.__version__}\n", flush=True)
+    print_environment(["networkx", "scipy"])
     for n in args.sizes:
         bench_size(n, args)
         gc.collect()
     bench_networkx(args)
+    print_environment(["networkx", "scipy"], when="end")
 
 
 if __name__ == "__main__":

@@ -14,11 +14,13 @@ from mlxtend.frequent_patterns import apriori
 from mlxtend.frequent_patterns import association_rules as mlxtend_rules
 
 from keyaccount.crosssell import (
+    FrequentItemsets,
     association_rules,
     build_basket,
     frequent_itemsets,
     pair_statistics,
 )
+from keyaccount.crosssell._copurchase import _distinct_rows
 from keyaccount.crosssell._reference import reference_itemsets, reference_rules
 from keyaccount.exceptions import UnknownProductError, ValidationError
 from tests.unit.crosssell_data import random_portfolio
@@ -251,3 +253,125 @@ def test_no_transactions_gives_no_itemsets() -> None:
     fi = frequent_itemsets(np.zeros((0, 4), dtype=bool), 0.1)
     assert len(fi) == 0
     assert len(association_rules(fi)) == 0
+
+
+@st.composite
+def wide_baskets(draw: st.DrawFn) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Up to 30 baskets over up to 140 products (more than one 64-bit word), some empty.
+
+    A few popular products make itemsets repeat; each basket holds at most five
+    products so the reference stays quick.
+    """
+    k = draw(st.integers(1, 140))
+    n = draw(st.integers(0, 30))
+    popular = draw(st.lists(st.integers(0, k - 1), min_size=1, max_size=6, unique=True))
+    product = st.sampled_from(popular) | st.integers(0, k - 1)
+    rows = draw(st.lists(st.sets(product, max_size=5), min_size=n, max_size=n))
+    x = np.zeros((n, k), dtype=bool)
+    for i, row in enumerate(rows):
+        x[i, sorted(row)] = True
+    return x
+
+
+def _baskets_of(x: np.ndarray[Any, Any], names: list[str]) -> list[frozenset[str]]:
+    return [frozenset(n for n, b in zip(names, row, strict=True) if b) for row in x.tolist()]
+
+
+@given(wide_baskets(), st.integers(1, 30) | st.floats(0.01, 1.0), st.none() | st.integers(1, 4))
+def test_wide_itemsets_and_rules_equal_reference(
+    x: np.ndarray[Any, Any], threshold: int | float, max_len: int | None
+) -> None:
+    """On wide random baskets, itemsets, counts and rules equal the plain-Python reference.
+
+    An integer threshold ``c`` sets ``min_support = c / n``, so itemsets bought
+    exactly ``c`` times sit on the threshold and must be kept.
+    """
+    n = x.shape[0]
+    min_support = min(1.0, threshold / max(n, 1)) if isinstance(threshold, int) else threshold
+    names = [f"p{j:03d}" for j in range(x.shape[1])]
+    fi = frequent_itemsets(x, min_support, max_len=max_len, product_ids=names)
+    baskets = _baskets_of(x, names)
+    expected = reference_itemsets(baskets, min_support, max_len)
+    got = {frozenset(items): int(fi.count[i]) for i, (items, _) in enumerate(fi)}
+    assert got == expected
+    assert list(fi.length) == sorted(fi.length)  # shortest first
+    rules = {(frozenset(r.antecedents), frozenset(r.consequents)): r for r in association_rules(fi)}
+    reference = reference_rules(expected, n)
+    assert set(rules) == set(reference)
+    for key, rule in rules.items():
+        assert rule.confidence == reference[key]["confidence"]
+        assert rule.lift == reference[key]["lift"]
+        assert rule.conviction == reference[key]["conviction"]
+
+
+def test_itemset_exactly_at_the_threshold_is_frequent() -> None:
+    """An itemset whose support equals min_support is frequent; one transaction fewer is not."""
+    x = np.array([[1, 1, 0]] * 3 + [[1, 0, 1]] * 2 + [[0, 0, 0]] * 5, dtype=bool)
+    fi = frequent_itemsets(x, 0.3, product_ids=["a", "b", "c"])
+    assert fi.support_of(["a", "b"]) == 0.3
+    assert fi.support_of(["a", "c"]) is None  # 0.2 < 0.3
+    assert [items for items, _ in fi] == [("a",), ("b",), ("a", "b")]
+
+
+def test_single_product_and_empty_baskets() -> None:
+    """One product gives one itemset and no rules; all-empty baskets give none at all."""
+    one = frequent_itemsets(np.array([[1], [0], [1]], dtype=bool), 0.5, product_ids=["a"])
+    assert [(items, round(s, 3)) for items, s in one] == [(("a",), 0.667)]
+    assert len(association_rules(one)) == 0
+    empty = frequent_itemsets(np.zeros((4, 3), dtype=bool), 0.1)
+    assert len(empty) == 0
+    assert empty.transactions == 4
+
+
+def test_more_than_sixty_four_frequent_products() -> None:
+    """Baskets spread over 130 frequent products (three 64-bit words) count every pair."""
+    rng = np.random.default_rng(4)
+    x = rng.random((3000, 130)) < 0.05
+    fi = frequent_itemsets(x, 0.002, max_len=2)
+    pairs = pair_statistics(x).counts
+    for i in np.flatnonzero(fi.length == 2):
+        a, b = fi.items[i, :2]
+        assert fi.count[i] == pairs[a, b]
+    expected = int(np.count_nonzero(np.triu(pairs, 1) >= 6))  # 6 / 3000 == 0.002
+    assert int(np.count_nonzero(fi.length == 2)) == expected
+
+
+@given(
+    st.lists(st.lists(st.integers(0, 2**64 - 1), min_size=2, max_size=2), max_size=6),
+    st.lists(st.integers(0, 5), max_size=400),
+)
+def test_distinct_rows_count_each_key_exactly(pool: list[list[int]], picks: list[int]) -> None:
+    """Hashing baskets into buckets never merges two different baskets, whatever they collide on."""
+    rows = [pool[i % len(pool)] for i in picks] if pool else []
+    keys = np.array(rows, dtype=np.uint64).reshape(-1, 2).T.copy()
+    found, counts = _distinct_rows(keys)
+    got = {tuple(int(v) for v in found[:, j]): int(counts[j]) for j in range(found.shape[1])}
+    expected: dict[tuple[int, ...], int] = {}
+    for row in rows:
+        expected[tuple(row)] = expected.get(tuple(row), 0) + 1
+    assert got == expected
+
+
+def test_user_built_itemsets_without_their_subsets_are_refused() -> None:
+    """Rules from itemsets missing a subset raise an error naming the itemset."""
+    items = np.array([[0, -1], [0, 1]], dtype=np.int64)
+    fi = FrequentItemsets(("a", "b"), 4, 0.1, items, np.array([1, 2]), np.array([3, 2]))
+    with pytest.raises(ValidationError, match=r"\('a', 'b'\)"):
+        association_rules(fi)
+
+
+def test_user_built_itemsets_in_any_order_give_the_same_rules() -> None:
+    """Itemsets rebuilt by hand, shuffled, find their subsets and give the same rules."""
+    x = _one_hot(9, 500, 7)
+    fi = frequent_itemsets(x, 0.03, product_ids=list("abcdefg"))
+    order = np.random.default_rng(0).permutation(len(fi))
+    again = FrequentItemsets(
+        fi.product_ids, fi.transactions, fi.min_support,
+        fi.items[order], fi.length[order], fi.count[order],
+    )  # fmt: skip
+    longest = max(range(len(fi)), key=lambda i: int(fi.length[i]))
+    assert again.index_of(fi.itemset(longest)) == int(np.flatnonzero(order == longest)[0])
+    ours = {(r.antecedents, r.consequents, r.count, r.lift) for r in association_rules(fi)}
+    theirs = {(r.antecedents, r.consequents, r.count, r.lift) for r in association_rules(again)}
+    assert ours == theirs
+    assert max(fi.length) >= 3

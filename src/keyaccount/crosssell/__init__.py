@@ -7,7 +7,7 @@ the baskets this package builds:
 - the cross-sell graph in networkx (customers, products, segments, project
   groups; GraphML and node-link JSON export): :func:`build_graph`;
 - co-purchase statistics equal to mlxtend's ``apriori`` +
-  ``association_rules``, computed on packed bit columns:
+  ``association_rules``, counted over the distinct baskets as bit sets:
   :func:`frequent_itemsets`, :func:`association_rules`, :func:`pair_statistics`;
 - explained recommendations for one customer or, in bulk with sparse linear
   algebra, for every customer: :func:`recommend`, :class:`CrossSellModel`;

@@ -18,19 +18,23 @@ All are IEEE float64 in exactly this order of operations, the same as
 ``mlxtend.frequent_patterns.apriori`` + ``association_rules``, so the numbers
 agree with it. An itemset is frequent when ``support >= min_support``.
 
-Counting works on packed bit columns (one bit per transaction) and never
-builds a transactions x itemsets matrix: memory is the sparse baskets plus a
-few bit columns per level of the itemset being extended.
+Counting reads the transactions once, as bit sets of their frequent products,
+and reduces them to the distinct baskets with their multiplicities (hashing
+with verification, so no two baskets are merged); itemsets are then found
+level by level on the distinct baskets, each frequent ``(L-1)``-subset of a
+basket extended by the basket's larger products and the multiplicities
+summed. No transactions x itemsets matrix is built. The plain apriori in
+:mod:`keyaccount.crosssell._reference` is the specification and test oracle.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import attrs
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
 
 from keyaccount.crosssell._basket import Basket, product_mask
 from keyaccount.exceptions import UnknownProductError, ValidationError
@@ -40,6 +44,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
     import pandas as pd
+    import scipy.sparse as sp
 
 __all__ = [
     "AssociationRule",
@@ -56,83 +61,257 @@ I64 = npt.NDArray[np.int64]
 Transactions: TypeAlias = "Basket | sp.sparray | sp.spmatrix | npt.NDArray[Any]"
 
 
-def _one_hot(
+def _sparse(
     transactions: Transactions, product_ids: Iterable[str] | None
-) -> tuple[sp.csr_array, tuple[str, ...]]:
-    """The transactions as a CSR ``bool`` matrix and its column names."""
+) -> tuple[sp.csr_array, int, tuple[str, ...]]:
+    """The transactions as CSR (one entry per bought product), their number and column names.
+
+    A :class:`Basket` gives all its rows: the empty ones add nothing to any
+    count, and the number of transactions is that of its active customers.
+    """
     if isinstance(transactions, Basket):
-        return transactions.active_matrix(), transactions.product_ids
+        matrix = transactions.matrix
+        return matrix, int(np.count_nonzero(np.diff(matrix.indptr))), transactions.product_ids
+    import scipy.sparse as sp  # here: importing the cross-sell package loads no scipy
+
     matrix = sp.csr_array(transactions, dtype=bool)
+    matrix.sum_duplicates()
     matrix.eliminate_zeros()
     k = matrix.shape[1]
     names = tuple(product_ids) if product_ids is not None else tuple(str(j) for j in range(k))
     if len(names) != k:
         raise ValidationError(f"{len(names)} product ids given for {k} transaction columns")
-    return matrix, names
+    return matrix, int(matrix.shape[0]), names
 
 
-def _popcount(words: npt.NDArray[np.uint64]) -> int:
+def _min_count(n: int, min_support: float) -> int:
+    """The smallest count ``c >= 1`` with ``c / n >= min_support`` (float64, as compared)."""
+    c = max(1, min(n, math.ceil(min_support * n)))
+    while c > 1 and (c - 1) / n >= min_support:
+        c -= 1
+    while c < n and c / n < min_support:
+        c += 1
+    return c
+
+
+_MIX = 0x9E3779B97F4A7C15
+"""An odd 64-bit constant (the golden ratio's fraction) for multiplicative hashing."""
+_TABLE_BITS = 16
+"""Buckets of the first hashing round (``2**16`` keys: half a MiB, held in cache)."""
+
+
+def _popcount(words: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint8]:
+    """Set bits of each ``uint64``."""
     if hasattr(np, "bitwise_count"):
-        return int(np.bitwise_count(words).sum(dtype=np.int64))
-    table = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
-    return int(table[words.view(np.uint8)].sum())
-
-
-def _bit_columns(
-    matrix: sp.csr_array, columns: list[int], rows: npt.NDArray[np.bool_] | None = None
-) -> npt.NDArray[np.uint64]:
-    """Columns of ``matrix`` (only ``rows``) as packed bits: one ``uint64`` row per column.
-
-    Built in groups of columns so the temporary ``bool`` block stays near 64 MiB.
-    """
-    n = matrix.shape[0]
-    keep = np.ones(n, dtype=bool) if rows is None else rows
-    new_row = np.cumsum(keep) - 1
-    n_kept = int(keep.sum())
-    n_words = (n_kept + 63) // 64
-    out = np.zeros((len(columns), n_words), dtype=np.uint64)
-    if not columns or n_words == 0:
+        out: npt.NDArray[np.uint8] = np.bitwise_count(words)
         return out
-    entry_row = np.repeat(np.arange(n, dtype=np.int64), np.diff(matrix.indptr))
-    entry_col = matrix.indices
-    slot = np.full(matrix.shape[1], -1, dtype=np.int64)
-    slot[columns] = np.arange(len(columns))
-    wanted = keep[entry_row] & (slot[entry_col] >= 0)
-    r = new_row[entry_row[wanted]]
-    c = slot[entry_col[wanted]]
-    group = max(1, (64 * 2**20) // (n_words * 64))
-    for lo in range(0, len(columns), group):
-        hi = min(lo + group, len(columns))
-        sel = (c >= lo) & (c < hi)
-        dense = np.zeros((hi - lo, n_words * 64), dtype=bool)
-        dense[c[sel] - lo, r[sel]] = True
-        out[lo:hi] = np.packbits(dense, axis=1, bitorder="little").view(np.uint64)
+    table = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)  # numpy < 2
+    counted: npt.NDArray[np.uint8] = (
+        table[words.view(np.uint8)].reshape(*words.shape, 8).sum(axis=-1, dtype=np.uint8)
+    )
+    return counted
+
+
+def _row_keys(matrix: sp.csr_array, rank: I64, words: int) -> npt.NDArray[np.uint64]:
+    """Each row's products of rank ``>= 0`` as a bit set: ``words`` ``uint64`` per row.
+
+    Bit ``r`` is the product of rank ``r``. A running sum of the entries' bits,
+    read at the row boundaries, gives each row's set (a row holds a product at
+    most once, so the sum is the union; the sum wraps, the difference does not).
+    """
+    keys = np.empty((words, matrix.shape[0]), dtype=np.uint64)
+    ranked = np.flatnonzero(rank >= 0)
+    word = rank[ranked] >> 6
+    bit = np.left_shift(np.uint64(1), (rank[ranked] & 63).astype(np.uint64))
+    running = np.empty(matrix.indices.shape[0] + 1, dtype=np.uint64)
+    running[0] = 0
+    for w in range(words):
+        column_bit = np.zeros(rank.shape[0], dtype=np.uint64)
+        column_bit[ranked[word == w]] = bit[word == w]
+        np.take(column_bit, matrix.indices, out=running[1:])
+        np.cumsum(running[1:], out=running[1:])
+        at_start = running[matrix.indptr]
+        np.subtract(at_start[1:], at_start[:-1], out=keys[w])
+    return keys
+
+
+def _distinct_rows(keys: npt.NDArray[np.uint64]) -> tuple[npt.NDArray[np.uint64], I64]:
+    """The distinct columns of ``keys`` (``words x rows``) and how often each occurs.
+
+    Hashing with verification: every key is written to its bucket of a small
+    table, and a key whose bucket holds it afterwards is counted there; the
+    keys that lost their bucket to another key go round again with another
+    multiplier and a larger table. Each round settles at least one key per used
+    bucket, so it ends, and no two different keys are ever counted together.
+    """
+    found: list[npt.NDArray[np.uint64]] = []
+    counts: list[I64] = []
+    bits = _TABLE_BITS
+    attempt = 0
+    words = keys.shape[0]
+    while keys.shape[1]:
+        m = keys.shape[1]
+        bits = min(bits, max(4, m.bit_length() + 1))
+        mult = np.uint64((_MIX * (2 * attempt + 1)) % 2**64)
+        h = keys[0] * mult
+        for w in range(1, words):
+            h ^= keys[w]
+            h *= mult
+        h >>= np.uint64(64 - bits)
+        bucket = h.view(np.int64)  # below 2**bits
+        table = np.zeros((words, 1 << bits), dtype=np.uint64)
+        table[:, bucket] = keys
+        lost = table[0, bucket] != keys[0]
+        for w in range(1, words):
+            lost |= table[w, bucket] != keys[w]
+        held = np.bincount(bucket, minlength=1 << bits)
+        out = np.flatnonzero(lost)
+        if out.size:
+            held -= np.bincount(bucket[out], minlength=1 << bits)
+        used = np.flatnonzero(held)
+        found.append(table[:, used])
+        counts.append(held[used].astype(np.int64))
+        keys = keys[:, out]
+        bits = min(bits + 2, 22)
+        attempt += 1
+    if not found:
+        return np.empty((words, 0), dtype=np.uint64), np.empty(0, dtype=np.int64)
+    return np.concatenate(found, axis=1), np.concatenate(counts)
+
+
+def _distinct_baskets(matrix: sp.csr_array, rank: I64, ranked: int) -> tuple[I64, I64, I64]:
+    """The distinct baskets holding two or more ranked products, with their multiplicities.
+
+    Returns ``(indptr, items, weight)``: a CSR layout of ranks (ascending in
+    each basket) and how many transactions have that basket.
+    """
+    words = (ranked + 63) // 64
+    keys = _row_keys(matrix, rank, words)
+    size = _popcount(keys[0])
+    for w in range(1, words):
+        size = size + _popcount(keys[w])
+    rows, weight = _distinct_rows(keys[:, size >= 2])
+    little = np.ascontiguousarray(rows.T).astype("<u8", copy=False).view(np.uint8)
+    bits = np.unpackbits(little, axis=1, bitorder="little")[:, :ranked]
+    row, items = np.nonzero(bits)
+    indptr = np.zeros(rows.shape[1] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(row, minlength=rows.shape[1]), out=indptr[1:])
+    return indptr, items.astype(np.int64), weight
+
+
+def _frequent_keys(key: I64, weight: F64, size: int, min_count: int) -> tuple[I64, I64, I64]:
+    """The values of ``key`` (all below ``size``) whose weights sum to ``min_count`` or more.
+
+    Returns the values (ascending), their sums, and for each key the index of
+    its value among them (``-1`` for a key that falls short).
+    """
+    if size <= max(1 << 22, 4 * key.shape[0]):
+        sums = np.bincount(key, weights=weight, minlength=size)
+        values = np.flatnonzero(sums >= min_count)
+        slot = np.full(size, -1, dtype=np.int64)
+        slot[values] = np.arange(values.shape[0], dtype=np.int64)
+        return values, sums[values].astype(np.int64), slot[key]
+    distinct, inverse = np.unique(key, return_inverse=True)
+    sums = np.bincount(inverse, weights=weight)
+    kept = sums >= min_count
+    slot = np.where(kept, np.cumsum(kept) - 1, -1)
+    return distinct[kept], sums[kept].astype(np.int64), slot[inverse]
+
+
+def _levels(
+    indptr: I64, items: I64, weight: I64, ranked: int, min_count: int, limit: int
+) -> list[tuple[I64, I64, I64]]:
+    """Frequent itemsets of two products or more, level by level, over weighted baskets.
+
+    Level ``L`` holds, in lexicographic order, each frequent ``L``-itemset as
+    ``(parent, item, count)``: the index of its first ``L - 1`` products in
+    level ``L - 1``, its last (largest) product's rank, and its count. Every
+    frequent itemset is a frequent one plus a larger product, so extending
+    each basket's frequent ``(L-1)``-subsets by the basket's larger products
+    and summing the weights finds all of them; support only falls as an
+    itemset grows, so no candidate needs a subset check.
+
+    The work per level is proportional to the (subset, larger product) pairs of
+    the distinct baskets, never to the number of transactions.
+    """
+    out: list[tuple[I64, I64, I64]] = []
+    # one entry per (basket, frequent itemset of the level in it): the basket's
+    # weight, the itemset, the position of its last product and the basket's end
+    sizes = np.diff(indptr)
+    w = np.repeat(weight.astype(np.float64), sizes)
+    end = np.repeat(indptr[1:], sizes)
+    member = items
+    last = np.arange(items.shape[0], dtype=np.int64)
+    previous = ranked
+    size = 2
+    while size <= limit:
+        room = end - last - 1
+        total = int(room.sum())
+        if total == 0:
+            break
+        source = np.repeat(np.arange(room.shape[0], dtype=np.int64), room)
+        start = np.cumsum(room) - room
+        position = np.arange(total, dtype=np.int64) - np.take(start - last - 1, source)
+        key = np.take(member * ranked, source) + np.take(items, position)
+        w, end = np.take(w, source), np.take(end, source)
+        values, counts, found = _frequent_keys(key, w, previous * ranked, min_count)
+        if values.size == 0:
+            break
+        out.append((values // ranked, values % ranked, counts))
+        keep = np.flatnonzero(found >= 0)
+        w, end = np.take(w, keep), np.take(end, keep)
+        member, last = np.take(found, keep), np.take(position, keep)
+        previous = int(values.size)
+        size += 1
     return out
 
 
-def _pair_counts(bits: npt.NDArray[np.uint64]) -> I64:
-    """``counts[a, b]``: set bits that columns ``a`` and ``b`` share (diagonal: their own)."""
-    k = bits.shape[0]
-    counts = np.zeros((k, k), dtype=np.int64)
-    for a in range(k):
-        counts[a, a] = _popcount(bits[a])
-        for b in range(a + 1, k):
-            counts[a, b] = counts[b, a] = _popcount(bits[a] & bits[b])
-    return counts
+@attrs.frozen(eq=False)
+class _Tree:
+    """Finds an itemset's index from its products: each itemset is its prefix plus one product.
 
+    Attributes:
+        single: Index of the itemset ``{j}`` for each column ``j`` (``-1``: not frequent).
+        keys: ``prefix index * columns + last column`` of every itemset of two
+            products or more, ascending.
+        index: The itemset index of each key.
+    """
 
-def _encode(items: I64, base: int) -> npt.NDArray[Any]:
-    """One integer key per itemset row (``-1`` padded, ascending items)."""
-    width = items.shape[1]
-    big = width and base**width >= 2**63
-    dtype: Any = object if big else np.int64
-    keys = np.zeros(items.shape[0], dtype=dtype)
-    scale: Any = 1
-    for j in range(width):
-        col = items[:, j].astype(dtype) + 1
-        keys = keys + np.where(items[:, j] >= 0, col * scale, 0).astype(dtype)
-        scale = scale * base
-    return keys
+    columns: int
+    single: I64
+    keys: I64
+    index: I64
+
+    def child(self, prefix: I64, column: I64) -> I64:
+        """Index of ``prefix ∪ {column}`` (``column`` larger than the prefix's), ``-1`` if none."""
+        key = prefix * self.columns + column
+        at = np.searchsorted(self.keys, key)
+        at[at == self.keys.shape[0]] = 0
+        if self.keys.shape[0] == 0:
+            return np.full(key.shape, -1, dtype=np.int64)
+        hit = (self.keys[at] == key) & (prefix >= 0)
+        return np.where(hit, self.index[at], -1)
+
+    @classmethod
+    def of(cls, items: I64, length: I64, columns: int) -> _Tree:
+        """The tree of itemsets in any order (each prefix must be an itemset itself)."""
+        single = np.full(columns, -1, dtype=np.int64)
+        ones = np.flatnonzero(length == 1)
+        if ones.size:
+            single[items[ones, 0]] = ones
+        tree = cls(columns, single, np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+        for size in range(2, int(length.max(initial=0)) + 1):
+            rows = np.flatnonzero(length == size)
+            prefix = single[items[rows, 0]]
+            for j in range(1, size - 1):
+                prefix = tree.child(prefix, items[rows, j])
+            key = prefix * columns + items[rows, size - 1]
+            key[prefix < 0] = -1
+            keys = np.concatenate([tree.keys, key])
+            index = np.concatenate([tree.index, rows.astype(np.int64)])
+            order = np.argsort(keys, kind="stable")
+            tree = cls(columns, single, keys[order], index[order])
+        return tree
 
 
 @attrs.frozen(eq=False)
@@ -157,13 +336,16 @@ class FrequentItemsets:
     items: I64
     length: I64
     count: I64
-    _keys: npt.NDArray[Any] = attrs.field(init=False, repr=False)
-    _order: I64 = attrs.field(init=False, repr=False)
+    _tree: _Tree | None = attrs.field(default=None, alias="tree", repr=False)
 
-    def __attrs_post_init__(self) -> None:
-        keys = _encode(self.items, len(self.product_ids) + 1)
-        object.__setattr__(self, "_keys", keys)
-        object.__setattr__(self, "_order", np.argsort(keys, kind="stable"))
+    @property
+    def _index(self) -> _Tree:
+        """The subset lookup, built on first use unless given."""
+        if self._tree is None:
+            tree = _Tree.of(self.items, self.length, len(self.product_ids))
+            object.__setattr__(self, "_tree", tree)
+            return tree
+        return self._tree
 
     def __len__(self) -> int:
         return int(self.length.shape[0])
@@ -207,25 +389,16 @@ class FrequentItemsets:
         cols = sorted({_column(self.product_ids, p) for p in products})
         if not cols or len(cols) > self.items.shape[1]:
             return None
-        row = np.full((1, self.items.shape[1]), -1, dtype=np.int64)
-        row[0, : len(cols)] = cols
-        found = self._lookup(_encode(row, len(self.product_ids) + 1))
+        tree = self._index
+        found = tree.single[cols[:1]]
+        for c in cols[1:]:
+            found = tree.child(found, np.array([c], dtype=np.int64))
         return None if found[0] < 0 else int(found[0])
 
     def support_of(self, products: Iterable[str]) -> float | None:
         """Support of the itemset ``products``, or ``None`` when it is not frequent."""
         i = self.index_of(products)
         return None if i is None else float(self.support[i])
-
-    def _lookup(self, keys: npt.NDArray[Any]) -> I64:
-        """Indices of the itemsets with ``keys`` (``-1`` where there is none)."""
-        sorted_keys = self._keys[self._order]
-        at = np.searchsorted(sorted_keys, keys)
-        at = np.minimum(at, max(len(self) - 1, 0))
-        if len(self) == 0:
-            return np.full(keys.shape[0], -1, dtype=np.int64)
-        hit = sorted_keys[at] == keys
-        return np.where(hit, self._order[at], -1).astype(np.int64)
 
     def to_pandas(self) -> pd.DataFrame:
         """``support`` and ``itemsets`` (``frozenset`` of product ids), as mlxtend lays them out."""
@@ -289,71 +462,61 @@ def frequent_itemsets(
         raise ValidationError(f"min_support must be in (0, 1], got {min_support!r}")
     if max_len is not None and (isinstance(max_len, bool) or max_len < 1):
         raise ValidationError(f"max_len must be a whole number >= 1, got {max_len!r}")
-    matrix, names = _one_hot(transactions, product_ids)
-    n, k = int(matrix.shape[0]), int(matrix.shape[1])
+    matrix, n, names = _sparse(transactions, product_ids)
+    k = int(matrix.shape[1])
     min_support = float(min_support)
     limit = k if max_len is None else min(max_len, k)
-
-    found_items: list[list[int]] = []
-    found_counts: list[int] = []
-
-    def frequent(count: int) -> bool:
-        return n > 0 and count / n >= min_support
-
+    if n == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return _assemble(names, 0, min_support, empty, empty, [])
+    threshold = _min_count(n, min_support)
     singles = np.bincount(matrix.indices, minlength=k).astype(np.int64)
-    f1 = [j for j in range(k) if frequent(int(singles[j]))]
-    for j in f1:
-        found_items.append([j])
-        found_counts.append(int(singles[j]))
-
-    if limit >= 2 and len(f1) >= 2:
-        # rows with fewer than two products cannot hold a pair or anything longer
-        bits = _bit_columns(matrix, f1, np.diff(matrix.indptr) >= 2)
-        for a in range(len(f1)):
-            children: list[tuple[int, npt.NDArray[np.uint64]]] = []
-            for b in range(a + 1, len(f1)):
-                joint = bits[a] & bits[b]
-                c = _popcount(joint)
-                if frequent(c):
-                    found_items.append([f1[a], f1[b]])
-                    found_counts.append(c)
-                    children.append((b, joint))
-            if limit >= 3:
-                _extend([f1[a]], children, f1, bits, limit, frequent, found_items, found_counts)
-
-    width = max((len(s) for s in found_items), default=0)
-    items = np.full((len(found_items), width), -1, dtype=np.int64)
-    for i, s in enumerate(found_items):
-        items[i, : len(s)] = s
-    length = np.array([len(s) for s in found_items], dtype=np.int64)
-    count = np.array(found_counts, dtype=np.int64)
-    order = np.lexsort((*tuple(items[:, j] for j in range(width - 1, -1, -1)), length))
-    return FrequentItemsets(names, n, min_support, items[order], length[order], count[order])
+    f1 = np.flatnonzero(singles >= threshold).astype(np.int64)
+    levels: list[tuple[I64, I64, I64]] = []
+    if limit >= 2 and f1.shape[0] >= 2:
+        rank = np.full(k, -1, dtype=np.int64)
+        rank[f1] = np.arange(f1.shape[0])
+        indptr, ranks, weight = _distinct_baskets(matrix, rank, int(f1.shape[0]))
+        levels = _levels(indptr, ranks, weight, int(f1.shape[0]), threshold, limit)
+    return _assemble(names, n, min_support, f1, singles[f1], levels)
 
 
-def _extend(
-    prefix: list[int],
-    nodes: list[tuple[int, npt.NDArray[np.uint64]]],
-    f1: list[int],
-    bits: npt.NDArray[np.uint64],
-    limit: int,
-    frequent: Any,
-    found_items: list[list[int]],
-    found_counts: list[int],
-) -> None:
-    """Depth-first extension (Eclat on bit columns) of ``prefix + [node]`` for each node."""
-    for i, (b, tid) in enumerate(nodes):
-        base = [*prefix, f1[b]]
-        children: list[tuple[int, npt.NDArray[np.uint64]]] = []
-        for c, _ in nodes[i + 1 :]:
-            joint = tid & bits[c]
-            count = _popcount(joint)
-            if frequent(count):
-                found_items.append([*base, f1[c]])
-                found_counts.append(count)
-                children.append((c, joint))
-        if children and len(base) + 2 <= limit:
-            _extend(base, children, f1, bits, limit, frequent, found_items, found_counts)
+def _assemble(
+    names: tuple[str, ...],
+    n: int,
+    min_support: float,
+    f1: I64,
+    single_counts: I64,
+    levels: list[tuple[I64, I64, I64]],
+) -> FrequentItemsets:
+    """The :class:`FrequentItemsets` of the levels (already in length, then column order)."""
+    k = len(names)
+    width = 1 + len(levels) if f1.shape[0] else 0
+    total = f1.shape[0] + sum(level[1].shape[0] for level in levels)
+    items = np.full((total, width), -1, dtype=np.int64)
+    length = np.empty(total, dtype=np.int64)
+    count = np.empty(total, dtype=np.int64)
+    single = np.full(k, -1, dtype=np.int64)
+    single[f1] = np.arange(f1.shape[0])
+    keys: list[I64] = []
+    lo, hi = 0, int(f1.shape[0])
+    if width:
+        items[lo:hi, 0] = f1
+    length[lo:hi] = 1
+    count[lo:hi] = single_counts
+    for size, (parent, rank, counts) in enumerate(levels, start=2):
+        start, stop = hi, hi + parent.shape[0]
+        items[start:stop, : size - 1] = items[lo + parent, : size - 1]
+        items[start:stop, size - 1] = f1[rank]
+        length[start:stop] = size
+        count[start:stop] = counts
+        keys.append((lo + parent) * k + f1[rank])
+        lo, hi = start, stop
+    # the levels are in lexicographic order, so the keys ascend
+    tree_keys = np.concatenate(keys) if keys else np.empty(0, dtype=np.int64)
+    index = np.arange(f1.shape[0], total, dtype=np.int64)
+    tree = _Tree(k, single, tree_keys, index)
+    return FrequentItemsets(names, n, min_support, items, length, count, tree=tree)
 
 
 @attrs.frozen
@@ -549,36 +712,62 @@ def association_rules(
     names = itemsets.product_ids
     left_ok = _allowed(names, antecedents, "antecedent")
     right_ok = _allowed(names, consequents, "consequent")
-    base = len(names) + 1
+    tree = itemsets._index
     support = itemsets.support
     parts: list[tuple[I64, I64, I64]] = []
     for size in range(2, int(itemsets.length.max(initial=0)) + 1):
-        rows = np.flatnonzero(itemsets.length == size)
-        sets = itemsets.items[rows, :size]
-        for pattern in range(1, 2**size - 1):
-            left = [j for j in range(size) if pattern >> j & 1]
-            right = [j for j in range(size) if not pattern >> j & 1]
-            keep = left_ok[sets[:, left]].all(axis=1) & right_ok[sets[:, right]].all(axis=1)
-            if not keep.any():
-                continue
-            ante = itemsets._lookup(_encode(sets[keep][:, left], base))
-            cons = itemsets._lookup(_encode(sets[keep][:, right], base))
-            union = rows[keep]
-            conf = support[union] / support[ante]
-            ok = conf >= min_confidence
-            if min_lift is not None:
-                ok &= conf / support[cons] >= min_lift
-            parts.append((ante[ok], cons[ok], union[ok]))
+        union = np.flatnonzero(itemsets.length == size)
+        sets = itemsets.items[union, :size]
+        subsets = _subsets(tree, sets)
+        # pattern p (bit j: product j of the itemset on the left) is a rule p -> full ^ p
+        full = (1 << size) - 1
+        pattern = np.arange(1, full, dtype=np.int64)
+        positions = np.int64(1) << np.arange(size, dtype=np.int64)
+        on_left = (left_ok[sets] * positions).sum(axis=1)
+        on_right = (right_ok[sets] * positions).sum(axis=1)
+        allowed = ((pattern[None, :] & ~on_left[:, None]) == 0) & (
+            ((full ^ pattern)[None, :] & ~on_right[:, None]) == 0
+        )
+        ante = subsets[:, pattern]
+        cons = subsets[:, full ^ pattern]
+        if (ante < 0).any() or (cons < 0).any():
+            bad = int(np.flatnonzero((ante < 0).any(axis=1) | (cons < 0).any(axis=1))[0])
+            raise ValidationError(
+                f"itemset {itemsets.itemset(int(union[bad]))} has a subset that is not "
+                "among the itemsets; rules need every subset"
+            )
+        unions = np.broadcast_to(union[:, None], ante.shape)
+        conf = support[unions] / support[ante]
+        ok = allowed & (conf >= min_confidence)
+        if min_lift is not None:
+            ok &= conf / support[cons] >= min_lift
+        parts.append((ante[ok], cons[ok], unions[ok]))
     if parts:
-        ante_all = np.concatenate([p[0] for p in parts])
-        cons_all = np.concatenate([p[1] for p in parts])
-        union_all = np.concatenate([p[2] for p in parts])
+        ante_all = np.concatenate([p[0] for p in parts]).astype(np.int64)
+        cons_all = np.concatenate([p[1] for p in parts]).astype(np.int64)
+        union_all = np.concatenate([p[2] for p in parts]).astype(np.int64)
     else:
         ante_all = cons_all = union_all = np.empty(0, dtype=np.int64)
     conf = support[union_all] / support[ante_all] if ante_all.size else np.empty(0)
     lift = conf / support[cons_all] if ante_all.size else np.empty(0)
     order = np.lexsort((cons_all, ante_all, -conf, -lift))
     return RuleTable(itemsets, ante_all[order], cons_all[order], union_all[order])
+
+
+def _subsets(tree: _Tree, sets: I64) -> I64:
+    """``out[i, p]``: index of the subset of ``sets[i]`` picked by the bits of ``p`` (``-1``: none).
+
+    The subsets whose largest position is ``h`` are those below ``2**h`` plus
+    product ``h``, found together in one lookup per position.
+    """
+    m, size = sets.shape
+    out = np.full((m, 1 << size), -1, dtype=np.int64)
+    for h in range(size):
+        low = 1 << h
+        out[:, low] = tree.single[sets[:, h]]
+        if low > 1:
+            out[:, low + 1 : 2 * low] = tree.child(out[:, 1:low], sets[:, h : h + 1])
+    return out
 
 
 @attrs.frozen(eq=False)
@@ -670,7 +859,7 @@ class PairStatistics:
 def pair_statistics(
     transactions: Transactions, *, product_ids: Iterable[str] | None = None
 ) -> PairStatistics:
-    """Co-purchase counts of every pair of products, from packed bit columns.
+    """Co-purchase counts of every pair of products, summed over the distinct baskets.
 
     Args:
         transactions: A :class:`Basket` (its active customers) or a one-hot matrix.
@@ -686,6 +875,13 @@ def pair_statistics(
         >>> int(ps.counts[0, 1]), float(ps.lift[0, 1]) == float(ps.lift[1, 0])
         (2, True)
     """
-    matrix, names = _one_hot(transactions, product_ids)
-    counts = _pair_counts(_bit_columns(matrix, list(range(matrix.shape[1]))))
-    return PairStatistics(names, int(matrix.shape[0]), counts)
+    matrix, n, names = _sparse(transactions, product_ids)
+    k = int(matrix.shape[1])
+    counts = np.zeros((k, k), dtype=np.int64)
+    if k >= 2:
+        indptr, items, weight = _distinct_baskets(matrix, np.arange(k, dtype=np.int64), k)
+        # every pair bought at least once: the second level at a count of one
+        for a, b, count in _levels(indptr, items, weight, k, 1, 2):
+            counts[a, b] = counts[b, a] = count
+    counts[np.diag_indices(k)] = np.bincount(matrix.indices, minlength=k)
+    return PairStatistics(names, n, counts)
