@@ -39,17 +39,30 @@ per-customer networkx path, kept as the contrast and the test oracle.
 from __future__ import annotations
 
 import math
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
-import networkx as nx
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
 
 from keyaccount.crosssell._basket import DEFAULT_WINDOW, Basket, build_basket, product_mask
 from keyaccount.crosssell._copurchase import PairStatistics, pair_statistics
+from keyaccount.crosssell._explain import (
+    SEPARATOR,
+    Explained,
+    boost_reason,
+    child_buyers,
+    explanation_column,
+    fallback_reason,
+    head,
+    parent_reason,
+    peer_reason,
+    proximity_reason,
+    rule_reason,
+    score_text,
+    sibling_reason,
+)
+from keyaccount.crosssell._explain import figure as _figure
 from keyaccount.crosssell._graph import customer_node, product_node
 from keyaccount.domain import NO_CODE, SEGMENTS, TIERS, Period, Segment, Tier, check_lang
 from keyaccount.exceptions import (
@@ -64,11 +77,14 @@ from keyaccount.utils.display import HEAD_ROWS, html_table, number, short_repr
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
 
+    import networkx as nx
     import pandas as pd
     import polars as pl
     import pyarrow as pa
+    import scipy.sparse as sp
 
     from keyaccount.portfolio import Portfolio
+    from keyaccount.portfolio.texts import TextColumn
 
 __all__ = [
     "CrossSellModel",
@@ -240,109 +256,44 @@ class Recommendation:
         Raises:
             ValidationError: ``lang`` is not ``"en"`` or ``"zh"``.
         """
-        zh = check_lang(lang, where="Recommendation.explanation") == "zh"
-        head = (
-            f"推荐{self.product_name_zh}，得分 {self.score:.4f}："
-            if zh
-            else f"Recommend {self.product_name} ({self.product_id}), score {self.score:.4f}: "
-        )
-        sep = "；" if zh else "; "
-        return head + sep.join(self.reasons(lang))
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}%"
-
-
-def _figure(x: float) -> str:
-    """Four significant digits, never in exponent form (``0.00001234``, ``1500000``)."""
-    if not math.isfinite(x):
-        return str(x)
-    return format(Decimal(f"{x:.4g}"), "f")
+        lang = check_lang(lang, where="Recommendation.explanation")
+        start = head(lang, self.product_id, self.product_name, self.product_name_zh)
+        return start + score_text(lang, self.score) + SEPARATOR[lang].join(self.reasons(lang))
 
 
 def _reasons(ev: Evidence, lang: str) -> tuple[str, ...]:
-    return _reasons_zh(ev) if lang == "zh" else _reasons_en(ev)
-
-
-def _reasons_en(ev: Evidence) -> tuple[str, ...]:
-    seg = ev.segment.label() if ev.segment else "no segment"
-    cell = f"{seg} / {ev.tier.label()}"
+    """The sentences of :mod:`keyaccount.crosssell._explain` for one recommendation's evidence."""
     out: list[str] = []
     if ev.peer_buyers:
-        out.append(
-            f"{ev.peer_buyers} of {ev.peers} peers in {cell} buy it "
-            f"({_pct(ev.peer_buyers / ev.peers)})"
-        )
+        out.append(peer_reason(lang, ev.peer_buyers, ev.peers, ev.segment, ev.tier))
     if ev.rule_product is not None:
         assert ev.rule_confidence is not None
         assert ev.rule_lift is not None
+        assert ev.rule_co_buyers is not None
+        assert ev.rule_antecedent_buyers is not None
         out.append(
-            f"{ev.rule_co_buyers} of the {ev.rule_antecedent_buyers} active customers "
-            f"that buy {ev.rule_product}, which it buys, also buy it (confidence "
-            f"{_pct(ev.rule_confidence)}, lift {ev.rule_lift:.2f})"
+            rule_reason(
+                lang,
+                ev.rule_co_buyers,
+                ev.rule_antecedent_buyers,
+                ev.rule_product,
+                ev.rule_product_name_zh,
+                ev.rule_confidence,
+                ev.rule_lift,
+            )
         )
     if ev.parent_buys:
-        out.append(f"its parent {ev.parent_id} buys it")
+        assert ev.parent_id is not None
+        out.append(parent_reason(lang, ev.parent_id))
     if ev.sibling_buyer_ids:
-        shown = ", ".join(ev.sibling_buyer_ids[:5])
-        more = "" if len(ev.sibling_buyer_ids) <= 5 else ", ..."
-        out.append(
-            f"{len(ev.sibling_buyer_ids)} of {len(ev.sibling_ids)} sibling accounts buy it: "
-            f"{shown}{more}"
-        )
+        buyers = ev.sibling_buyer_ids
+        out.append(sibling_reason(lang, buyers, len(buyers), len(ev.sibling_ids)))
     if ev.graph_fallback:
-        out.append(
-            f"it buys nothing in the window, so popularity stands in for graph "
-            f"proximity: {_pct(ev.popularity)} of active customers buy it"
-        )
+        out.append(fallback_reason(lang, ev.popularity))
     elif ev.proximity > 0:
-        out.append(
-            f"graph proximity (personalised PageRank) {ev.proximity:.4g}, "
-            f"{_pct(ev.graph_component)} of the closest candidate"
-        )
+        out.append(proximity_reason(lang, ev.proximity, ev.graph_component))
     if ev.boost != 1.0:
-        out.append(f"campaign boost x{ev.boost:g}")
-    return tuple(out)
-
-
-def _reasons_zh(ev: Evidence) -> tuple[str, ...]:
-    seg = ev.segment.label_zh if ev.segment else "未分配行业"
-    out: list[str] = []
-    if ev.peer_buyers:
-        out.append(
-            f"同行业同层级的 {ev.peers} 家客户（{seg}、{ev.tier.label_zh}）中有 "
-            f"{ev.peer_buyers} 家在用（{_pct(ev.peer_buyers / ev.peers)}）"
-        )
-    if ev.rule_product is not None:
-        assert ev.rule_confidence is not None
-        assert ev.rule_lift is not None
-        source = ev.rule_product_name_zh or ev.rule_product
-        out.append(
-            f"购买{source}的 {ev.rule_antecedent_buyers} 家活跃客户中有 "
-            f"{ev.rule_co_buyers} 家也在用（置信度 {_pct(ev.rule_confidence)}，"
-            f"提升度 {ev.rule_lift:.2f}）"
-        )
-    if ev.parent_buys:
-        out.append(f"上级客户 {ev.parent_id} 在用")
-    if ev.sibling_buyer_ids:
-        shown = "、".join(ev.sibling_buyer_ids[:5])
-        more = "" if len(ev.sibling_buyer_ids) <= 5 else "等"
-        out.append(
-            f"{len(ev.sibling_ids)} 家兄弟客户中有 {len(ev.sibling_buyer_ids)} 家在用："
-            f"{shown}{more}"
-        )
-    if ev.graph_fallback:
-        out.append(
-            f"该客户在窗口内没有购买，图邻近度以普及率代替：{_pct(ev.popularity)} 的活跃客户在用"
-        )
-    elif ev.proximity > 0:
-        out.append(
-            f"图邻近度（个性化随机游走）{_figure(ev.proximity)}，"
-            f"为最高候选的 {_pct(ev.graph_component)}"
-        )
-    if ev.boost != 1.0:
-        out.append(f"活动加权 ×{_figure(ev.boost)}")
+        out.append(boost_reason(lang, ev.boost))
     return tuple(out)
 
 
@@ -482,6 +433,8 @@ class CrossSellModel:
         has_parent = parent != NO_CODE
         children = np.bincount(parent[has_parent], minlength=n).astype(np.int64)
         entry_has = has_parent[entry_row]
+        import scipy.sparse as sp  # here: importing the cross-sell package loads no scipy
+
         child_buyers = sp.csr_array(
             (
                 np.ones(int(entry_has.sum()), dtype=np.int64),
@@ -854,8 +807,9 @@ class RecommendationTable:
         return self._recommendations(self._index(customer_id))
 
     def __iter__(self) -> Iterator[tuple[str, list[Recommendation]]]:
+        ids = self.customer_ids  # once: the property gathers every row's id
         for i in range(len(self)):
-            yield str(self.customer_ids[i]), self._recommendations(i)
+            yield str(ids[i]), self._recommendations(i)
 
     def _recommendations(self, i: int) -> list[Recommendation]:
         model = self.model
@@ -930,7 +884,73 @@ class RecommendationTable:
             )
         return out
 
-    def _frame(self, explanations: bool, lang: str, where: str) -> fr.Frame:
+    def _explained(self) -> Explained:
+        """What the explanations of every recommendation cite, in long-format order."""
+        model = self.model
+        b = model.basket
+        valid = self.product >= 0
+        cust, _ = np.nonzero(valid)
+        rows = self.rows[cust]
+        j = self.product[valid].astype(np.int64)
+        src = self.rule_source[valid].astype(np.int64)
+        s0 = np.maximum(src, 0)
+        counts = model.pairs.counts
+        cell = model._cell[rows]
+        parent = b.parent[rows].astype(np.int64)
+        indptr = b.revenue.indptr
+        x = model._x
+        return Explained(
+            product=j,
+            score=self.score[valid],
+            segment=b.segment[rows].astype(np.int64),
+            tier=b.tier[rows].astype(np.int64),
+            cell=cell,
+            peers=np.maximum(model._cell_size[cell] - 1, 0),
+            peer_buyers=self.peer_buyers[valid].astype(np.int64),
+            source=src,
+            co_buyers=np.asarray(counts[s0, j], dtype=np.int64),
+            source_buyers=np.asarray(counts[s0, s0], dtype=np.int64),
+            confidence=self.rule_confidence[valid],
+            lift=model._lift[s0, j],
+            parent=parent,
+            parent_buys=self.parent_buys[valid],
+            sibling_buyers=self.sibling_buyers[valid].astype(np.int64),
+            siblings=np.where(parent >= 0, model._children[np.maximum(parent, 0)] - 1, 0),
+            empty=indptr[rows + 1] == indptr[rows],
+            proximity=self.proximity[valid],
+            component=self.graph_component[valid],
+            product_ids=b.product_ids,
+            names=tuple(p.name_en for p in b.catalog.products),
+            names_zh=tuple(p.name_zh for p in b.catalog.products),
+            popularity=model._popularity,
+            boost=self.boost,
+            customer_ids=b.customer_ids,
+            buyers=child_buyers(x.indptr, x.indices, b.parent.astype(np.int64), len(b.product_ids)),
+        )
+
+    def _explanation_column(self, lang: str) -> TextColumn:
+        return explanation_column(self._explained(), lang)
+
+    def explanations(self, lang: str = "en") -> npt.NDArray[np.object_]:
+        """The explanation text of every recommendation, made over the columns at once.
+
+        One ``str`` per recommendation in the order of :meth:`to_pandas`'s rows
+        (customer by customer, best first), each equal to
+        :meth:`Recommendation.explanation` of that recommendation. Every sentence is
+        formatted once per distinct value of what it cites (the product, the cell and
+        its peer buyers, the rule, the parent, the rounded figures) and the pieces are
+        joined over the columns, without a Python call per recommendation.
+
+        Args:
+            lang: ``"en"`` or ``"zh"``.
+
+        Raises:
+            ValidationError: ``lang`` is not ``"en"`` or ``"zh"``.
+        """
+        lang = check_lang(lang, where="RecommendationTable.explanations")
+        return self._explanation_column(lang).objects()
+
+    def _frame(self, explanations: bool, lang: str, where: str, *, arrow: bool = False) -> fr.Frame:
         check_lang(lang, where=where)
         valid = self.product >= 0
         cust, rank = np.nonzero(valid)
@@ -955,8 +975,8 @@ class RecommendationTable:
             fr.ratio("proximity", self.proximity[valid]),
         ]
         if explanations:
-            texts = [r.explanation(lang) for _, recs in self for r in recs]
-            columns.append(fr.text("explanation", texts))
+            texts = self._explanation_column(lang)
+            columns.append(fr.text("explanation", texts.arrow() if arrow else texts.objects()))
         return fr.Frame(tuple(columns), {"as_of": str(basket.as_of)})
 
     def to_pandas(self, *, explanations: bool = False, lang: str = "en") -> pd.DataFrame:
@@ -966,7 +986,7 @@ class RecommendationTable:
         ``rank``, ``product_id``, ``score``, ``peer_buyers``, ``rule_product``,
         ``rule_confidence`` and ``rule_lift`` (missing without a rule),
         ``parent_buys``, ``sibling_buyers``, ``proximity``; ``explanations=True``
-        adds the ``explanation`` text in ``lang`` (slow: one text per row).
+        adds the ``explanation`` text in ``lang`` (:meth:`explanations`).
 
         Raises:
             ValidationError: ``lang`` is not ``"en"`` or ``"zh"``.
@@ -975,11 +995,13 @@ class RecommendationTable:
 
     def to_arrow(self, *, explanations: bool = False, lang: str = "en") -> pa.Table:
         """:meth:`to_pandas` as a pyarrow ``Table``."""
-        return self._frame(explanations, lang, "RecommendationTable.to_arrow").to_arrow()
+        where = "RecommendationTable.to_arrow"
+        return self._frame(explanations, lang, where, arrow=True).to_arrow()
 
     def to_polars(self, *, explanations: bool = False, lang: str = "en") -> pl.DataFrame:
         """:meth:`to_pandas` as a polars ``DataFrame``."""
-        return self._frame(explanations, lang, "RecommendationTable.to_polars").to_polars()
+        where = "RecommendationTable.to_polars"
+        return self._frame(explanations, lang, where, arrow=True).to_polars()
 
 
 _ROW_COLUMNS = tuple(
@@ -1072,6 +1094,8 @@ def purchase_graph(basket: Basket, *, proximity: Proximity = "binary") -> nx.Gra
     ``product:<id>`` (every product); an edge per basket entry, with ``weight``
     1 (``"binary"``) or the window revenue in fen (``"revenue"``).
     """
+    import networkx as nx  # here: importing the cross-sell package loads no networkx
+
     graph: nx.Graph[str] = nx.Graph()
     graph.add_nodes_from(customer_node(c) for c in basket.customer_ids.tolist())
     graph.add_nodes_from(product_node(p) for p in basket.product_ids)
@@ -1110,6 +1134,8 @@ def networkx_proximity(
     node = customer_node(customer_id)
     if node not in graph:
         raise UnknownCustomerError(f"customer {customer_id!r} is not in the purchase graph")
+    import networkx as nx  # here: importing the cross-sell package loads no networkx
+
     ranks = nx.pagerank(graph, alpha=alpha, personalization={node: 1.0}, tol=tol, max_iter=max_iter)
     prefix = "product:"
     return {n[len(prefix) :]: float(v) for n, v in ranks.items() if n.startswith(prefix)}

@@ -215,8 +215,10 @@ def key(name: str, codes: npt.ArrayLike, categories: Sequence[str]) -> Column:
     return labels(name, codes, categories, ordered=False)
 
 
-def text(name: str, values: Sequence[object] | npt.NDArray[Any]) -> Column:
-    """Text (``None`` where absent)."""
+def text(name: str, values: Sequence[object] | npt.NDArray[Any] | pa.ChunkedArray) -> Column:
+    """Text (``None`` where absent); a pyarrow string array is kept as it is."""
+    if type(values).__module__.startswith("pyarrow"):  # a column made by Arrow: no copy
+        return Column(name, "text", values)  # type: ignore[arg-type]
     array = np.empty(len(values), dtype=object)
     array[:] = list(values) if not isinstance(values, np.ndarray) else values
     return Column(name, "text", array)
@@ -361,7 +363,10 @@ def _pandas_columns(pd: Any, pa: Any, col: Column) -> dict[str, Any]:
             )
         }
     if col.kind == "text":
-        return {col.name: pd.Series(values, dtype=object).array}
+        texts: Any = values
+        if not isinstance(texts, np.ndarray):  # an Arrow column
+            texts = texts.to_numpy(zero_copy_only=False)
+        return {col.name: pd.Series(texts, dtype=object).array}
     if col.kind in ("integer", "ratio"):
         if not col.nullable:
             return {col.name: values}
@@ -391,6 +396,9 @@ def _arrow_columns(pa: Any, col: Column) -> list[tuple[str, Any]]:
             (col.name, pa.DictionaryArray.from_arrays(indices, dictionary, ordered=col.ordered))
         ]
     if col.kind == "text":
+        texts: Any = values
+        if not isinstance(texts, np.ndarray):  # already Arrow
+            return [(col.name, texts)]
         return [(col.name, pa.array(values, type=pa.string(), from_pandas=False))]
     if col.kind == "integer":
         return [(col.name, pa.array(values, type=pa.int64(), mask=absent))]

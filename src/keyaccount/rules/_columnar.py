@@ -24,6 +24,7 @@ from keyaccount.exceptions import UnknownProductError
 from keyaccount.rules._ast import MetricRef, ShareRef, ValueType
 from keyaccount.rules._evaluation import (
     ChainDecisions,
+    Citations,
     Evaluation,
     Explanation,
     Outcome,
@@ -32,14 +33,12 @@ from keyaccount.rules._evaluation import (
 from keyaccount.rules.compiler import (
     CitationCompiler,
     ConditionCompiler,
-    explanation_value,
     key_order,
 )
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from keyaccount.domain import ExplanationValue
     from keyaccount.portfolio import MetricsTable, Portfolio
     from keyaccount.rules._ast import Arith, Compare, Expr, Literal
     from keyaccount.rules._rule import PolicyRules, Rule
@@ -293,29 +292,27 @@ class _Cited(CitationCompiler[Cited]):
         return []
 
 
-def _explain_rows(rule: Rule, cols: Columns) -> list[Explanation]:
-    """Explanations of ``rule`` for every row of ``cols`` (where its condition is true)."""
+def _cite_rows(rule: Rule, cols: Columns, rows: npt.NDArray[np.int64]) -> Citations:
+    """What ``rule`` cites for every row of ``cols`` (where its condition is true)."""
     compiler = ColumnCompiler(cols, {})
     cited = _Cited(compiler).cited(rule.condition, True)
     shape = (cols.size,)
-    columns: list[tuple[str, npt.NDArray[np.bool_], list[ExplanationValue]]] = []
+    names, types, includes, values, absents = [], [], [], [], []
     for key, ref in key_order(rule.condition):
         include = np.zeros(shape, dtype=bool)
         for name, mask in cited:
             if name == key:
                 include |= np.broadcast_to(mask, shape)
-        values, absent = compiler.number(ref)
-        raw = np.broadcast_to(values, shape).tolist()
-        missing = np.broadcast_to(absent, shape).tolist()
-        cited_values: list[ExplanationValue] = [
-            None if gone else explanation_value(v, ref.type)
-            for v, gone in zip(raw, missing, strict=True)
-        ]
-        columns.append((key, include, cited_values))
-    return [
-        tuple((key, vals[j]) for key, include, vals in columns if include[j])
-        for j in range(cols.size)
-    ]
+        raw, absent = compiler.number(ref)
+        kind = np.float64 if ref.type is ValueType.RATIO else np.int64
+        names.append(key)
+        types.append(ref.type)
+        includes.append(include)
+        values.append(np.broadcast_to(raw, shape).astype(kind))
+        absents.append(np.broadcast_to(absent, shape).copy())
+    return Citations(
+        rows, tuple(names), tuple(types), tuple(includes), tuple(values), tuple(absents)
+    )
 
 
 def _allowed(codes: list[int], size: int, offset: int = 0) -> npt.NDArray[np.bool_]:
@@ -398,21 +395,25 @@ def evaluate_columnar(
         rule=seg_rule_of, outcome=seg_outcome, before=segment, after=seg_after
     )
 
-    cache: dict[tuple[TransitionKind, int], dict[int, Explanation]] = {}
+    cache: dict[tuple[TransitionKind, int], Citations] = {}
 
-    def explain(kind: TransitionKind, position: int) -> Explanation:
-        chain, rules = (
-            (tier_decisions, tier_rules) if kind == "tier" else (seg_decisions, seg_rules)
-        )
-        index = int(chain.rule[position])
+    def cite(kind: TransitionKind, index: int) -> Citations:
         if (kind, index) not in cache:
+            chain, rules = (
+                (tier_decisions, tier_rules) if kind == "tier" else (seg_decisions, seg_rules)
+            )
             wanted = (chain.rule == index) & (
                 (chain.outcome == Outcome.MOVE) | (chain.outcome == Outcome.HELD)
             )
-            rows = np.flatnonzero(wanted)
-            explained = _explain_rows(rules[index], cols.subset(rows))
-            cache[kind, index] = dict(zip(rows.tolist(), explained, strict=True))
-        return cache[kind, index][position]
+            rows = np.flatnonzero(wanted).astype(np.int64)
+            cache[kind, index] = _cite_rows(rules[index], cols.subset(rows), rows)
+        return cache[kind, index]
+
+    def explain(kind: TransitionKind, position: int) -> Explanation:
+        chain = tier_decisions if kind == "tier" else seg_decisions
+        index = int(chain.rule[position])
+        citations = cite(kind, index)  # its rows ascend
+        return citations.explanation(int(np.searchsorted(citations.rows, position)))
 
     return Evaluation(
         policy=policy,
@@ -421,4 +422,5 @@ def evaluate_columnar(
         tier=tier_decisions,
         segment=seg_decisions,
         explain=explain,
+        cite=cite,
     )

@@ -6,7 +6,6 @@ import enum
 import functools
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import attrs
@@ -25,9 +24,11 @@ from keyaccount.domain import (
     TierChange,
     check_lang,
     format_explanation,
-    yuan_to_fen,
 )
 from keyaccount.portfolio import frames as fr
+from keyaccount.rules._ast import ValueType
+from keyaccount.rules._texts import Citations, citation_texts, citations_from_explanations
+from keyaccount.rules.compiler import key_order
 from keyaccount.utils.display import HEAD_ROWS, html_table, number, short_repr
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ChainDecisions",
+    "Citations",
     "Evaluation",
     "EvaluationCounts",
     "Explanation",
@@ -56,6 +58,8 @@ _PAIR = 64
 """Base for encoding a (before, after) pair of codes as one integer."""
 
 ExplainFn: TypeAlias = Callable[[TransitionKind, int], Explanation]
+CiteFn: TypeAlias = Callable[[TransitionKind, int], Citations]
+"""What the rule of a chain (by index) cites for all the rows it explains."""
 
 
 class Outcome(enum.IntEnum):
@@ -268,6 +272,7 @@ class Evaluation:
         tier: ChainDecisions,
         segment: ChainDecisions,
         explain: ExplainFn,
+        cite: CiteFn | None = None,
     ) -> None:
         self.policy = policy
         self.as_of = as_of
@@ -275,6 +280,7 @@ class Evaluation:
         self.tier = tier
         self.segment = segment
         self._explain = explain
+        self._cite = cite
         self._rules = {"tier": policy.tier_rules, "segment": policy.segment_rules}
 
     def __repr__(self) -> str:
@@ -387,22 +393,69 @@ class Evaluation:
                 out[kind] = self._make(kind, position)
         return out
 
+    def citations(self, kind: TransitionKind) -> list[Citations]:
+        """What each rule of a chain cites for the moves and holds it decided, as columns.
+
+        One :class:`Citations` per rule of the chain that explains at least one row,
+        in policy order. The columnar evaluator gives them straight from its
+        arrays; for the others they are gathered from the explanations.
+        """
+        chain, rules = self._chain(kind)
+        explained = (chain.outcome == Outcome.MOVE) | (chain.outcome == Outcome.HELD)
+        decided = np.unique(chain.rule[explained]).tolist()
+        if self._cite is not None:
+            return [self._cite(kind, int(index)) for index in decided]
+        out = []
+        for index in decided:
+            rows = np.flatnonzero(explained & (chain.rule == index)).astype(np.int64)
+            names = [(key, ref.type) for key, ref in key_order(rules[index].condition)]
+            found = [self._explain(kind, p) for p in rows.tolist()]
+            out.append(citations_from_explanations(rows, names, found))
+        return out
+
+    def explanations(
+        self, lang: str = "en", *, catalog: ProductCatalog | None = None
+    ) -> npt.NDArray[np.object_]:
+        """The explanation text of every customer evaluated, made over the columns at once.
+
+        One element per customer (metrics-table order): the reason of its tier move
+        or held demotion and of its segment move (:meth:`Transition.reason`), joined
+        by ``"; "`` (``"；"`` in Chinese) when both; ``None`` where no rule moved or
+        held it. Each rule's texts are written for all its rows together, money
+        and counts over the columns, a ratio once per distinct value.
+
+        Args:
+            lang: ``"en"`` or ``"zh"``.
+            catalog: Where the Chinese names of products cited by ``share()``
+                come from (default: the shipped catalogue).
+
+        Raises:
+            ValidationError: ``lang`` is not ``"en"`` or ``"zh"``.
+        """
+        lang = check_lang(lang, where="Evaluation.explanations")
+        n = len(self.customer_ids)
+        out = np.full(n, None, dtype=object)
+        written = np.zeros(n, dtype=np.bool_)
+        kinds: tuple[TransitionKind, TransitionKind] = ("tier", "segment")
+        joiner = "；" if lang == "zh" else "; "
+        for kind in kinds:
+            for citations in self.citations(kind):
+                rows = citations.rows
+                if rows.size == 0:
+                    continue
+                texts = citation_texts(citations, lang, catalog=catalog)
+                both = written[rows]
+                if both.any():
+                    texts[both] = out[rows[both]] + joiner + texts[both]
+                out[rows] = texts
+                written[rows] = True
+        return out
+
     def _frame(self, lang: str, where: str, catalog: ProductCatalog | None) -> fr.Frame:
         """One row per customer: both chains' decisions, the reasons and the values cited."""
-        zh = check_lang(lang, where=where) == "zh"
-        n = len(self.customer_ids)
+        check_lang(lang, where=where)
         outcomes = [o.name for o in Outcome]
-        texts: list[list[str]] = [[] for _ in range(n)]
-        cited: dict[str, list[ExplanationValue]] = {}
         kinds: tuple[TransitionKind, TransitionKind] = ("tier", "segment")
-        for kind in kinds:
-            chain, _ = self._chain(kind)
-            explained = (chain.outcome == Outcome.MOVE) | (chain.outcome == Outcome.HELD)
-            for position in np.flatnonzero(explained).tolist():
-                explanation = self._explain(kind, position)
-                texts[position].append(format_explanation(explanation, lang, catalog=catalog))
-                for name, value in explanation:
-                    cited.setdefault(name, [None] * n)[position] = value
         columns = [fr.text("customer_id", self.customer_ids)]
         for kind in kinds:
             chain, rules = self._chain(kind)
@@ -415,10 +468,9 @@ class Evaluation:
                 fr.labels(f"{kind}_outcome", chain.outcome, outcomes),
             ]
         columns.append(fr.flag("held", self.tier.outcome == Outcome.HELD))
-        joiner = "；" if zh else "; "
-        columns.append(fr.text("explanation", [joiner.join(t) if t else None for t in texts]))
-        for name, values in cited.items():
-            columns.append(_cited_column(name, values))
+        columns.append(fr.text("explanation", self.explanations(lang, catalog=catalog)))
+        groups = [(k, c) for k, kind in enumerate(kinds) for c in self.citations(kind)]
+        columns += _cited_columns(groups, len(self.customer_ids))
         return fr.Frame(tuple(columns), {"as_of": str(self.as_of), "policy": self.policy.name})
 
     def to_pandas(self, *, lang: str = "en", catalog: ProductCatalog | None = None) -> pd.DataFrame:
@@ -453,19 +505,41 @@ class Evaluation:
         return self._frame(lang, "Evaluation.to_polars", catalog).to_polars()
 
 
-def _cited_column(name: str, values: list[ExplanationValue]) -> fr.Column:
-    """The values of one cited metric: money, counts, ratios or text, by the values' type."""
-    given = [v for v in values if v is not None]
-    absent = np.array([v is None for v in values], dtype=np.bool_)
-    if given and all(isinstance(v, Decimal) for v in given):
-        fen = [yuan_to_fen(v) if isinstance(v, Decimal) else 0 for v in values]
-        return fr.money(name, fen, absent)
-    if given and all(isinstance(v, int) and not isinstance(v, bool) for v in given):
-        return fr.integer(name, [v if isinstance(v, int) else 0 for v in values], absent)
-    if given and all(isinstance(v, int | float) for v in given):
-        ratios = [float(v) if isinstance(v, int | float) else np.nan for v in values]
-        return fr.ratio(name, ratios, absent)
-    return fr.text(name, [None if v is None else str(v) for v in values])
+def _cited_columns(groups: list[tuple[int, Citations]], n: int) -> list[fr.Column]:
+    """One column per name cited, in order of first citation (tier chain, then segment).
+
+    Where both chains cite a name for one customer, the segment chain's value is kept;
+    a name whose every citation is absent gives a text column of missing values.
+    """
+    first: dict[str, tuple[int, int, int]] = {}
+    filled: dict[str, tuple[ValueType, npt.NDArray[Any], npt.NDArray[np.bool_]]] = {}
+    for chain, c in groups:
+        for q, (name, kind, cited, values, absent) in enumerate(
+            zip(c.names, c.types, c.cited, c.values, c.absent, strict=True)
+        ):
+            rows = c.rows[cited]
+            if rows.size == 0:
+                continue
+            at = (chain, int(rows[0]), q)
+            first[name] = min(first.get(name, at), at)
+            if name not in filled:
+                dtype = np.float64 if kind is ValueType.RATIO else np.int64
+                filled[name] = (kind, np.zeros(n, dtype=dtype), np.ones(n, dtype=np.bool_))
+            _, column, missing = filled[name]
+            column[rows] = values[cited]
+            missing[rows] = absent[cited]
+    out: list[fr.Column] = []
+    for name in sorted(first, key=first.__getitem__):
+        kind, column, missing = filled[name]
+        if missing.all():
+            out.append(fr.text(name, [None] * n))
+        elif kind is ValueType.MONEY:
+            out.append(fr.money(name, column, missing))
+        elif kind is ValueType.COUNT:
+            out.append(fr.integer(name, column, missing))
+        else:
+            out.append(fr.ratio(name, np.where(missing, np.nan, column), missing))
+    return out
 
 
 def decisions_from_lists(
