@@ -27,7 +27,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import _common
 import numpy as np
+
+LIBRARIES = ["numpy", "pandas", "pyarrow"]
 
 
 def _timed(fn: Any) -> tuple[float, Any]:
@@ -86,6 +89,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-csv", action="store_true", help="skip the CSV round trip")
     args = parser.parse_args()
+    _common.print_environment(LIBRARIES)
 
     from keyaccount import Portfolio
     from keyaccount.demo import generate
@@ -155,6 +159,7 @@ def main() -> None:
         print(f"| {name} | {c_s:.2f} | {w_s:.2f} | {ratio:.2f} | {speedup} |")
     if csv is not None:
         print(f"| CSV round trip (write + read, one run) | {csv:.1f} | | | |")
+    _common.print_environment(LIBRARIES, when="end")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from keyaccount.analysis import (
     rfm,
     rfm_scores,
 )
+from keyaccount.analysis._scores import rank_scores
 from keyaccount.exceptions import ValidationError
 from keyaccount.io import Transactions, transactions_from_frame
 from keyaccount.rules import MetricRegistry, Policy
@@ -321,6 +322,57 @@ def test_cut_points_and_own_segments() -> None:
         rfm_scores(table, cuts={"age": [1]})
     df = scores.to_pandas()
     assert df["segment"].cat.categories.tolist() == ["大客户", "新客户", OTHER]
+
+
+def _heavy_ties() -> RfmTable:
+    """12 customers: 8 bought last on the same day, 4 on days of their own."""
+    rows = [(f"T{i}", dt.date(2023, 1, 2), 100_00 * (i + 1)) for i in range(8)]
+    rows += [(f"U{i}", dt.date(2023, 1, 10 + 5 * i), 100_00) for i in range(4)]
+    return rfm(_transactions(rows), "2023-01-31")
+
+
+def test_heavy_ties_drop_merges_bins_and_rank_uses_every_score() -> None:
+    """Two thirds sharing a recency: "drop" merges the bins, "rank" uses 1..4 three times each."""
+    table = _heavy_ties()
+    dropped = rfm_scores(table)
+    assert set(dropped.r_score[:8].tolist()) == {1}  # the tie is never split
+    assert len(set(dropped.r_score.tolist())) < 4
+    bins = pd.qcut(pd.Series(table.T - table.recency), 4, labels=False, duplicates="drop")
+    assert dropped.r_score.tolist() == (bins.max() + 1 - bins).tolist()
+    ranked = rfm_scores(table, ties="rank")
+    assert np.bincount(ranked.r_score, minlength=5)[1:].tolist() == [3, 3, 3, 3]
+    expected = pd.qcut(pd.Series(table.T - table.recency).rank(method="first"), 4, labels=False)
+    assert ranked.r_score.tolist() == (4 - expected).tolist()
+    with pytest.raises(
+        ValidationError, match="unknown ties 'first'; expected one of 'drop', 'rank'"
+    ):
+        rfm_scores(table, ties="first")
+
+
+@given(
+    values=st.lists(st.integers(0, 6), min_size=1, max_size=60),
+    q=st.integers(2, 10),
+    reverse=st.booleans(),
+)
+def test_rank_scores_are_monotone_balanced_and_qcut_of_ranks(
+    values: list[int], q: int, reverse: bool
+) -> None:
+    """Rank scores follow the values, use every level when n >= q, counts within one of another."""
+    array = np.asarray(values, dtype=np.float64)
+    scores = rank_scores(array, q, reverse=reverse)
+    order = np.argsort(array, kind="stable")
+    steps = np.diff(scores[order].astype(np.int64))
+    assert (steps <= 0).all() if reverse else (steps >= 0).all()
+    n = len(values)
+    counts = np.bincount(scores, minlength=q + 1)[1:]
+    if n >= q:
+        assert counts.min() >= 1
+        assert counts.max() - counts.min() <= 1
+    if n >= 2:
+        ranks = pd.Series(array).rank(method="first")
+        expected = pd.qcut(ranks, q, labels=False, duplicates="drop") + 1
+        want = (q + 1 - expected) if reverse else expected
+        assert scores.tolist() == want.tolist()
 
 
 def test_rfm_metrics_in_a_policy() -> None:

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from keyaccount.analysis._rfm import RfmTable
 
-__all__ = ["DEFAULT_SEGMENTS", "OTHER", "RfmScores", "rfm_scores"]
+__all__ = ["DEFAULT_SEGMENTS", "OTHER", "TIES", "RfmScores", "rank_scores", "rfm_scores"]
 
 OTHER = "Other"
 """The segment of a code no segment lists."""
@@ -75,6 +75,30 @@ def quantile_scores(values: F64, q: int, *, reverse: bool = False) -> I8:
     index = np.minimum(index, k - 1)
     scores: I8 = ((k - index) if reverse else (index + 1)).astype(np.int8)
     return scores
+
+
+def rank_scores(values: F64, q: int, *, reverse: bool = False) -> I8:
+    """Scores 1..q of ``values`` by rank, as ``pandas.qcut(x.rank(method="first"), q)``.
+
+    Equal values are ranked in their order (the first seen ranks lower), then
+    the ranks ``1..n`` are cut at their ``0, 1/q, ..., 1`` quantiles, in exact
+    integer arithmetic: rank ``r`` scores ``max(1, ceil(q * (r - 1) / (n - 1)))``
+    (a single value scores 1). Scores never decrease as the value grows; with
+    ``n >= q`` every score is used and the counts of any two scores differ by
+    at most one. ``reverse``: lower values score higher.
+    """
+    n = values.shape[0]
+    if n <= 1:
+        return np.ones(n, dtype=np.int8)
+    rank = np.empty(n, dtype=np.int64)
+    rank[np.argsort(values, kind="stable")] = np.arange(n, dtype=np.int64)  # r - 1
+    index = np.maximum(-(-q * rank // (n - 1)), 1)
+    scores: I8 = ((q + 1 - index) if reverse else index).astype(np.int8)
+    return scores
+
+
+TIES = ("drop", "rank")
+"""How quantile scores treat equal values (``rfm_scores(ties=...)``)."""
 
 
 def cut_scores(values: F64, cuts: Sequence[float], *, reverse: bool = False) -> I8:
@@ -234,6 +258,7 @@ def rfm_scores(
     q: int = 4,
     cuts: Mapping[str, Sequence[Any]] | None = None,
     segments: Mapping[str, Sequence[str]] | None = None,
+    ties: str = "drop",
 ) -> RfmScores:
     """Score every customer of ``table`` and name its segment.
 
@@ -245,6 +270,11 @@ def rfm_scores(
     few distinct values gets fewer scores), or by the cut points in ``cuts``
     (``{"monetary": [1000, 10000]}``: bins up to and including each cut).
     Recency scores run the other way: the most recent get the highest.
+    With ``ties="rank"`` the quantile bins cut the values' ranks instead, as
+    ``pandas.qcut(x.rank(method="first"), q)``: equal values (many customers
+    with the same recency) are split in their table order, so every score
+    from 1 to ``q`` is used once there are ``q`` customers, each by as many
+    customers as the others give or take one (:func:`rank_scores`).
     The code ``f"{r}{f}{m}"`` then names the segment: ``segments`` maps a
     segment name to its codes (as pymc-marketing's ``segment_config``); by
     default :data:`DEFAULT_SEGMENTS`, pymc-marketing's, which needs scores up
@@ -255,10 +285,12 @@ def rfm_scores(
         q: Quantile bins per variable without cut points (2..10).
         cuts: Cut points per variable (``"recency"``, ``"frequency"``, ``"monetary"``).
         segments: Segment names and their codes.
+        ties: ``"drop"`` (pymc-marketing's: equal quantile edges merged) or
+            ``"rank"`` (quantiles of the ranks; ties split in table order).
 
     Raises:
-        ValidationError: a bad ``q``, ``cuts`` or ``segments``; the default
-            segments with scores above 4.
+        ValidationError: a bad ``q``, ``cuts``, ``segments`` or ``ties``
+            (naming the allowed values); the default segments with scores above 4.
 
     Example:
         >>> scores = rfm_scores(table)  # doctest: +SKIP
@@ -267,6 +299,7 @@ def rfm_scores(
     """
     if not isinstance(q, int) or isinstance(q, bool) or not 2 <= q <= 10:
         raise ValidationError(f"q must be a whole number of bins from 2 to 10, got {q!r}")
+    fr.check_choice(ties, TIES, what="ties", where="rfm_scores")
     edges = _check_cuts(cuts)
     values = dict(zip(_VARIABLES, segmentation_values(table), strict=True))
     scores: dict[str, I8] = {}
@@ -274,6 +307,8 @@ def rfm_scores(
         reverse = name == "recency"
         if name in edges:
             scores[name] = cut_scores(values[name], edges[name], reverse=reverse)
+        elif ties == "rank":
+            scores[name] = rank_scores(values[name], q, reverse=reverse)
         else:
             scores[name] = quantile_scores(values[name], q, reverse=reverse)
     mapping = DEFAULT_SEGMENTS if segments is None else segments

@@ -50,6 +50,7 @@ from keyaccount.portfolio.fields import (
     MAX_VOLUME_DIGITS,
     MIN_YEAR,
     FieldError,
+    check_text,
     check_utf8,
     customer_id,
     label_choices,
@@ -65,6 +66,8 @@ __all__ = [
     "CUSTOMER_FRAME_COLUMNS",
     "MAX_LISTED",
     "REVENUE_FRAME_COLUMNS",
+    "CheckedFrames",
+    "check_frames",
     "portfolio_frames",
     "read_frames",
 ]
@@ -202,14 +205,52 @@ def _volume(value: object) -> int:
 # ---------------------------------------------------------------- columns of the frames
 
 
-@attrs.frozen(eq=False)
 class _Codes:
-    """A column factorized: ``codes`` into ``uniques`` (``-1``: null)."""
+    """A column factorized: ``codes`` into its distinct values ``uniques`` (``-1``: null).
 
-    codes: npt.NDArray[np.signedinteger[Any]]
-    uniques: list[Any]
-    identity: bool = False
-    """Whether row ``i`` holds ``uniques[i]`` (text taken one by one, not factorized)."""
+    ``identity``: row ``i`` holds ``uniques[i]`` (text taken one by one, not
+    factorized). ``arrow``: the distinct values as an Arrow string array
+    (chunked or not) when the column came as Arrow text; ``uniques`` is then
+    made from it on first use, and the text checks read its UTF-8 bytes.
+    """
+
+    __slots__ = ("_objects", "_uniques", "arrow", "codes", "identity")
+
+    def __init__(
+        self,
+        codes: npt.NDArray[np.signedinteger[Any]],
+        uniques: list[Any] | None,
+        *,
+        identity: bool = False,
+        arrow: Any = None,
+    ) -> None:
+        self.codes = codes
+        self._uniques = uniques
+        self.identity = identity
+        self.arrow = arrow
+        self._objects: npt.NDArray[np.object_] | None = None
+
+    @property
+    def size(self) -> int:
+        """The number of distinct values."""
+        return len(self._uniques) if self._uniques is not None else len(self.arrow)
+
+    @property
+    def uniques(self) -> list[Any]:
+        """The distinct values as Python objects (``None``: null)."""
+        if self._uniques is None:
+            self._uniques = self.objects().tolist()
+        return self._uniques
+
+    def objects(self) -> npt.NDArray[np.object_]:
+        """The distinct values as an ``object`` array (``None``: null)."""
+        if self._objects is None:
+            if self._uniques is None:
+                self._objects = _arrow_objects(self.arrow)
+            else:
+                self._objects = np.empty(len(self._uniques), dtype=object)
+                self._objects[:] = self._uniques
+        return self._objects
 
 
 @attrs.frozen(eq=False)
@@ -223,9 +264,12 @@ class _Numbers:
 
 @attrs.frozen(eq=False)
 class _Months:
-    """A date, datetime or monthly period column: month ordinals, nulls, and values off the 1st."""
+    """A date, datetime or monthly period column: month ordinals, nulls, and values off the 1st.
 
-    ordinals: I64
+    ``ordinals`` (``int32`` or ``int64``; ``0`` where null) is the reader's own array.
+    """
+
+    ordinals: npt.NDArray[np.signedinteger[Any]]
     null: Mask
     off: Mask
 
@@ -314,11 +358,14 @@ class _Source:
         if self.library == "pandas":
             series = self.frame.iloc[:, self.index[column]]
             if distinct and _pandas_text(series):
+                arrow = _pandas_arrow(series.array)
+                if arrow is not None:
+                    return _listed_arrow(arrow)
                 return _listed(series.to_numpy(dtype=object, na_value=None))
             return _pandas_input(series, where)
         data = self.frame.column(self.index[column])
         if distinct and _arrow_text(data):
-            return _listed(data.to_numpy(zero_copy_only=False))
+            return _listed_arrow(data)
         return _arrow_input(data, where)
 
 
@@ -339,6 +386,33 @@ def _arrow_text(column: Any) -> bool:
     )
 
 
+def _pandas_arrow(array: Any) -> Any:
+    """The Arrow text (a chunked array, not copied) behind a pandas array, or ``None``."""
+    import pandas as pd
+
+    if not isinstance(array, pd.arrays.ArrowStringArray | pd.arrays.ArrowExtensionArray):
+        return None
+    import pyarrow as pa
+
+    data = array.__arrow_array__()
+    if isinstance(data, pa.Array):
+        data = pa.chunked_array([data])
+    return data if _arrow_text(data) else None
+
+
+def _listed_arrow(column: Any) -> _Codes:
+    """Arrow text taken row by row (each row its own code; ``-1``: null), kept as Arrow."""
+    codes = np.arange(len(column), dtype=np.int64)
+    if column.null_count:
+        codes[np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=np.bool_)] = -1
+    return _Codes(codes, None, identity=True, arrow=column)
+
+
+def _arrow_objects(column: Any) -> npt.NDArray[np.object_]:
+    """Arrow values as an ``object`` array of Python values (``None``: null), made afresh."""
+    return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
+
+
 def _listed(values: npt.NDArray[np.object_]) -> _Codes:
     """Values taken one by one (each its own code; ``None`` as null)."""
     items: list[Any] = values.tolist()
@@ -356,21 +430,24 @@ def _pandas_input(series: Any, where: str) -> _Input:
 
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype):
-        return _Codes(series.cat.codes.to_numpy(), _as_list(series.cat.categories))
+        categories = series.cat.categories
+        arrow = _pandas_arrow(categories.array)
+        codes = series.cat.codes.to_numpy()
+        if arrow is not None:
+            return _Codes(codes, None, arrow=arrow)
+        return _Codes(codes, _as_list(categories))
     if isinstance(dtype, pd.PeriodDtype):
         if getattr(dtype.freq, "freqstr", "") not in ("M", "ME"):
             raise ValidationError(f"{where}: periods must be monthly, got {dtype}")
-        ordinals = np.asarray(series.array.asi8, dtype=np.int64)
-        null = ordinals == np.iinfo(np.int64).min
-        ordinals = ordinals + fr.UNIX_MONTH
-        if null.any():
-            ordinals[null] = 0
-        return _Months(ordinals, null, np.zeros(null.shape[0], dtype=np.bool_))
+        return _periods(np.asarray(series.array.asi8, dtype=np.int64))
     if isinstance(dtype, pd.DatetimeTZDtype):
         raise ValidationError(
             f"{where}: datetimes with a time zone are refused; give months as YYYY-MM, "
             "monthly periods or naive dates on the first of the month"
         )
+    arrow = _pandas_arrow(series.array)
+    if arrow is not None:
+        return _arrow_input(arrow, where)
     if isinstance(dtype, pd.ArrowDtype):
         import pyarrow as pa
 
@@ -433,10 +510,34 @@ def _days(days: I64 | npt.NDArray[np.int32], null: Mask) -> _Months:
         return _Months(np.where(null, 0, ordinals), null, off)
     span = np.arange(low, high + 1, dtype=np.int64).astype("datetime64[D]")
     month_of = span.astype("datetime64[M]")
-    table = month_of.astype(np.int64) + fr.UNIX_MONTH
+    table = (month_of.astype(np.int64) + fr.UNIX_MONTH).astype(np.int32)
     first = month_of.astype("datetime64[D]") == span
-    at = np.clip(days, low, high) - low
-    return _Months(table[at], null, ~first[at] & ~null)
+    has_null = valid.shape[0] < days.shape[0]
+    at = (np.where(null, low, days) if has_null else days) - low
+    months = table[at]
+    off = ~first[at]
+    if has_null:
+        months[null] = 0
+        off &= ~null
+    return _Months(months, null, off)
+
+
+def _periods(months: I64) -> _Months:
+    """Pandas monthly periods (months since 1970-01; ``NaT`` the smallest int64) as months."""
+    n = months.shape[0]
+    nat = np.iinfo(np.int64).min
+    low = int(months.min()) if n else 0
+    if low == nat:
+        null = months == nat
+        ordinals = np.where(null, 0, months + fr.UNIX_MONTH)
+        return _Months(ordinals, null, np.zeros(n, dtype=np.bool_))
+    none = np.zeros(n, dtype=np.bool_)
+    high = int(months.max()) if n else 0
+    if low + fr.UNIX_MONTH >= -(2**31) and high + fr.UNIX_MONTH < 2**31:
+        small = np.empty(n, dtype=np.int32)
+        np.add(months, fr.UNIX_MONTH, out=small, casting="unsafe")  # in range: exact
+        return _Months(small, none, none)
+    return _Months(months + fr.UNIX_MONTH, none, none)
 
 
 def _arrow_input(column: Any, where: str) -> _Input:
@@ -459,8 +560,10 @@ def _arrow_input(column: Any, where: str) -> _Input:
         if pa.types.is_unsigned_integer(kind.index_type):
             indices = indices.cast(pa.int64())
         codes = (pc.fill_null(indices, -1) if indices.null_count else indices).to_numpy()
-        dictionary = chunks[0].dictionary.to_numpy(zero_copy_only=False)
-        return _Codes(np.asarray(codes), dictionary.tolist())
+        dictionary = chunks[0].dictionary
+        if _arrow_text(dictionary):
+            return _Codes(np.asarray(codes), None, arrow=dictionary)
+        return _Codes(np.asarray(codes), _arrow_objects(dictionary).tolist())
     if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
         if pa.types.is_uint64(kind) and len(column) and (pc.max(column).as_py() or 0) >= 2**63:
             raise ValidationError(f"{where}: values beyond 64-bit integers")
@@ -550,25 +653,101 @@ def _plain_texts(uniques: list[Any]) -> bool:
     return True
 
 
-def _fast_ids(uniques: list[Any]) -> tuple[list[Any], list[bool]]:
+def _refused_bytes(refused: Callable[[str], bool]) -> npt.NDArray[np.bool_]:
+    """A table of the 256 byte values: the ASCII characters ``refused`` names, by their byte."""
+    table = np.zeros(256, dtype=np.bool_)
+    table[[c for c in range(128) if refused(chr(c))]] = True
+    return table
+
+
+def _is_control(text: str) -> bool:
+    try:
+        check_text(text)
+    except FieldError:
+        return True
+    return False
+
+
+_CONTROL_BYTES = _refused_bytes(_is_control)
+"""The bytes of the characters :func:`check_text` refuses: ASCII, so in UTF-8 they are
+single bytes that no other character's encoding holds."""
+_EDGE_BYTES = _CONTROL_BYTES | _refused_bytes(str.isspace) | (np.arange(256) >= 128)
+"""First or last bytes of a text that ``str.strip`` may shorten: ASCII whitespace,
+and any byte of a non-ASCII character (those texts are checked one by one)."""
+
+
+def _offsets_dtype(kind: Any) -> type[np.signedinteger[Any]] | None:
+    """The offsets' dtype of an Arrow string type of the plain layout (``None``: another)."""
+    import pyarrow as pa
+
+    if pa.types.is_string(kind):
+        return np.int32
+    if pa.types.is_large_string(kind):
+        return np.int64
+    return None
+
+
+def _text_doubts(data: _Codes, *, edges: bool) -> Mask:
+    """Per distinct value: whether it may break a rule of text, judged in bulk.
+
+    A value not in doubt is text without control characters and, with
+    ``edges``, neither empty nor with whitespace around it; values in doubt
+    go through the plain per-value check, which accepts or names them. Arrow
+    text is judged on its UTF-8 bytes (a control character is a byte of its
+    own; a text whose first or last byte is whitespace or non-ASCII is in
+    doubt); other text on the Python values.
+    """
+    m = data.size
+    arrow = data.arrow
+    if arrow is None:
+        uniques = data.uniques
+        if not _plain_texts(uniques):
+            return np.ones(m, dtype=np.bool_)
+        if not edges or (list(map(str.strip, uniques)) == uniques and "" not in uniques):
+            return np.zeros(m, dtype=np.bool_)
+        return np.array([v == "" or v != v.strip() for v in uniques], dtype=np.bool_)
+    parts = []
+    for chunk in getattr(arrow, "chunks", [arrow]):
+        layout = _offsets_dtype(chunk.type)
+        if layout is None:
+            return np.ones(m, dtype=np.bool_)
+        n = len(chunk)
+        if n == 0:
+            continue
+        buffers = chunk.buffers()
+        offsets = np.frombuffer(buffers[1], dtype=layout)[chunk.offset : chunk.offset + n + 1]
+        offsets = offsets.astype(np.int64)
+        text = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else None
+        doubt = np.zeros(n, dtype=np.bool_)
+        start, end = int(offsets[0]), int(offsets[-1])
+        if text is not None and end > start:
+            hits = np.flatnonzero(_CONTROL_BYTES[text[start:end]])
+            if hits.shape[0]:
+                doubt[np.searchsorted(offsets, hits + start, side="right") - 1] = True
+        if edges:
+            first, after = offsets[:-1], offsets[1:]
+            empty = first == after
+            doubt |= empty
+            if text is not None and not empty.all():
+                full = np.flatnonzero(~empty)
+                doubt[full] |= _EDGE_BYTES[text[first[full]]] | _EDGE_BYTES[text[after[full] - 1]]
+        parts.append(doubt)
+    return np.concatenate(parts) if parts else np.zeros(m, dtype=np.bool_)
+
+
+def _fast_ids(data: _Codes) -> tuple[npt.NDArray[Any], Mask]:
     """Customer ids accepted in bulk (the others go through :func:`_customer_id`)."""
-    if not _plain_texts(uniques):
-        return uniques, [False] * len(uniques)
-    if list(map(str.strip, uniques)) == uniques and "" not in uniques:
-        return uniques, [True] * len(uniques)
-    return uniques, [v != "" and v == v.strip() for v in uniques]
+    return data.objects(), ~_text_doubts(data, edges=True)
 
 
-def _fast_texts(uniques: list[Any]) -> tuple[list[Any], list[bool]]:
+def _fast_texts(data: _Codes) -> tuple[npt.NDArray[Any], Mask]:
     """Text accepted in bulk as it is (names)."""
-    return uniques, [_plain_texts(uniques)] * len(uniques)
+    return data.objects(), ~_text_doubts(data, edges=False)
 
 
-def _fast_optional(uniques: list[Any]) -> tuple[list[Any], list[bool]]:
-    """Optional text accepted in bulk, stripped (``None`` when blank)."""
-    if not _plain_texts(uniques):
-        return uniques, [False] * len(uniques)
-    return [v.strip() or None for v in uniques], [True] * len(uniques)
+def _fast_optional(data: _Codes) -> tuple[npt.NDArray[Any], Mask]:
+    """Optional text accepted in bulk (a text not in doubt is its own strip, not blank)."""
+    return data.objects(), ~_text_doubts(data, edges=True)
 
 
 def _by_unique(
@@ -577,37 +756,40 @@ def _by_unique(
     problems: _Problems,
     column: str,
     dtype: type[np.generic],
-    fast: Callable[[list[Any]], tuple[list[Any], list[bool]]] | None = None,
+    fast: Callable[[_Codes], tuple[npt.NDArray[Any], Mask]] | None = None,
 ) -> npt.NDArray[Any]:
     """Values of a factorized column, each distinct value checked once; bad rows reported.
 
-    ``fast`` accepts most values in bulk; ``parse`` decides the others, one
-    by one, and says why it refuses one.
+    ``fast`` accepts most distinct values in bulk (their values, and which
+    it accepts); ``parse`` decides the others, one by one, and says why it
+    refuses one.
     """
     if not isinstance(data, _Codes):
         raise ValidationError(f"{problems.source}: column {column} must hold text")
-    uniques = data.uniques
-    m = len(uniques)
+    m = data.size
     table = np.zeros(m + 1, dtype=dtype)
     todo: list[int] = list(range(m))
     if fast is not None and m:
-        values, ok = fast(uniques)
-        if dtype is np.object_:
-            table[:m] = values
-        else:
-            table[:m] = np.where(ok, np.asarray(values, dtype=object), 0).astype(dtype)
-        todo = [] if all(ok) else np.flatnonzero(~np.asarray(ok, dtype=np.bool_)).tolist()
+        values, ok = fast(data)
+        table[:m] = values if dtype is np.object_ else np.where(ok, values, 0)
+        todo = np.flatnonzero(~ok).tolist()
+    uniques = data.uniques if todo else []
+    codes = data.codes
+    null = bool(codes.shape[0]) and int(codes.min()) < 0
     bad: dict[int, str] = {}
-    for k in [*todo, m]:
+    for k in [*todo, m] if null else todo:
         try:
             table[k] = parse(uniques[k] if k < m else None)
         except FieldError as exc:
             bad[k] = exc.reason
-    codes = data.codes
-    if codes.shape[0] and int(codes.min()) < 0:
+            if dtype is np.object_:
+                table[k] = None  # never read as a value: its rows are reported
+    if null:
         codes = np.where(codes < 0, m, codes)
-    elif data.identity and not bad:
+    elif not bad and data.identity:
         return table[:m]
+    elif not bad and dtype is not np.object_ and np.array_equal(table[:m], np.arange(m)):
+        return codes.astype(dtype)  # each code is its own value: no gather
     if bad:
         wrong = np.array(list(bad), dtype=np.int64)
         rows = np.flatnonzero(np.isin(codes, wrong))
@@ -627,10 +809,12 @@ def _by_unique(
 
 @attrs.frozen(eq=False)
 class _Customers:
+    """Checked customers: the block, each id's position, and the ids as Arrow text if given so."""
+
     ids: npt.NDArray[np.object_]
     block: CustomerColumns
     positions: dict[str, int]
-    id_list: list[str]
+    arrow_ids: Any = None
 
 
 def _labels_column(
@@ -661,23 +845,25 @@ def _months_column(
         )
     ordinals = data.ordinals
     shown = _month_shown(data)
-    if not optional:
+    null = data.null.any()
+    if not optional and null:
         problems.add_mask(data.null, column, lambda r: "", EMPTY)
     problems.add_mask(data.off, column, shown, _NOT_FIRST)
-    if ordinals.shape[0] and int(ordinals.min()) < MIN_YEAR * 12:
+    low = int(ordinals.min()) if ordinals.shape[0] else MIN_YEAR * 12
+    high = int(ordinals.max()) if ordinals.shape[0] else MIN_YEAR * 12
+    if low < MIN_YEAR * 12:
         early = np.flatnonzero((ordinals < MIN_YEAR * 12) & ~data.null)
         years = [int(ordinals[r]) // 12 for r in early.tolist()]
         reasons = [f"year {y:04d} is before {MIN_YEAR}" for y in years]
         problems.add(early, column, [shown(r) for r in early.tolist()], reasons)
-    if ordinals.shape[0] and int(ordinals.max()) >= 10_000 * 12:
-        problems.add_mask(ordinals >= 10_000 * 12, column, shown, "year after 9999")
-    inside = not ordinals.shape[0] or (
-        int(ordinals.min()) >= MIN_YEAR * 12 and int(ordinals.max()) < 10_000 * 12
-    )
-    out = (ordinals if inside else np.clip(ordinals, MIN_YEAR * 12, 10_000 * 12 - 1)).astype(
-        np.int32
-    )
-    if data.null.any():
+    if high >= 10_000 * 12:
+        late = ordinals >= 10_000 * 12
+        problems.add_mask(late & ~data.null if null else late, column, shown, "year after 9999")
+    if low >= MIN_YEAR * 12 and high < 10_000 * 12:
+        out = ordinals.astype(np.int32, copy=False)  # the reader's own array
+    else:
+        out = np.clip(ordinals, MIN_YEAR * 12, 10_000 * 12 - 1).astype(np.int32)
+    if null:
         out[data.null] = NO_CODE
     return out
 
@@ -695,6 +881,7 @@ def _customer_columns(source: _Source, problems: _Problems) -> _Customers:
     n = source.rows
     ids_in = source.column("customer_id", distinct=True)
     ids = _by_unique(ids_in, _customer_id, problems, "customer_id", np.object_, _fast_ids)
+    arrow_ids = ids_in.arrow if isinstance(ids_in, _Codes) else None
     names = _by_unique(
         source.column("name", distinct=True),
         lambda v: "" if v is None else _text(v, "name"),
@@ -729,7 +916,9 @@ def _customer_columns(source: _Source, problems: _Problems) -> _Customers:
             np.object_,
             _fast_optional,
         )
-        own = np.flatnonzero((parents == ids) & ~problems.bad)
+        has = np.flatnonzero(parents.astype(np.bool_))  # text, or None: no parent
+        own = has[parents[has] == ids[has]]
+        own = own[~problems.bad[own]]
         problems.add(
             own,
             "parent_id",
@@ -773,7 +962,7 @@ def _customer_columns(source: _Source, problems: _Problems) -> _Customers:
         first_period=first.astype(np.int32),
         tier_since=since.astype(np.int32),
     )
-    return _Customers(ids, block, positions, ids.tolist())
+    return _Customers(ids, block, positions, arrow_ids)
 
 
 def _cross_row_checks(
@@ -800,7 +989,9 @@ def _cross_row_checks(
                 reason = f"duplicate customer id, first at row {first}"
                 problems.add(np.array([row]), "customer_id", [str(cid)], [reason])
     link = np.full(n, NO_CODE, dtype=np.int64)
-    has = np.flatnonzero(~problems.bad & (parents != None))  # noqa: E711  (element-wise None test)
+    has = np.flatnonzero(parents.astype(np.bool_))  # text, or None: no parent
+    if problems.found:
+        has = has[~problems.bad[has]]
     found = list(map(position.get, parents[has].tolist()))
     missing = [k for k, at in enumerate(found) if at is None]
     link[has] = [NO_CODE if at is None else at for at in found]
@@ -831,6 +1022,10 @@ def _money_column(source: _Source, problems: _Problems) -> I64:
             )
         fen = np.asarray(data.values, dtype=np.int64)
         problems.add_mask(data.null, column, lambda r: "", EMPTY)
+        if not fen.shape[0] or (
+            int(fen.min()) >= -MAX_AMOUNT_FEN and int(fen.max()) <= MAX_AMOUNT_FEN
+        ):
+            return fen
         over = (fen > MAX_AMOUNT_FEN) | (fen < -MAX_AMOUNT_FEN)
         problems.add_mask(
             over,
@@ -925,6 +1120,10 @@ def _volume_column(source: _Source, problems: _Problems) -> I64:
     volume = np.asarray(values, dtype=np.int64)
     if data.null.any():
         volume = np.where(valid, volume, 0)
+    if not volume.shape[0] or (
+        int(volume.min()) >= 0 and int(volume.max()) < 10**MAX_VOLUME_DIGITS
+    ):
+        return volume
     problems.add_mask(
         volume < 0,
         "volume",
@@ -953,11 +1152,17 @@ def _revenue_columns(
             raise FieldError(f"unknown customer {cid!r}")
         return at
 
-    def known(uniques: list[Any]) -> tuple[list[Any], list[bool]]:
-        if uniques == customers.id_list:  # categories in the customers' order (to_frames)
-            return list(range(len(uniques))), [True] * len(uniques)
-        found = [positions.get(u, -1) if type(u) is str else -1 for u in uniques]
-        return found, [f >= 0 for f in found]
+    def known(data: _Codes) -> tuple[npt.NDArray[Any], Mask]:
+        if data.arrow is not None and customers.arrow_ids is not None:
+            found = _arrow_positions(data.arrow, customers.arrow_ids)
+        elif data.uniques == customers.ids.tolist():  # the customers' order (to_frames)
+            found = np.arange(data.size, dtype=np.int64)
+        else:
+            found = np.array(
+                [positions.get(u, -1) if type(u) is str else -1 for u in data.uniques],
+                dtype=np.int64,
+            )
+        return found, found >= 0
 
     customer_at = _by_unique(
         source.column("customer_id"), customer, problems, "customer_id", np.int32, known
@@ -992,9 +1197,13 @@ def _revenue_columns(
             )
     fen = _money_column(source, problems)
     volume = _volume_column(source, problems)
-    first = customers.block.first_period[customer_at]
-    early = period < first
-    early &= ~problems.bad
+    if len(customers.ids):  # else every row names an unknown customer
+        first = customers.block.first_period[customer_at]
+        early = period < first
+        if problems.found:
+            early &= ~problems.bad
+    else:
+        first = early = np.zeros(n, dtype=np.bool_)
     for row in np.flatnonzero(early).tolist():
         cid = customers.ids[int(customer_at[row])]
         problems.add(
@@ -1004,7 +1213,72 @@ def _revenue_columns(
             [f"before customer {cid!r}'s first_period {Period.from_ordinal(int(first[row]))}"],
         )
     problems.raise_any()
-    return RevenueColumns(customer_at, product_at, period, fen, volume)
+    return RevenueColumns(customer_at, product_at, period, _owned(fen), _owned(volume))
+
+
+def _owned(values: I64) -> I64:
+    """``values``, or a copy when they may be the frame's memory."""
+    return values if values.base is None and values.flags.writeable else values.copy()
+
+
+def _arrow_positions(values: Any, keys: Any) -> I64:
+    """The position in ``keys`` (distinct Arrow text) of each of ``values`` (``-1``: absent)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def plain(column: Any) -> Any:
+        if isinstance(column, pa.ChunkedArray):
+            column = column.combine_chunks()
+        return column.cast(pa.large_string())
+
+    values, keys = plain(values), plain(keys)
+    if values.equals(keys):  # the customers' order (to_frames, to_arrow)
+        return np.arange(len(values), dtype=np.int64)
+    found = pc.fill_null(pc.index_in(values, value_set=keys), -1)
+    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+@attrs.frozen(eq=False)
+class CheckedFrames:
+    """The customers and revenue of two frames, every check of a portfolio passed.
+
+    The arrays are the reader's own (none is the frames' memory), in the
+    portfolio's dtypes: a new portfolio holds them as they are, without
+    checking them again (``Portfolio.from_frames``).
+
+    Attributes:
+        customers: The customers, in frame order (parents as positions).
+        positions: The position of each customer id.
+        revenue: The revenue records (``None``: no revenue frame).
+    """
+
+    customers: CustomerColumns
+    positions: dict[str, int]
+    revenue: RevenueColumns | None
+
+
+def check_frames(
+    customers: object,
+    revenue: object | None,
+    catalog: ProductCatalog,
+    *,
+    customers_source: str = "customers frame",
+    revenue_source: str = "revenue frame",
+) -> CheckedFrames:
+    """The checked customers and revenue of two frames, for a new portfolio.
+
+    Raises:
+        As :func:`read_frames`.
+    """
+    source = _Source(customers, customers_source)
+    source.check_columns(CUSTOMER_FRAME_COLUMNS, _CUSTOMER_REQUIRED, "customers")
+    found = _customer_columns(source, _Problems(customers_source, source.rows))
+    if revenue is None:
+        return CheckedFrames(found.block, found.positions, None)
+    rsource = _Source(revenue, revenue_source)
+    rsource.check_columns(REVENUE_FRAME_COLUMNS, _REVENUE_REQUIRED, "revenue")
+    rev = _revenue_columns(rsource, found, catalog, _Problems(revenue_source, rsource.rows))
+    return CheckedFrames(found.block, found.positions, rev)
 
 
 def read_frames(
@@ -1024,16 +1298,14 @@ def read_frames(
         CsvImportError: every bad row of the customers frame, else of the
             revenue frame, as :class:`~keyaccount.exceptions.FrameRowError`.
     """
-    source = _Source(customers, customers_source)
-    source.check_columns(CUSTOMER_FRAME_COLUMNS, _CUSTOMER_REQUIRED, "customers")
-    found = _customer_columns(source, _Problems(customers_source, source.rows))
-    if revenue is None:
-        return found.block, None
-    rsource = _Source(revenue, revenue_source)
-    rsource.check_columns(REVENUE_FRAME_COLUMNS, _REVENUE_REQUIRED, "revenue")
-    return found.block, _revenue_columns(
-        rsource, found, catalog, _Problems(revenue_source, rsource.rows)
+    found = check_frames(
+        customers,
+        revenue,
+        catalog,
+        customers_source=customers_source,
+        revenue_source=revenue_source,
     )
+    return found.customers, found.revenue
 
 
 # ---------------------------------------------------------------- to frames
