@@ -19,7 +19,7 @@ from keyaccount.domain import (
     check_lang,
     default_catalog,
 )
-from keyaccount.exceptions import UnknownCustomerError
+from keyaccount.exceptions import DuplicateCustomerError, UnknownCustomerError
 from keyaccount.portfolio._changes import apply_changes, replace_customer
 from keyaccount.portfolio._customers import (
     CUSTOMER_HEADINGS,
@@ -27,7 +27,6 @@ from keyaccount.portfolio._customers import (
     customer_cells,
     customers_block,
 )
-from keyaccount.portfolio._frames import portfolio_frames, read_frames
 from keyaccount.portfolio._groups import GroupRegistry
 from keyaccount.portfolio._hierarchy import ancestor_positions, child_map, descendant_positions
 from keyaccount.portfolio._portfolio_metrics import customer_metrics, group_rows
@@ -457,8 +456,10 @@ class Portfolio:
             ...     "t12m_revenue"]
             Decimal('10.50')
         """
+        from keyaccount.portfolio._frames import check_frames  # here: loaded only with frames
+
         products = catalog if catalog is not None else default_catalog()
-        block, rev = read_frames(
+        found = check_frames(
             customers,
             revenue,
             products,
@@ -466,9 +467,12 @@ class Portfolio:
             revenue_source=revenue_source,
         )
         portfolio = cls(products=products)
-        portfolio.add_customer_columns(block)
-        if rev is not None:
-            portfolio.add_revenue_columns(rev)
+        # The frames passed every check of add_customer_columns and add_revenue_columns
+        # (tests/unit/test_frames_checks.py): the new portfolio holds their arrays as they
+        # are; the revenue limits are checked as for every block.
+        portfolio._append_customers(found.customers, found.positions)
+        if found.revenue is not None and len(found.revenue):
+            portfolio._revenue.append(found.revenue, found.customers.id.__getitem__)
         return portfolio
 
     @classmethod
@@ -487,6 +491,43 @@ class Portfolio:
             customers_source="customers table",
             revenue_source="revenue table",
         )
+
+    @classmethod
+    def from_checked_columns(
+        cls,
+        customers: CustomerColumns,
+        revenue: RevenueColumns,
+        *,
+        products: ProductCatalog,
+    ) -> Portfolio:
+        """A portfolio holding columns that their source has already checked (a store's load).
+
+        The arrays are held as they are, in the dtypes of the attributes, not
+        copied. Only the checks that keep later sums exact run here: customer
+        ids are unique, and the revenue is within the per-record and monthly
+        limits (``docs/limits.md``). The other checks of
+        :meth:`add_customer_columns` and :meth:`add_revenue_columns` (codes,
+        positions and months in range, parents without cycles, sub-segments of
+        their segment, no record before its customer's first month) are the
+        caller's: columns that break them give wrong results. Revenue given in
+        month order is kept in that order, so the first metrics call sorts
+        nothing.
+
+        Raises:
+            DuplicateCustomerError: an id held twice.
+            InvalidMoneyError, ValidationError, PrecisionError: revenue beyond a
+                limit, as :meth:`add_revenue_columns`.
+        """
+        portfolio = cls(products=products)
+        ids = customers.id.tolist()
+        positions = dict(zip(ids, range(len(ids)), strict=True))
+        if len(positions) != len(ids):
+            twice = next(i for n, i in enumerate(ids) if positions[i] != n)
+            raise DuplicateCustomerError(f"duplicate customer id {twice!r}")
+        portfolio._append_customers(customers, positions)
+        if len(revenue):
+            portfolio._revenue.append(revenue, customers.id.__getitem__)
+        return portfolio
 
     def to_frames(self, *, lang: str = "en") -> tuple[pd.DataFrame, pd.DataFrame]:
         """The customers and revenue as two pandas DataFrames (``from_frames`` reads them back).
@@ -514,6 +555,8 @@ class Portfolio:
         return customers.to_polars(), revenue.to_polars()
 
     def _frames(self, lang: str, where: str) -> tuple[Frame, Frame]:
+        from keyaccount.portfolio._frames import portfolio_frames  # here: loaded only with frames
+
         check_lang(lang, where=where)
         return portfolio_frames(self.customer_columns, self.revenue_columns, self._catalog, lang)
 

@@ -24,6 +24,7 @@ from keyaccount.domain import (
     Tier,
 )
 from keyaccount.store import _export, _import, _in_database
+from keyaccount.store._arrow_load import load_through_arrow
 from keyaccount.store._engine import Database, Target, database_errors
 from keyaccount.store._events import (
     ImportCommitted,
@@ -418,6 +419,10 @@ class Store:
         """
         selection = Selection.of(customer_ids, segment, project_group, tier)
         with paused_gc():
+            if selection.everything:
+                fast = load_through_arrow(self._db, _period(start), _period(end))
+                if fast is not None:
+                    return fast
             return _reading(self._db, load_portfolio, selection, _period(start), _period(end))
 
     @_translated
