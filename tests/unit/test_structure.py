@@ -38,6 +38,7 @@ ALLOWED["plot"] = {  # matplotlib plots: analysis and every room analysis may im
     *("analysis", "crosssell", "domain", "exceptions", "io", "operations", "portfolio"),
     *("rules", "utils"),
 }
+ALLOWED["report"] = ALLOWED["plot"] | {"plot"}  # the HTML report page: plots and their data
 # Third-party packages only one room may import.
 ONLY_IN: dict[str, str] = {
     "sqlalchemy": "store",

@@ -2,8 +2,10 @@
 
 Subcommands live in their own modules and are listed in :data:`SUBCOMMANDS`
 as ``"name": "module:attribute"``; a module is imported only when its
-command runs or ``--help`` lists it. A new subcommand (or a group such as
-``rules`` with ``rules check``) is a new module plus one line in that table.
+command runs. ``keyaccount --help`` lists each subcommand with its summary from
+:data:`SUBCOMMAND_SUMMARIES`, importing none of them. A new subcommand (or a
+group such as ``rules`` with ``rules check``) is a new module plus one line in
+each table.
 
 Errors (``docs/cli.md``, "Errors and exit codes"): bad option values are
 click usage errors (exit code 2). Any
@@ -29,10 +31,11 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import click
 
-from keyaccount import __version__
-from keyaccount.domain import Period
 from keyaccount.exceptions import KeyAccountError, shorten
 from keyaccount.utils import atomic_outputs, logging_to_stderr
+
+if TYPE_CHECKING:
+    from keyaccount.domain import Period
 
 __all__ = [
     "EXIT_DATA",
@@ -41,6 +44,7 @@ __all__ = [
     "LANGUAGES",
     "PERIOD",
     "SUBCOMMANDS",
+    "SUBCOMMAND_SUMMARIES",
     "KeyAccountGroup",
     "PeriodType",
     "cli",
@@ -64,12 +68,48 @@ SUBCOMMANDS: Mapping[str, str] = {
     "metrics": "keyaccount.cli._metrics_command:metrics",
     "payout": "keyaccount.cli._operations_commands:payout",
     "recommend": "keyaccount.cli._crosssell_commands:recommend",
+    "report": "keyaccount.cli._report_command:report_command",
     "rules": "keyaccount.cli._rules_commands:rules",
     "schema": "keyaccount.cli._schema_command:schema_command",
     "targets": "keyaccount.cli._operations_commands:targets",
     "whitespace": "keyaccount.cli._crosssell_commands:whitespace",
 }
 """Subcommand name to ``"module:attribute"`` of its click command, imported on first use."""
+
+SUBCOMMAND_SUMMARIES: Mapping[str, str] = {
+    "backtest": "Run a policy month by month over the history; compare two with --compare.",
+    "db": "The store's schema: show its version, upgrade it to this library's.",
+    "demo": "Generate the demo portfolio and print its key-account report.",
+    "escalations": "The open supervision list (督办清单) by level, province or department.",
+    "evaluate": "Evaluate a policy as of a month and show the transitions it decides.",
+    "export": (
+        "Export a store's customers and revenue as CSV files that `keyaccount import` reads back."
+    ),
+    "import": "Import CSV files into a store, in one transaction.",
+    "kpi": "Service KPIs (服务指标): the court project's four, against the thresholds.",
+    "lifecycle": (
+        "Project lifecycles (PM管理法): start, plan, execute, monitor, review, improve, plan ..."
+    ),
+    "metrics": (
+        "The metrics of every customer as of a month (docs/metrics.md), largest revenue first."
+    ),
+    "payout": (
+        "Incentive payouts (市场化激励): the reward pool of each group and every member's share."
+    ),
+    "recommend": "Recommend products CUSTOMER_ID does not buy yet, with the reasons for each.",
+    "report": "Write the portfolio report as one self-contained HTML page (--out FILE).",
+    "rules": "Policy files: check them, or print the default policy.",
+    "schema": "Print the JSON Schema (draft 2020-12) of the document NAME, such as `customer`.",
+    "targets": "Attainment of the project groups' revenue targets (目标完成率).",
+    "whitespace": (
+        "List whitespace: segment (or tier) x product cells nobody (or few) buy, by revenue."
+    ),
+}
+"""The first paragraph of each subcommand's help, so that ``keyaccount --help`` imports none.
+
+A test holds each to its command's own help; a subcommand missing here is imported to
+list it.
+"""
 
 LANGUAGES = ("en", "zh")
 """Display languages: English identifiers or Chinese labels."""
@@ -115,6 +155,8 @@ class PeriodType(_PeriodParamBase):
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
     ) -> Period:
         """Parse ``value``; a malformed month is a usage error that quotes it."""
+        from keyaccount.domain import Period  # here: ``keyaccount --help`` loads no domain
+
         if isinstance(value, Period):
             return value
         try:
@@ -162,15 +204,22 @@ class KeyAccountGroup(click.Group):
 
     Args:
         lazy_subcommands: Subcommand name to ``"module:attribute"``.
+        summaries: Subcommand name to the first paragraph of its help, listed by
+            ``--help`` without importing the subcommand.
         *args: Passed to :class:`click.Group`.
         **kwargs: Passed to :class:`click.Group`.
     """
 
     def __init__(
-        self, *args: Any, lazy_subcommands: Mapping[str, str] | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        lazy_subcommands: Mapping[str, str] | None = None,
+        summaries: Mapping[str, str] | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.lazy_subcommands = dict(lazy_subcommands or {})
+        self.summaries = dict(summaries or {})
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """Names of the eager and the lazy subcommands, sorted."""
@@ -181,6 +230,21 @@ class KeyAccountGroup(click.Group):
         if cmd_name in self.lazy_subcommands and cmd_name not in self.commands:
             self.add_command(self._load(cmd_name), cmd_name)
         return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List the subcommands and their one-line help, importing only those with no summary."""
+        rows: list[tuple[str, click.Command]] = []
+        for name in self.list_commands(ctx):
+            if name in self.summaries and name not in self.commands:
+                command: click.Command | None = click.Command(name, help=self.summaries[name])
+            else:
+                command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command))
+        if rows:
+            limit = formatter.width - 6 - max(len(name) for name, _ in rows)
+            with formatter.section("Commands"):
+                formatter.write_dl([(name, cmd.get_short_help_str(limit)) for name, cmd in rows])
 
     def _load(self, cmd_name: str) -> click.Command:
         module_name, _, attribute = self.lazy_subcommands[cmd_name].partition(":")
@@ -216,9 +280,18 @@ class KeyAccountGroup(click.Group):
     "keyaccount",
     cls=KeyAccountGroup,
     lazy_subcommands=SUBCOMMANDS,
+    summaries=SUBCOMMAND_SUMMARIES,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
-@click.version_option(__version__, "-V", "--version", prog_name="keyaccount")
+@click.option(
+    "-V",
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, param, value: _show_version(ctx, value),
+    help="Show the version and exit.",
+)
 @click.option(
     "-v",
     "--verbose",
@@ -254,6 +327,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(128 + signal.SIGTERM) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _show_version(ctx: click.Context, value: bool) -> None:
+    """Print ``keyaccount, version X`` and exit; the version is looked up only when asked."""
+    if not value or ctx.resilient_parsing:
+        return
+    import keyaccount
+
+    click.echo(f"keyaccount, version {keyaccount.__version__}")
+    ctx.exit()
 
 
 class _TerminatedError(BaseException):
