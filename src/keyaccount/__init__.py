@@ -113,12 +113,9 @@ _EXPORTS: dict[str, str] = {
 
 def _version() -> str:
     """The installed distribution's version (read once, on first use: it costs ~40 ms)."""
-    import importlib.metadata
+    from keyaccount.utils import installed_version
 
-    try:
-        return importlib.metadata.version("keyaccount")
-    except importlib.metadata.PackageNotFoundError:  # running from a source tree, not installed
-        return "unknown"
+    return installed_version()
 
 
 def __getattr__(name: str) -> Any:

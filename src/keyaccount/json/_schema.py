@@ -11,6 +11,7 @@ from keyaccount.exceptions import UnknownLabelError
 from keyaccount.json._codecs import Defs, Schema
 from keyaccount.json._converter import CODECS
 from keyaccount.json._documents import ROOTS
+from keyaccount.utils import installed_version
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -30,12 +31,7 @@ _UNION_DESCRIPTIONS = {
 
 def version() -> str:
     """The library's version, as installed (``"unknown"`` in a source tree)."""
-    import importlib.metadata  # here: it costs ~40 ms, paid only when a schema is made
-
-    try:
-        return importlib.metadata.version("keyaccount")
-    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - not installed
-        return "unknown"
+    return installed_version()
 
 
 def schema_id(name: str) -> str:

@@ -27,6 +27,7 @@ from keyaccount.store._engine import (
 )
 from keyaccount.store._tables import TABLES, schema_table
 from keyaccount.store.migrations import stamp_head
+from keyaccount.utils import installed_version
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -120,12 +121,7 @@ def library_version() -> str:
 
     Recorded in ``ka_schema.written_by`` when a store's tables are created.
     """
-    import importlib.metadata  # here: it costs ~40 ms, paid only when tables are created
-
-    try:
-        return importlib.metadata.version("keyaccount")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
+    return installed_version()
 
 
 _CREATE_LOCK: Final = 4242424242

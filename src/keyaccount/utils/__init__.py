@@ -11,6 +11,7 @@ next to keyaccount's) uses one implementation:
 - :func:`toml_value` writes a value as TOML that :mod:`tomllib` reads back exactly
   (policies and payout schemes write themselves with it); :func:`toml_key_lines`
   finds the line of each key, for error messages about a file read with :mod:`tomllib`.
+- :func:`installed_version` reads the installed distribution's version once, on first use.
 - :func:`logger` gives a room's logger (``keyaccount.<room>``, stdlib :mod:`logging`);
   :func:`logging_to_stderr` shows the library's records on stderr (``keyaccount -v``).
 - :mod:`keyaccount.utils.display` (a public module) is how every result and model shows
@@ -30,6 +31,7 @@ from keyaccount.utils._atomic import (
 from keyaccount.utils._gc import paused_gc
 from keyaccount.utils._logging import LOG_FORMAT, LOGGER_NAME, elapsed, logger, logging_to_stderr
 from keyaccount.utils._toml import toml_key_lines, toml_string, toml_value
+from keyaccount.utils._version import installed_version
 
 __all__ = [
     "LOGGER_NAME",
@@ -39,6 +41,7 @@ __all__ = [
     "atomic_outputs",
     "atomic_path",
     "elapsed",
+    "installed_version",
     "logger",
     "logging_to_stderr",
     "output_error",
