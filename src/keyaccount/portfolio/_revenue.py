@@ -11,7 +11,7 @@ from keyaccount.exceptions import UnknownCustomerError, UnknownProductError, Val
 from keyaccount.portfolio._columns import RevenueColumns
 from keyaccount.portfolio._metrics import SortedRevenue
 from keyaccount.portfolio._problems import raise_problems
-from keyaccount.portfolio.limits import CustomerTotals, check_revenue_limits
+from keyaccount.portfolio.limits import MonthBound, check_revenue_limits
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -89,15 +89,15 @@ class RevenueLedger:
     The blocks are joined into one on first read after a change, and the
     month-ordered copy the metrics use is built once and kept until the
     revenue changes (a backtest computes metrics month after month). The
-    running per-customer totals make each limit check cost the size of the
-    new block (:func:`~keyaccount.portfolio.limits.check_revenue_limits`).
+    running per-customer record counts make each limit check cost the size
+    of the new block (:func:`~keyaccount.portfolio.limits.check_revenue_limits`).
     """
 
     def __init__(self) -> None:
         self._parts: list[RevenueColumns] = []
         self._joined: RevenueColumns | None = RevenueColumns.empty()
         self._by_period: SortedRevenue | None = None
-        self._totals = CustomerTotals()
+        self._bound = MonthBound()
 
     def columns(self) -> RevenueColumns:
         """All records as one block (joined once per change)."""
@@ -124,7 +124,8 @@ class RevenueLedger:
                 :func:`~keyaccount.portfolio.limits.check_revenue_limits`.
                 Nothing is added.
         """
-        check_revenue_limits(self.columns, block, ids, self._totals)
+        bound = check_revenue_limits(self.columns, block, ids, self._bound)
         self._parts.append(block)
+        self._bound = bound
         self._joined = None
         self._by_period = None

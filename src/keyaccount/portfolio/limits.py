@@ -136,6 +136,55 @@ class CustomerTotals:
         return (fen > MAX_MONTH_FEN) | (volume > MAX_MONTH_VOLUME)
 
 
+class MonthBound:
+    """Running record count per customer code and the largest ``|fen|`` and volume of any record.
+
+    The cheap, sound screen of the monthly limit: a customer's month holds
+    at most all of its records, each within the largest ``|fen|`` (and
+    volume) held, so ``count x largest`` bounds the monthly sums of every
+    customer. Only the customers this bound does not clear have their records
+    summed exactly. Keeping the counts as records arrive costs one
+    unweighted count and one pass for the extremes per block, with no
+    temporary the size of the block but the count itself.
+
+    Attributes:
+        count: Records held per customer code (``int64``).
+        max_fen: The largest ``|fen|`` of any record held.
+        max_volume: The largest volume of any record held (at least 0).
+    """
+
+    def __init__(self) -> None:
+        self.count = np.zeros(0, dtype=np.int64)
+        self.max_fen = 0
+        self.max_volume = 0
+
+    def added(self, block: RevenueColumns) -> MonthBound:
+        """The bound with the records of ``block`` added (``self`` unchanged)."""
+        size = max(len(self.count), int(block.customer.max()) + 1 if len(block) else 0)
+        bound = MonthBound()
+        bound.count = np.bincount(block.customer, minlength=size).astype(np.int64, copy=False)
+        bound.count[: len(self.count)] += self.count
+        if len(block):
+            high, low = int(block.fen.max()), int(block.fen.min())
+            bound.max_fen = max(self.max_fen, high, -low)
+            bound.max_volume = max(self.max_volume, int(block.volume.max()))
+        else:
+            bound.max_fen, bound.max_volume = self.max_fen, self.max_volume
+        return bound
+
+    def suspects(self) -> npt.NDArray[np.bool_]:
+        """Per customer code: whether the bound leaves a month of it above a monthly limit.
+
+        ``count x largest > limit`` exactly when ``count > limit // largest``
+        (integers, largest > 0), which cannot overflow.
+        """
+        suspect = np.zeros(len(self.count), dtype=np.bool_)
+        for largest, limit in ((self.max_fen, MAX_MONTH_FEN), (self.max_volume, MAX_MONTH_VOLUME)):
+            if largest > 0:
+                suspect |= self.count > limit // largest
+        return suspect
+
+
 def check_record_limits(block: RevenueColumns, ids: Callable[[int], object]) -> None:
     """Refuse a record beyond the per-record amount or volume limit.
 
@@ -164,17 +213,25 @@ def check_revenue_limits(
     held: Callable[[], RevenueColumns],
     block: RevenueColumns,
     ids: Callable[[int], object],
-    totals: CustomerTotals,
-) -> None:
+    bound: MonthBound,
+) -> MonthBound:
     """Check ``block`` against the per-record limits and, with what is held, the monthly ones.
+
+    :class:`MonthBound` clears the customers whose monthly sums cannot pass
+    the limit; the records (held and new) of the customers of ``block`` it
+    does not clear are summed exactly per customer, and those whose
+    absolute total passes the limit are grouped by month
+    (:func:`check_month_sums`).
 
     Args:
         held: The records already held (read only when a customer of
-            ``block`` may pass the monthly limit).
+            ``block`` is not cleared by the bound).
         block: The records to be added.
         ids: Maps a customer code to the id shown in messages.
-        totals: The running totals of the held records; updated when
-            ``block`` passes.
+        bound: The bound of the held records.
+
+    Returns:
+        The bound with ``block`` added, to be kept once ``block`` is held.
 
     Raises:
         InvalidMoneyError: a record's ``|fen|`` beyond the per-record limit.
@@ -182,16 +239,19 @@ def check_revenue_limits(
         PrecisionError: a customer-month beyond its limit.
     """
     if not len(block):
-        return
+        return bound
     check_record_limits(block, ids)
-    abs_fen = np.abs(block.fen.astype(np.float64))
-    fen_total, volume_total = totals.added(block.customer, abs_fen, block.volume)
-    suspect = totals.suspects(fen_total, volume_total)
-    if suspect[block.customer].any():
-        rows = suspect[block.customer]
+    after = bound.added(block)
+    suspect = after.suspects()
+    if not suspect.any():
+        return after
+    rows = suspect[block.customer]
+    if rows.any():
+        suspect[:] = False
+        suspect[block.customer[rows]] = True  # only the customers of the block can change
         customer, period = block.customer[rows], block.period[rows]
-        fen, volume = abs_fen[rows], block.volume[rows]
-        if len(totals.fen):
+        fen, volume = np.abs(block.fen[rows].astype(np.float64)), block.volume[rows]
+        if len(bound.count):
             old = held()
             same = suspect[old.customer] if len(old) else np.zeros(0, np.bool_)
             if same.any():
@@ -199,8 +259,17 @@ def check_revenue_limits(
                 period = np.concatenate([old.period[same], period])
                 fen = np.concatenate([np.abs(old.fen[same].astype(np.float64)), fen])
                 volume = np.concatenate([old.volume[same], volume])
-        check_month_sums(customer, period, fen, volume, lambda c: ids(int(c)))
-    totals.keep(fen_total, volume_total)
+        size = len(suspect)
+        over = (np.bincount(customer, weights=fen, minlength=size) > MAX_MONTH_FEN) | (
+            np.bincount(customer, weights=volume.astype(np.float64), minlength=size)
+            > MAX_MONTH_VOLUME
+        )
+        keep = over[customer]
+        if keep.any():
+            check_month_sums(
+                customer[keep], period[keep], fen[keep], volume[keep], lambda c: ids(int(c))
+            )
+    return after
 
 
 def check_rollup(

@@ -27,6 +27,7 @@ import contextlib
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Final
 
+import attrs
 import numpy as np
 import numpy.typing as npt
 
@@ -280,7 +281,13 @@ def _groups(
     owners: dict[int, list[str]] = {
         int(group_key[a]): ids[a:b].tolist() for a, b in zip(starts, ends, strict=True) if b > a
     }
-    return [group_from_db(g, members[g.group_key], owners.get(g.group_key, ())) for g in groups]
+    # the owned ids go to the group's converter as a list: one pass makes the frozenset
+    return [
+        attrs.evolve(
+            group_from_db(g, members[g.group_key], ()), customer_ids=owners.get(g.group_key, [])
+        )
+        for g in groups
+    ]
 
 
 # ---------------------------------------------------------------- customers
