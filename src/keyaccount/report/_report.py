@@ -511,21 +511,27 @@ def monthly_rfm(portfolio: Portfolio, as_of: Period) -> RfmScores | None:
     if not keep.any():
         return None
     customer = columns.customer[keep]
-    positions, coded = np.unique(customer, return_inverse=True)
+    # customers with a purchase, numbered in portfolio order (np.unique without its sort)
+    held = np.bincount(customer, minlength=len(portfolio)) > 0
+    positions = np.flatnonzero(held)
+    number = np.cumsum(held, dtype=np.int32) - np.int32(1)
     ids = np.asarray(portfolio.customer_columns.id, dtype=object)[positions]
     names = np.asarray(portfolio.customer_columns.name, dtype=object)[positions]
-    epoch = Period(1970, 1).ordinal
-    months = (columns.period[keep].astype(np.int64) - epoch).astype("timedelta64[M]")
-    days = (np.datetime64("1970-01", "M") + months).astype("datetime64[D]").astype(np.int64)
+    # each month's first day, looked up per record (a handful of distinct months)
+    period = columns.period[keep]
+    low = int(period.min())
+    offsets = np.arange(int(period.max()) - low + 1, dtype=np.int64)
+    first_days = np.datetime64(Period.from_ordinal(low).first_day, "M") + offsets
+    day_of = first_days.astype("datetime64[D]").astype(np.int64).astype(np.int32)
     n = int(customer.shape[0])
     transactions = Transactions(
         customer_ids=ids,
         names=names,
-        customer=coded.astype(np.int32),
-        day=days.astype(np.int32),
-        fen=columns.fen[keep].astype(np.int64),
-        product=columns.product[keep].astype(np.int32),
-        quantity=np.ones(n, dtype=np.int64),
+        customer=number[customer],
+        day=day_of[period - np.int32(low)],
+        fen=columns.fen[keep].astype(np.int64, copy=False),
+        product=columns.product[keep].astype(np.int32, copy=False),
+        quantity=np.broadcast_to(np.int64(1), (n,)),  # one purchase a month; a view, no copy
         line=np.arange(n, dtype=np.int64),
         catalog=portfolio.products,
         source="monthly revenue",

@@ -3,13 +3,15 @@
 Each month ``P`` of the range, the policy is evaluated as of ``P`` and its
 transitions are applied (``Portfolio.apply_changes``) before ``P + 1`` is
 evaluated, so hysteresis and first-match chains see the tiers the policy
-itself produced. The portfolio given is never changed: the backtest runs on
-a copy.
+itself produced. The portfolio given is never changed: the columnar run keeps
+the tiers, segments and ``tier_since`` in arrays of its own and reads each
+month's metrics from the portfolio (its month-ordered revenue sorted once);
+the plain run (any engine, user metrics) works on a copy with
+``Portfolio.apply_changes``, and is the columnar run's test oracle.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import TYPE_CHECKING
 
 import attrs
@@ -21,7 +23,7 @@ from keyaccount.exceptions import PolicyError
 from keyaccount.portfolio import CustomerColumns, Portfolio
 from keyaccount.portfolio import frames as fr
 from keyaccount.rules._evaluate import Engine, evaluate
-from keyaccount.rules._evaluation import Outcome
+from keyaccount.rules._evaluation import Evaluation, Outcome
 from keyaccount.utils.display import Plain, html_table, number, short_repr, span
 
 if TYPE_CHECKING:
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
 
     from keyaccount.rules._rule import PolicyRules
 
-__all__ = ["Backtest", "BacktestComparison", "backtest", "compare_backtests"]
+__all__ = ["Backtest", "BacktestComparison", "backtest", "compare_backtests", "run_plain"]
 
 BACKTEST_TABLES = ("timeline", "flows", "segment_flows")
 """The tables :meth:`Backtest.to_pandas` gives."""
@@ -290,51 +292,132 @@ def backtest(
     if last < first:
         raise PolicyError(f"backtest end {last} is before its start {first}")
     start_tier = None if initial_tier is None else Tier.parse(initial_tier)
-    pf = _copy(portfolio, start_tier)
     months = tuple(Period.range(first, last))
-    n = len(pf)
-    tiers = np.full((n, len(months)), ABSENT, dtype=np.int8)
-    segments = np.full((n, len(months)), ABSENT, dtype=np.int8)
-    tier_moves = np.zeros((len(months), _N_TIERS, _N_TIERS), dtype=np.int64)
-    held = np.zeros(len(months), dtype=np.int64)
-    segment_moves: list[dict[tuple[Segment | None, Segment | None], int]] = []
-    moves_by_customer = np.zeros(n, dtype=np.int64)
+    if engine == "columnar" and not policy.metrics.user:
+        return _run_columns(policy, portfolio, months, start_tier)
+    return run_plain(policy, portfolio, months, start_tier, engine)
+
+
+class _Run:
+    """The arrays a backtest fills month by month."""
+
+    def __init__(self, n: int, months: int) -> None:
+        self.tiers = np.full((n, months), ABSENT, dtype=np.int8)
+        self.segments = np.full((n, months), ABSENT, dtype=np.int8)
+        self.tier_moves = np.zeros((months, _N_TIERS, _N_TIERS), dtype=np.int64)
+        self.held = np.zeros(months, dtype=np.int64)
+        self.segment_moves: list[dict[tuple[Segment | None, Segment | None], int]] = []
+        self.moves_by_customer = np.zeros(n, dtype=np.int64)
+
+    def record(
+        self,
+        k: int,
+        evaluation: Evaluation,
+        present: npt.NDArray[np.bool_],
+        tier: npt.NDArray[np.int8],
+        segment: npt.NDArray[np.int8],
+    ) -> None:
+        """Keep month ``k``: the state after its transitions and the transitions counted."""
+        self.tiers[present, k] = tier[present]
+        self.segments[present, k] = segment[present]
+        moved = evaluation.tier.outcome == Outcome.MOVE
+        self.moves_by_customer[np.flatnonzero(present)[moved]] += 1  # table rows: present
+        np.add.at(
+            self.tier_moves[k],
+            (evaluation.tier.before[moved].astype(np.intp), evaluation.tier.after[moved]),
+            1,
+        )
+        self.held[k] = int((evaluation.tier.outcome == Outcome.HELD).sum())
+        seg = evaluation.segment
+        seg_moved = seg.outcome == Outcome.MOVE
+        pairs = np.stack([seg.before[seg_moved], seg.after[seg_moved]], axis=1).astype(np.int64)
+        unique, counts = np.unique(pairs.reshape(-1, 2), axis=0, return_counts=True)
+        self.segment_moves.append(
+            {
+                (_segment(b), _segment(a)): n
+                for (b, a), n in zip(unique.tolist(), counts.tolist(), strict=True)
+            }
+        )
+
+    def result(self, policy: PolicyRules, months: tuple[Period, ...], ids: list[str]) -> Backtest:
+        """The :class:`Backtest` of the months recorded."""
+        return Backtest(
+            policy.name,
+            months,
+            tuple(ids),
+            self.tiers,
+            self.segments,
+            self.tier_moves,
+            tuple(self.segment_moves),
+            self.held,
+            self.moves_by_customer,
+        )
+
+
+def run_plain(
+    policy: PolicyRules,
+    portfolio: Portfolio,
+    months: tuple[Period, ...],
+    start_tier: Tier | None,
+    engine: Engine,
+) -> Backtest:
+    """The backtest on a copy of the portfolio: evaluate, ``apply_changes``, next month.
+
+    Any engine and any user metric (a user metric sees the copy, with the tiers
+    the policy produced); the specification of the columnar run.
+    """
+    pf = _copy(portfolio, start_tier)
+    run = _Run(len(pf), len(months))
     first_period = pf.customer_columns.first_period
     for k, month in enumerate(months):
         evaluation = evaluate(policy, pf, month, engine=engine)
         pf.apply_changes(evaluation.changes())
         cols = pf.customer_columns
-        present = first_period <= month.ordinal
-        tiers[present, k] = cols.tier[present]
-        segments[present, k] = cols.segment[present]
+        run.record(k, evaluation, first_period <= month.ordinal, cols.tier, cols.segment)
+    return run.result(policy, months, pf.customer_ids)
+
+
+def _run_columns(
+    policy: PolicyRules,
+    portfolio: Portfolio,
+    months: tuple[Period, ...],
+    start_tier: Tier | None,
+) -> Backtest:
+    """The backtest on columns: the same results as :func:`run_plain`, no portfolio copy.
+
+    Each month's metrics come from ``portfolio`` (its month-ordered revenue is
+    sorted once); only what depends on the tiers the policy produced (tier,
+    segment and ``months_in_tier``) is replaced by the run's own columns, and
+    each month's transitions are written into those columns directly instead of
+    through change objects.
+    """
+    cols = portfolio.customer_columns
+    first_period = cols.first_period
+    tier, tier_since, segment = cols.tier.copy(), cols.tier_since.copy(), cols.segment.copy()
+    if start_tier is not None:
+        tier[:] = start_tier.rank
+        tier_since[:] = NO_CODE
+    run = _Run(len(portfolio), len(months))
+    for k, month in enumerate(months):
+        p = month.ordinal
+        present = first_period <= p
+        base = portfolio.metrics(month)
+        since = np.where(tier_since == NO_CODE, first_period, tier_since)[present]
+        table = attrs.evolve(
+            base,
+            columns={**base.columns, "months_in_tier": p - since.astype(np.int64)},
+            tier=tier[present],
+            segment=segment[present],
+        )
+        evaluation = evaluate(policy, table)
+        rows = np.flatnonzero(present)
         moved = evaluation.tier.outcome == Outcome.MOVE
-        moves_by_customer[np.flatnonzero(present)[moved]] += 1  # table rows: present customers
-        np.add.at(
-            tier_moves[k],
-            (evaluation.tier.before[moved].astype(np.intp), evaluation.tier.after[moved]),
-            1,
-        )
-        held[k] = int((evaluation.tier.outcome == Outcome.HELD).sum())
-        seg = evaluation.segment
-        seg_moved = seg.outcome == Outcome.MOVE
-        counter: Counter[tuple[Segment | None, Segment | None]] = Counter(
-            (_segment(b), _segment(a))
-            for b, a in zip(
-                seg.before[seg_moved].tolist(), seg.after[seg_moved].tolist(), strict=True
-            )
-        )
-        segment_moves.append(dict(counter))
-    return Backtest(
-        policy.name,
-        months,
-        tuple(pf.customer_ids),
-        tiers,
-        segments,
-        tier_moves,
-        tuple(segment_moves),
-        held,
-        moves_by_customer,
-    )
+        tier[rows[moved]] = evaluation.tier.after[moved]
+        tier_since[rows[moved]] = p
+        seg_moved = evaluation.segment.outcome == Outcome.MOVE
+        segment[rows[seg_moved]] = evaluation.segment.after[seg_moved]
+        run.record(k, evaluation, present, tier, segment)
+    return run.result(policy, months, portfolio.customer_ids)
 
 
 def _segment(code: int) -> Segment | None:
