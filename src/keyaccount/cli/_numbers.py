@@ -1,5 +1,8 @@
 """How every ``keyaccount`` command writes numbers, for people and for programs.
 
+The formats for people are :mod:`keyaccount.domain.numbers` (shared with the report
+page); this module adds the money headings and the JSON form.
+
 For people (``--format table``):
 
 - **money** is formatted from integer fen with exact decimal arithmetic
@@ -20,10 +23,10 @@ and no separators (``"1234567.89"``), as ``docs/contracts.md`` ("JSON") fixes.
 
 from __future__ import annotations
 
-import math
 from decimal import Decimal
 
-from keyaccount.domain import fen_to_yuan, format_yuan, yuan_to_fen
+from keyaccount.domain import fen_to_yuan
+from keyaccount.domain.numbers import DASH, count, fen_of, money, percent
 
 __all__ = [
     "DASH",
@@ -36,9 +39,6 @@ __all__ = [
     "percent",
 ]
 
-DASH = "–"
-"""Shown for an absent value (a growth rate without a previous year, no segment)."""
-
 UNIT_LABELS = {
     "en": {"yuan": "yuan", "wan": "10k yuan", "yi": "100m yuan"},
     "zh": {"yuan": "元", "wan": "万元", "yi": "亿元"},
@@ -46,58 +46,6 @@ UNIT_LABELS = {
 """The money units by language: ``yuan``, ``wan`` (万元, 10,000 yuan), ``yi`` (亿元)."""
 
 _CENT = Decimal("0.01")
-
-
-def fen_of(amount: int | Decimal) -> int:
-    """Integer fen of an amount given as integer fen (``int``) or ``Decimal`` yuan."""
-    return yuan_to_fen(amount) if isinstance(amount, Decimal) else int(amount)
-
-
-def money(amount: int | Decimal | None, unit: str = "yuan", *, signed: bool = False) -> str:
-    """Money for people: thousands separators, two decimals, in ``unit``; absent is a dash.
-
-    Args:
-        amount: Integer fen (``int``) or ``Decimal`` yuan; ``None`` when absent.
-        unit: ``"yuan"``, ``"wan"`` (万元) or ``"yi"`` (亿元).
-        signed: Put a ``+`` before a positive amount (a variance).
-
-    Example:
-        >>> money(123_456_789), money(123_456_789, "wan"), money(Decimal("-5"), signed=True)
-        ('1,234,567.89', '123.46', '-5.00')
-    """
-    if amount is None:
-        return DASH
-    fen = fen_of(amount)
-    text = format_yuan(fen, unit=unit)
-    return f"+{text}" if signed and fen > 0 else text
-
-
-def count(value: int | None) -> str:
-    """A count with thousands separators; absent is a dash.
-
-    Example:
-        >>> count(1234567)
-        '1,234,567'
-    """
-    return DASH if value is None else f"{int(value):,}"
-
-
-def percent(value: float | None, *, signed: bool = False, decimals: int = 1) -> str:
-    """A ratio as a percentage (``0.1234`` is ``12.3%``); absent or not finite is a dash.
-
-    Args:
-        value: The ratio.
-        signed: Put a sign before it (growth: ``+12.3%``, ``-4.0%``).
-        decimals: Decimals of the percentage.
-
-    Example:
-        >>> percent(0.1234), percent(0.1234, signed=True), percent(None)
-        ('12.3%', '+12.3%', '–')
-    """
-    if value is None or not math.isfinite(value):
-        return DASH
-    sign = "+" if signed else ""
-    return f"{value * 100:{sign}.{decimals}f}%"
 
 
 def money_heading(label: str, unit: str, lang: str, *, wrap: bool = False) -> str:

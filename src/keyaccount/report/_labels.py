@@ -2,8 +2,8 @@
 
 Tiers, segments, metrics, products, levels and severities take their labels from
 :mod:`keyaccount.domain`; the headings of the page are here. Money is formatted from
-integer fen exactly (:func:`~keyaccount.domain.format_yuan`); ratios are percentages
-with one decimal; an absent value is a dash.
+integer fen exactly, ratios as percentages with one decimal, an absent value as a dash,
+by the same functions as the command line (:mod:`keyaccount.domain.numbers`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
-from keyaccount.domain import format_yuan
+from keyaccount.domain.numbers import DASH, count, money, percent
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -20,9 +20,6 @@ if TYPE_CHECKING:
     from keyaccount.domain import Lang, Segment, Tier
 
 __all__ = ["DASH", "LABELS", "count", "label", "money", "percent", "ratio", "text"]
-
-DASH: Final = "–"
-"""An absent value."""
 
 LABELS: Final[Mapping[Lang, Mapping[str, str]]] = {
     "en": {
@@ -196,25 +193,8 @@ def label(value: Tier | Segment | None, lang: Lang) -> str:
     return text(lang, "unassigned") if value is None else value.label(lang)
 
 
-def count(n: int) -> str:
-    """A count with thousands separators: ``12,345``."""
-    return f"{int(n):,}"
-
-
-def money(fen: int | None, unit: str = "yuan") -> str:
-    """Fen as yuan (or ``"wan"`` 万元, ``"yi"`` 亿元), exact, two decimals; ``None``: a dash."""
-    return DASH if fen is None else format_yuan(int(fen), unit=unit)
-
-
 def ratio(numerator: int, denominator: int | None) -> float | None:
     """``float64(numerator) / float64(denominator)``; ``None`` unless the denominator is > 0."""
     if denominator is None or denominator <= 0:
         return None
     return float(np.float64(numerator) / np.float64(denominator))
-
-
-def percent(value: float | None, *, signed: bool = False) -> str:
-    """A ratio as a percentage with one decimal (``+12.3%`` when ``signed``); ``None``: a dash."""
-    if value is None or not np.isfinite(value):
-        return DASH
-    return f"{value * 100:+.1f}%" if signed else f"{value * 100:.1f}%"
