@@ -534,7 +534,7 @@ def _check_record_limits(
 ) -> None:
     """Refuse a row beyond the per-record amount or volume limit, or with a negative volume."""
     if int(fen.min()) < -MAX_AMOUNT_FEN or int(fen.max()) > MAX_AMOUNT_FEN:
-        i = int(np.flatnonzero(np.abs(fen.astype(np.float64)) > MAX_AMOUNT_FEN)[0])
+        i = int(np.flatnonzero((fen < -MAX_AMOUNT_FEN) | (fen > MAX_AMOUNT_FEN))[0])
         raise PrecisionError(
             f"{row(i)}: amount {format_yuan(int(fen[i]))} yuan is beyond the limit of "
             f"{format_yuan(MAX_AMOUNT_FEN)} yuan per record (docs/limits.md); correct or remove it"
