@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from _common import max_rss_mib, timed, traced_peak_mib
+from _common import max_rss_mib, print_environment, timed, traced_peak_mib
 
 from keyaccount import Period, Portfolio
 from keyaccount.demo import generate
@@ -139,4 +139,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    print_environment(["numpy"])
+    status = main()
+    print_environment(["numpy"], when="end")
+    sys.exit(status)

@@ -39,7 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import last_json_line, max_rss_mib, timed
+from _common import last_json_line, max_rss_mib, print_environment, timed
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for tests/
 from tests.strategies import generated_policy_text
@@ -134,6 +134,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(measure(Path(args.child), args.repeat)))
         return
+    print_environment()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -163,6 +164,7 @@ def main() -> None:
             f"{statistics.median(r['validate']):.2f} | {cpu:.2f} | {r['findings']:,} | "
             f"{r['rss_mib']:,.0f} |"
         )
+    print_environment(when="end")
 
 
 if __name__ == "__main__":

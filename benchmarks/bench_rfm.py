@@ -22,6 +22,7 @@ import time
 from typing import Any
 
 import numpy as np
+from _common import print_environment
 
 
 def _timed(fn: Any) -> tuple[float, Any]:
@@ -98,4 +99,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    print_environment(["numpy", "pandas", "lifetimes"])
     main()
+    print_environment(["numpy", "pandas", "lifetimes"], when="end")

@@ -49,6 +49,7 @@ from _common import (
     YUAN,
     final_codes,
     postgres_database,
+    print_environment,
     start_postgres,
 )
 
@@ -379,4 +380,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    print_environment(["numpy", "sqlalchemy", "psycopg"])
     main()
+    print_environment(["numpy", "sqlalchemy", "psycopg"], when="end")

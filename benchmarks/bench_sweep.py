@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-from _common import postgres_database, start_postgres
+from _common import postgres_database, print_environment, start_postgres
 
 from keyaccount import Customer, Portfolio
 from keyaccount.store import Store
@@ -281,4 +281,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    print_environment(["numpy", "sqlalchemy", "psycopg"])
     main()
+    print_environment(["numpy", "sqlalchemy", "psycopg"], when="end")
