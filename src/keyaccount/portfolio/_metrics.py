@@ -23,6 +23,7 @@ all its descendants.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -47,7 +48,7 @@ from keyaccount.portfolio.limits import check_rollup
 from keyaccount.utils.display import HEAD_ROWS, html_table, number, short_repr
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping
+    from collections.abc import Callable, Iterator
     from decimal import Decimal
 
     import pandas as pd
@@ -130,7 +131,10 @@ class MetricsTable:
         as_of: The as-of month ``P``.
         customer_ids: Customer ids in a fixed order (portfolio order).
         columns: One array per metric in :data:`METRICS` (``int64`` fen for
-            money, ``int64`` for counts, ``float64`` for ratios).
+            money, ``int64`` for counts, ``float64`` for ratios). A table from
+            :meth:`Portfolio.metrics` sums ``t12m_volume`` when it is first
+            read, from the records it was computed from (later revenue does
+            not reach it).
         absent: One boolean mask per metric, ``True`` where the value is absent.
         tier: Tier rank of each customer (``int8``).
         segment: Segment code of each customer (``int8``, ``-1`` for none).
@@ -308,12 +312,77 @@ class MetricsTable:
 
 
 def _sum_by(
-    key: npt.NDArray[np.int64], weights: npt.NDArray[np.int64], size: int
+    key: npt.NDArray[np.integer[Any]], weights: npt.NDArray[np.int64], size: int
 ) -> npt.NDArray[np.float64]:
     """Exact integer sums per key, accumulated in float64 (totals checked < 2**53)."""
-    return np.bincount(key, weights=weights.astype(np.float64), minlength=size).astype(
-        np.float64, copy=False
-    )
+    return np.bincount(key, weights=weights, minlength=size).astype(np.float64, copy=False)
+
+
+class _MetricColumns(Mapping[str, Array]):
+    """Metric columns in :data:`METRICS` order, some of them computed when first read.
+
+    A column the default policy never reads (``t12m_volume``) costs a pass
+    over the trailing year's records; it is summed on first read from the
+    record arrays the table was computed from (views of the portfolio's
+    month-ordered copy, kept alive until then).
+    """
+
+    def __init__(
+        self,
+        ready: dict[str, Array],
+        later: dict[str, Callable[[], Array]],
+        order: tuple[str, ...],
+    ) -> None:
+        self._ready = ready
+        self._later = later
+        self._order = order
+
+    def __getitem__(self, name: str) -> Array:
+        values = self._ready.get(name)
+        if values is None:
+            make = self._later.pop(name)  # KeyError for a name not in the table
+            values = self._ready[name] = make()
+        return values
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._order)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._ready or name in self._later
+
+    def take(self, keep: npt.NDArray[np.bool_]) -> _MetricColumns:
+        """The rows selected by ``keep``; a column not yet computed stays so."""
+        ready = {k: v[keep] for k, v in self._ready.items()}
+        later: dict[str, Callable[[], Array]] = {
+            k: _Rows(make, keep) for k, make in self._later.items()
+        }
+        return _MetricColumns(ready, later, self._order)
+
+
+@attrs.frozen(eq=False)
+class _Rows:
+    """The rows ``keep`` of a column made by ``make``."""
+
+    make: Callable[[], Array]
+    keep: npt.NDArray[np.bool_]
+
+    def __call__(self) -> Array:
+        return self.make()[self.keep]
+
+
+@attrs.frozen(eq=False)
+class _TrailingVolume:
+    """Parcels per customer over the records of a trailing window (``int64``)."""
+
+    customer: npt.NDArray[np.int32]
+    volume: npt.NDArray[np.int64]
+    size: int
+
+    def __call__(self) -> Array:
+        return _sum_by(self.customer, self.volume, self.size).astype(np.int64)
 
 
 def ancestors_expansion(records: RevenueColumns, parent: npt.NDArray[np.int32]) -> RevenueColumns:
@@ -391,11 +460,19 @@ class SortedRevenue:
             order = np.argsort(period, kind="stable")
         return cls(records.take(order))
 
+    def bounds(self, first: int, last: int) -> npt.NDArray[np.intp]:
+        """Where each month of ``first..last`` (ordinals) begins, then where ``last`` ends.
+
+        Month ``first + k`` is the slice ``bounds[k]:bounds[k + 1]`` of :attr:`records`.
+        """
+        period = self.records.period
+        # an array of the records' own dtype: a Python int would convert every record first
+        months = np.arange(first, last + 2, dtype=np.int64).astype(period.dtype)
+        return period.searchsorted(months, side="left")
+
     def months(self, first: int, last: int) -> RevenueColumns:
         """The records of months ``first..last`` (ordinals, inclusive), as views."""
-        period = self.records.period
-        lo = int(np.searchsorted(period, first, side="left"))
-        hi = int(np.searchsorted(period, last, side="right"))
+        lo, hi = (int(x) for x in self.bounds(first, last)[[0, -1]])
         r = self.records
         return RevenueColumns(
             r.customer[lo:hi], r.product[lo:hi], r.period[lo:hi], r.fen[lo:hi], r.volume[lo:hi]
@@ -407,12 +484,36 @@ class SortedRevenue:
         return int(self.records.period[0]) if len(self.records) else None
 
 
-def _monthly(block: RevenueColumns, first: int, n: int) -> npt.NDArray[np.float64]:
-    """``n x WINDOW`` monthly revenue (fen, exact in float64) for months ``first..``."""
-    key = block.customer.astype(np.int64)
-    key *= WINDOW
-    key += block.period - np.int32(first)
-    return _sum_by(key, block.fen, n * WINDOW).reshape(n, WINDOW)
+def _month_sums(
+    sorted_rev: SortedRevenue, first: int, n: int, *, absolute: bool = False
+) -> npt.NDArray[np.float64]:
+    """``WINDOW x n`` revenue (fen, exact in float64) of each customer in months ``first..``.
+
+    Row ``k`` is month ``first + k``: one ``bincount`` over that month's slice
+    of records, so the sums land in an ``n``-long row instead of being
+    scattered over the whole ``n x WINDOW`` block. ``absolute`` sums ``|fen|``.
+    """
+    bounds = sorted_rev.bounds(first, first + WINDOW - 1).tolist()
+    records = sorted_rev.records
+    out = np.empty((WINDOW, n), dtype=np.float64)
+    for k in range(WINDOW):
+        lo, hi = bounds[k], bounds[k + 1]
+        if lo == hi:
+            out[k] = 0.0
+            continue
+        fen = records.fen[lo:hi]
+        out[k] = np.bincount(
+            records.customer[lo:hi], weights=np.abs(fen) if absolute else fen, minlength=n
+        )
+    return out
+
+
+def _as_int64(sums: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    """Integer sums held exactly in float64, as ``int64`` in the same memory (no second block)."""
+    flat = np.ascontiguousarray(sums).reshape(-1)
+    out = flat.view(np.int64)
+    np.copyto(out, flat, casting="unsafe")  # one dimension, element i onto element i
+    return out.reshape(sums.shape)
 
 
 def compute_metrics(
@@ -430,12 +531,17 @@ def compute_metrics(
 ) -> MetricsTable:
     """Compute the metrics table in bulk (see the module docstring for definitions).
 
-    Per-customer aggregates (monthly revenue over the 24-month window,
-    trailing-12 volume and revenue per product) are summed with ``bincount``
-    over period slices of :class:`SortedRevenue`; for a roll-up they are
-    multiplied by :func:`subtree_matrix`, which is the same as recomputing
-    them over the combined records of each subtree. ``tier_since`` holds
-    ``-1`` where it defaults to ``first_period``.
+    Per-customer aggregates are summed with ``bincount`` over period slices of
+    :class:`SortedRevenue`: the revenue of each month of the 24-month window,
+    one month at a time, folded at once into the running sums, active-month
+    counts and last positive month (``n``-long arrays only), and the
+    trailing-12 revenue per product in one pass keyed product-major
+    (``n_products x n``). For a roll-up they are multiplied by
+    :func:`subtree_matrix`, which is the same as recomputing them over the
+    combined records of each subtree.
+    ``t12m_volume`` is summed when first read, except for a roll-up (whose
+    volume limit is checked here). ``tier_since`` holds ``-1`` where it
+    defaults to ``first_period``.
 
     Raises:
         PrecisionError: for a roll-up, a group whose absolute revenue in a
@@ -449,40 +555,44 @@ def compute_metrics(
     start = p - (WINDOW - 1)
     roll = subtree_matrix(parent) if rollup else None
 
-    def up(matrix: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    def up(by_row: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Roll ``k x n`` per-customer sums up the hierarchy (rows stay rows)."""
         if roll is None:
-            return matrix
-        return np.asarray(roll @ matrix, dtype=np.float64)
+            return by_row
+        return np.ascontiguousarray(np.asarray(roll @ by_row.T, dtype=np.float64).T)
 
-    def monthly_up(block: RevenueColumns, first: int) -> npt.NDArray[np.float64]:
+    def monthly_up(first: int) -> npt.NDArray[np.float64]:
         if roll is not None:
-            absolute = attrs.evolve(block, fen=np.abs(block.fen))
-            total = np.asarray(roll @ _monthly(absolute, first, n), dtype=np.float64)
+            total = up(_month_sums(sorted_rev, first, n, absolute=True))
             last = Period.from_ordinal(first + WINDOW - 1)
             check_rollup(
-                total.sum(axis=1),
+                total.sum(axis=0),
                 customer_ids,
                 f"absolute revenue (fen) in the 24 months to {last}",
             )
-        return up(_monthly(block, first, n))
+        return up(_month_sums(sorted_rev, first, n))
 
-    monthly = monthly_up(sorted_rev.months(start, p), start)
-    recent = sorted_rev.months(p - 11, p)
-    cust = recent.customer.astype(np.int64)
-    volume = up(_sum_by(cust, recent.volume, n))
+    t12m, prev, active_months, since = _window(sorted_rev, start, n, up)
     if roll is not None:
+        absolute = _window_absolute(sorted_rev, start, n, up)
+        check_rollup(absolute, customer_ids, f"absolute revenue (fen) in the 24 months to {as_of}")
+    recent = sorted_rev.months(p - 11, p)
+    later: dict[str, Callable[[], Array]] = {}
+    volume: Array | None = None
+    if roll is None:
+        later["t12m_volume"] = _TrailingVolume(recent.customer, recent.volume, n)
+    else:
+        volume = up(_sum_by(recent.customer, recent.volume, n)[np.newaxis])[0]
         check_rollup(volume, customer_ids, f"volume in the 12 months to {as_of}")
-    cust *= n_products
-    cust += recent.product
-    by_product = up(_sum_by(cust, recent.fen, n * n_products).reshape(n, n_products))
-    del cust
+        volume = volume.astype(np.int64)
+    key = recent.product.astype(np.int64)
+    key *= n
+    key += recent.customer
+    by_product = up(_sum_by(key, recent.fen, n_products * n).reshape(n_products, n))
+    del key
 
-    t12m_fen = np.rint(monthly[:, 12:].sum(axis=1)).astype(np.int64)
-    prev_fen = np.rint(monthly[:, :12].sum(axis=1)).astype(np.int64)
-    positive = monthly > 0
-    active_months = positive[:, 12:].sum(axis=1)
-    product_count = (by_product > 0).sum(axis=1)
-    since = _last_positive(positive)
+    t12m_fen, prev_fen = _as_int64(t12m), _as_int64(prev)
+    product_count = (by_product > 0).sum(axis=0, dtype=np.int64)
     since = _months_since_before(sorted_rev, since, start, monthly_up)
 
     no_prev = prev_fen <= 0
@@ -491,27 +601,32 @@ def compute_metrics(
     yoy[no_prev] = np.nan
 
     eff_since = np.where(tier_since == NO_CODE, first_period, tier_since).astype(np.int64)
-    columns: dict[str, Array] = {
+    ready: dict[str, Array] = {
         "t12m_revenue": t12m_fen,
         "prev12m_revenue": prev_fen,
         "yoy_growth": yoy,
-        "t12m_volume": np.rint(volume).astype(np.int64),
-        "active_months": active_months.astype(np.int64),
+        "active_months": active_months,
         "months_since_last": np.where(since < 0, 0, since),
-        "product_count": product_count.astype(np.int64),
+        "product_count": product_count,
         "tenure_months": p - first_period.astype(np.int64),
         "months_in_tier": p - eff_since,
     }
-    absent = {name: np.zeros(n, dtype=bool) for name in columns}
+    if volume is not None:
+        ready["t12m_volume"] = volume
+    columns = _MetricColumns(ready, later, tuple(METRICS))
+    absent = {name: np.zeros(n, dtype=bool) for name in METRICS}
     absent["yoy_growth"] = no_prev
     absent["months_since_last"] = since < 0
+    # product-major sums, exact integers in float64: the (n, n_products) table is the transpose
+    product_revenue = _as_int64(by_product).T
+    del by_product
 
     keep = first_period <= p
     if not keep.all():
-        columns = {k: v[keep] for k, v in columns.items()}
+        columns = columns.take(keep)
         absent = {k: v[keep] for k, v in absent.items()}
         customer_ids, tier, segment = customer_ids[keep], tier[keep], segment[keep]
-        by_product = by_product[keep]
+        product_revenue = product_revenue[keep]
     return MetricsTable(
         as_of=as_of,
         customer_ids=customer_ids,
@@ -520,28 +635,81 @@ def compute_metrics(
         tier=tier,
         segment=segment,
         product_ids=product_ids,
-        product_revenue=np.rint(by_product).astype(np.int64),
+        product_revenue=product_revenue,
         rollup=rollup,
     )
 
 
+def _window(
+    sorted_rev: SortedRevenue,
+    start: int,
+    n: int,
+    up: Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]],
+) -> tuple[
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+]:
+    """Per customer over months ``start .. start + 23``: t12m, prev12m, active, since.
+
+    ``t12m`` and ``prev12m`` are fen (exact in float64), ``active`` counts the
+    positive months of the last 12, ``since`` is the months from the last
+    month back to the last positive one (-1 where there is none).
+    """
+    bounds = sorted_rev.bounds(start, start + WINDOW - 1).tolist()
+    records = sorted_rev.records
+    t12m, prev = np.zeros(n, dtype=np.float64), np.zeros(n, dtype=np.float64)
+    active = np.zeros(n, dtype=np.int64)
+    last = np.zeros(n, dtype=np.int64)  # one past the last positive month's offset; 0: none
+    for k in range(WINDOW):
+        lo, hi = bounds[k], bounds[k + 1]
+        if lo == hi:
+            continue  # no records: nothing to add, nothing positive
+        month = up(_sum_by(records.customer[lo:hi], records.fen[lo:hi], n)[np.newaxis]).reshape(n)
+        positive = month > 0
+        if k >= WINDOW - 12:
+            t12m += month
+            active += positive
+        else:
+            prev += month
+        np.copyto(last, k + 1, where=positive)
+    since = np.where(last > 0, WINDOW - last, -1)
+    return t12m, prev, active, since
+
+
+def _window_absolute(
+    sorted_rev: SortedRevenue,
+    start: int,
+    n: int,
+    up: Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]],
+) -> npt.NDArray[np.float64]:
+    """Per customer, ``sum |fen|`` over months ``start .. start + 23`` (the roll-up bound)."""
+    r = sorted_rev.months(start, start + WINDOW - 1)
+    return up(_sum_by(r.customer, np.abs(r.fen), n)[np.newaxis]).reshape(n)
+
+
 def _last_positive(positive: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
-    """Per row, columns back from the last column to the last ``True`` one; -1 if none."""
-    found = positive.any(axis=1)
-    back = np.argmax(positive[:, ::-1], axis=1)
-    return np.where(found, back, -1).astype(np.int64)
+    """Per column of a ``WINDOW x n`` block, rows back from the last row to the last ``True``.
+
+    -1 where a column has no ``True``.
+    """
+    # (k + 1) where row k is positive, else 0; the largest is one past the last positive row
+    marks = positive.view(np.uint8) * np.arange(1, WINDOW + 1, dtype=np.uint8)[:, np.newaxis]
+    last = marks.max(axis=0).astype(np.int64)
+    return np.where(last > 0, WINDOW - last, -1)
 
 
 def _months_since_before(
     sorted_rev: SortedRevenue,
     since: npt.NDArray[np.int64],
     start: int,
-    monthly_up: Callable[[RevenueColumns, int], npt.NDArray[np.float64]],
+    monthly_up: Callable[[int], npt.NDArray[np.float64]],
 ) -> npt.NDArray[np.int64]:
     """Fill ``since`` for customers with no positive month in the window from older history.
 
     Walks back in blocks of :data:`WINDOW` months (period slices) so memory
-    stays ``n x WINDOW``.
+    stays ``WINDOW x n``.
     """
     earliest = sorted_rev.first_period
     if earliest is None:
@@ -550,8 +718,7 @@ def _months_since_before(
     hi = start - 1
     while hi >= earliest and unresolved.any():
         lo = hi - WINDOW + 1
-        positive = monthly_up(sorted_rev.months(lo, hi), lo) > 0
-        back = _last_positive(positive)
+        back = _last_positive(monthly_up(lo) > 0)
         found = (back >= 0) & unresolved
         since = np.where(found, (start - 1 - hi) + WINDOW + back, since)
         unresolved &= ~found
