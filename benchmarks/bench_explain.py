@@ -7,14 +7,19 @@ months ending 2022-11). One run, side by side, for each language (``en``, ``zh``
    move and hold reasons), cold (the first call, which gathers what each rule cites)
    and warm; against the per-item path (``Transition.reason`` of every transition and
    hold, their objects made on a fresh evaluation).
-2. ``RecommendationTable.explanations`` of ``recommend_all(5)`` for every customer,
-   cold and warm; the same texts joined by Arrow (``binary_join_element_wise``) instead
-   of numpy; against ``Recommendation.explanation`` of the first ``--per-item``
-   customers' recommendations, extrapolated.
+2. ``RecommendationTable.explanations`` of ``recommend_all(5)`` for every customer
+   (the sentences and a code per recommendation), cold and warm; every text joined by
+   Arrow (``explanations(lang).to_arrow()``), cold and warm; in English every text as a
+   Python ``str`` (``tolist``); a page of 50 (``rows=``); against
+   ``Recommendation.explanation`` of the first ``--per-item`` customers'
+   recommendations, extrapolated.
 3. The frames with the explanation column: ``Evaluation.to_pandas`` / ``to_arrow`` and
    ``RecommendationTable.to_pandas(explanations=True)`` / ``to_arrow``.
 
-Every bulk text is checked equal to the per-item text on the per-item sample.
+Every bulk text is checked equal to the per-item text on the per-item sample. Each step
+prints its wall time and the process's CPU time (user + system, which includes first
+touches of fresh memory): on a shared machine the CPU time is close to what the step takes
+alone.
 
     .venv/bin/python benchmarks/bench_explain.py                        # 1,000,000 customers
     .venv/bin/python benchmarks/bench_explain.py --customers 100000
@@ -39,16 +44,27 @@ AS_OF = "2022-11"
 LIBRARIES = ("numpy", "pyarrow", "pandas")
 
 
-def clock(fn: Any) -> tuple[Any, float]:
-    """``fn()`` and its wall time in seconds."""
-    start = time.perf_counter()
+class Seconds(float):
+    """Wall seconds, with the process's CPU seconds (user + system) beside them."""
+
+    cpu: float | None = None
+
+
+def clock(fn: Any) -> tuple[Any, Seconds]:
+    """``fn()`` and its wall time in seconds (``.cpu``: the process's CPU time)."""
+    start, cpu = time.perf_counter(), time.process_time()
     out = fn()
-    return out, time.perf_counter() - start
+    seconds = Seconds(time.perf_counter() - start)
+    seconds.cpu = time.process_time() - cpu
+    return out, seconds
 
 
 def row(step: str, seconds: float, note: str = "") -> None:
-    """One line of the results table."""
-    print(f"| {step} | {seconds:.2f} | {note} |", flush=True)
+    """One line of the results table: wall seconds, CPU seconds (where measured), a note."""
+    cpu = getattr(seconds, "cpu", None)
+    print(
+        f"| {step} | {seconds:.2f} | {'' if cpu is None else f'{cpu:.2f}'} | {note} |", flush=True
+    )
 
 
 def main() -> None:
@@ -72,7 +88,7 @@ def main() -> None:
     n, sample = args.customers, args.per_item
     scale = n / sample
 
-    print("| step | seconds | note |\n|---|---:|---|")
+    print("| step | wall s | cpu s | note |\n|---|---:|---:|---|")
     for lang in ("en", "zh"):
         texts, cold = clock(lambda lang=lang: evaluation.explanations(lang))
         _, warm = clock(lambda lang=lang: evaluation.explanations(lang))
@@ -95,26 +111,38 @@ def main() -> None:
             f"per item, {len(items):,} texts",
         )
 
-        recs, cold = clock(lambda lang=lang: table.explanations(lang))
-        _, warm = clock(lambda lang=lang: table.explanations(lang))
-        row(f"{lang}: `RecommendationTable.explanations`, cold", cold, f"{len(recs):,} texts")
-        row(f"{lang}: `RecommendationTable.explanations`, warm", warm)
-        arrow, seconds = clock(lambda lang=lang: table._explanation_column(lang).arrow())
-        row(f"{lang}: the same texts joined by Arrow (a pyarrow array)", seconds)
-        assert arrow.length() == len(recs)
+        def every_text(lang: str = lang) -> Any:
+            return table.explanations(lang).to_arrow()
+
+        arrow, cold = clock(every_text)
+        _, warm = clock(every_text)
+        row(f"{lang}: every text: `explanations(lang).to_arrow()`, cold", cold, f"{len(arrow):,}")
+        row(f"{lang}: every text: `explanations(lang).to_arrow()`, warm", warm)
+        column, seconds = clock(lambda lang=lang: table.explanations(lang))
+        row(f"{lang}: of which `explanations(lang)` (sentences and codes), warm", seconds)
+        _, seconds = clock(column.to_arrow)
+        row(f"{lang}: of which `TextColumn.to_arrow()` (every text joined), warm", seconds)
+        if lang == "en":
+            _, seconds = clock(column.tolist)
+            row(f"{lang}: `TextColumn.tolist()` (every text as a Python `str`)", seconds)
+        page, seconds = clock(lambda lang=lang: table.explanations(lang, rows=slice(0, 50)))
+        row(f"{lang}: a page: `explanations(lang, rows=slice(0, 50))`", seconds)
+        del column
 
         def per_recommendation(lang: str = lang) -> list[str]:
             first = itertools.islice(table, sample)
             return [r.explanation(lang) for _, rs in first for r in rs]
 
         items, seconds = clock(per_recommendation)
-        assert items == recs[: len(items)].tolist(), "bulk differs from per item"
+        assert items == arrow.slice(0, len(items)).to_pylist(), "bulk differs from per item"
+        assert items[:50] == page.tolist(), "a page differs from per item"
         row(f"{lang}: `Recommendation.explanation`, {sample:,} customers", seconds, "per item")
         row(
             f"{lang}: `Recommendation.explanation`, extrapolated to {n:,}",
             seconds * scale,
             "per item",
         )
+        del arrow
 
     for lang in ("en", "zh"):
         _, seconds = clock(lambda lang=lang: evaluation.to_pandas(lang=lang))

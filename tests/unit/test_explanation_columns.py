@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from decimal import Decimal
 from typing import Any
@@ -17,6 +18,8 @@ from keyaccount.demo import generate
 from keyaccount.domain import fen_to_yuan
 from keyaccount.exceptions import ValidationError
 from keyaccount.portfolio.texts import (
+    KEY_BLOCK,
+    ChunkedPieces,
     TextColumn,
     fixed_keys,
     integer_pieces,
@@ -89,6 +92,51 @@ def test_keys_near_powers_of_ten() -> None:
     assert _by_key(fixed_keys(array, 4), values, ".4f") == [format(v, ".4f") for v in values]
 
 
+def test_keys_of_long_columns_cross_blocks() -> None:
+    """Columns longer than a block: zeros, ties, signs and non-finite values keyed alike."""
+    rng = np.random.default_rng(7)
+    size = 2 * KEY_BLOCK + 17
+    values = rng.lognormal(-6.0, 4.0, size) * rng.choice([-1.0, 1.0], size)
+    values[rng.integers(0, size, 5000)] = 0.0
+    values[rng.integers(0, size, 50)] = -0.0
+    values[rng.integers(0, size, 2000)] = rng.integers(-(10**6), 10**6, 2000) / 2000
+    values[[5, KEY_BLOCK + 3, 2 * KEY_BLOCK + 1]] = [math.inf, math.nan, -math.inf]
+    listed = values.tolist()
+    assert _by_key(significant_keys(values), listed, ".4g") == [format(v, ".4g") for v in listed]
+    assert _by_key(fixed_keys(values, 4), listed, ".4f") == [format(v, ".4f") for v in listed]
+
+
+@given(
+    st.lists(st.tuples(st.integers(-3, 3), st.booleans()), max_size=40),
+    st.integers(1, 9),
+)
+def test_pieces_made_chunk_by_chunk_share_their_dictionaries(
+    rows: list[tuple[int, bool]], chunk: int
+) -> None:
+    """Chunks key and render their rows alike: the column equals the rows rendered one by one."""
+    keys = np.array([k for k, _ in rows], dtype=np.int64)
+    present = np.array([p for _, p in rows], dtype=np.bool_)
+    pieces = ChunkedPieces(len(rows))
+    rendered: list[int] = []
+    for lo in range(0, len(rows), chunk):
+
+        def render(r: int, lo: int = lo) -> str:
+            rendered.append(int(keys[lo + r]))
+            return f"<{keys[lo + r]}>"
+
+        pieces.start(lo)
+        pieces.add(present[lo : lo + chunk], keys[lo : lo + chunk], render)
+        parity = keys[lo : lo + chunk] % 2
+
+        def odd(r: int, parity: Any = parity) -> str:
+            return str(parity[r])
+
+        pieces.add(np.ones(parity.shape, dtype=np.bool_), parity, odd)
+    column = pieces.column()
+    assert column.tolist() == [(f"<{k}>" if p else "") + ("1" if k % 2 else "0") for k, p in rows]
+    assert sorted(rendered) == sorted({k for k, p in rows if p}), "each key rendered once"
+
+
 def test_arrow_and_numpy_joins_agree() -> None:
     """The Arrow materialisation gives the same strings (nulls where absent)."""
     pytest.importorskip("pyarrow")
@@ -97,8 +145,66 @@ def test_arrow_and_numpy_joins_agree() -> None:
     column.text("-", where=[True, False, True, False, True])
     integer_pieces(column, np.array([1, -2000, 30, 0, 10**6]), thousands=",")
     absent = np.array([False, False, False, True, False])
-    assert column.arrow(absent).to_pylist() == column.objects(absent).tolist()
+    assert column.to_arrow(absent).to_pylist() == column.objects(absent).tolist()
     assert column.objects(absent).tolist() == ["a-1", "bb-2,000", "-30", None, "bb-1,000,000"]
+
+
+_PIECE = st.lists(st.text(max_size=6), min_size=1, max_size=5)
+
+
+@st.composite
+def _columns(draw: st.DrawFn) -> tuple[TextColumn, list[str], list[bool]]:
+    """A column of random pieces (unicode, empty strings, rows without a piece) and its rows."""
+    size = draw(st.integers(0, 30))
+    column = TextColumn(size)
+    expected = [""] * size
+    for dictionary in draw(st.lists(_PIECE, max_size=5)):
+        codes = draw(st.lists(st.integers(-1, len(dictionary) - 1), min_size=size, max_size=size))
+        column.add(dictionary, codes)
+        expected = [
+            t + (dictionary[c] if c >= 0 else "") for t, c in zip(expected, codes, strict=True)
+        ]
+    absent = draw(st.lists(st.booleans(), min_size=size, max_size=size))
+    return column, expected, absent
+
+
+@given(_columns(), st.integers(1, 7))
+def test_arrow_chunks_join_every_row(
+    drawn: tuple[TextColumn, list[str], list[bool]], chunk_rows: int
+) -> None:
+    """``to_arrow`` over chunks of any size equals the rows joined one at a time."""
+    pytest.importorskip("pyarrow")
+    column, expected, absent = drawn
+    mask = np.array(absent, dtype=np.bool_)
+    arrow = column.to_arrow(mask, chunk_rows=chunk_rows)
+    assert str(arrow.type) == "string"
+    assert arrow.to_pylist() == [None if a else t for t, a in zip(expected, absent, strict=True)]
+    assert column.to_arrow(chunk_rows=chunk_rows).to_pylist() == expected
+    assert column.tolist() == expected
+
+
+@given(_columns(), st.data())
+def test_a_column_is_a_sequence_of_its_rows(
+    drawn: tuple[TextColumn, list[str], list[bool]], data: st.DataObject
+) -> None:
+    """Indexing, slicing, selecting, iterating and ``numpy.asarray`` give the joined rows."""
+    column, expected, _ = drawn
+    size = len(expected)
+    assert len(column) == size
+    assert list(column) == expected
+    assert np.asarray(column).tolist() == expected
+    if size:
+        i = data.draw(st.integers(-size, size - 1))
+        assert column[i] == expected[i]
+    with pytest.raises(IndexError, match=str(size)):
+        column[size]
+    start, stop, step = (data.draw(st.none() | st.integers(-40, 40)) for _ in range(3))
+    step = step or None
+    assert column[start:stop:step].tolist() == expected[start:stop:step]
+    picked = data.draw(st.lists(st.integers(0, size - 1), max_size=10)) if size else []
+    assert column[np.array(picked, dtype=np.int64)].tolist() == [expected[i] for i in picked]
+    mask = np.array(data.draw(st.lists(st.booleans(), min_size=size, max_size=size)), dtype=bool)
+    assert column[mask].tolist() == [t for t, m in zip(expected, mask.tolist(), strict=True) if m]
 
 
 # ---------------------------------------------------------------- evaluations
@@ -183,7 +289,14 @@ def _check_recommendations(model: CrossSellModel, **options: Any) -> None:
     table = model.recommend_all(5, **options)
     for lang in LANGS:
         expected = [r.explanation(lang) for _, recs in table for r in recs]
-        assert table.explanations(lang).tolist() == expected
+        texts = table.explanations(lang)
+        assert texts.tolist() == expected
+        assert [texts[i] for i in range(len(texts))] == expected
+        assert table.explanations(lang, rows=slice(1, None, 3)).tolist() == expected[1::3]
+        picked = np.arange(len(expected))[::-2]
+        assert table.explanations(lang, rows=picked).tolist() == [expected[i] for i in picked]
+        if importlib.util.find_spec("pyarrow") is not None:
+            assert texts.to_arrow(chunk_rows=7).to_pylist() == expected
 
 
 @settings(max_examples=20)
@@ -195,6 +308,19 @@ def test_recommendation_texts_equal_the_explanations(generated: Generated) -> No
     _check_recommendations(model, boost={"court_express": 2.5, "card_letter": 0.3})
 
 
+def test_recommendation_texts_made_in_chunks(
+    demo: Portfolio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks of a few hundred recommendations give the texts of the whole column."""
+    table = CrossSellModel.fit(demo).recommend_all(5, boost={"card_letter": 2.0})
+    whole = {lang: table.explanations(lang).tolist() for lang in LANGS}
+    monkeypatch.setattr("keyaccount.crosssell._recommend.EXPLAIN_CHUNK", 333)
+    for lang in LANGS:
+        assert table.explanations(lang).tolist() == whole[lang]
+        assert whole[lang] == [r.explanation(lang) for _, recs in table for r in recs]
+        assert table.explanations(lang, rows=slice(500, 1500)).tolist() == whole[lang][500:1500]
+
+
 def test_demo_recommendation_texts_and_frame(demo: Portfolio) -> None:
     """The demo's recommendations (boosted, with parents and siblings): texts and frame column."""
     pytest.importorskip("pandas")
@@ -202,6 +328,7 @@ def test_demo_recommendation_texts_and_frame(demo: Portfolio) -> None:
     _check_recommendations(model, boost={"court_express": 1.5, "e_receipt": 0.25})
     table = model.recommend_all(5)
     frame = table.to_pandas(explanations=True, lang="zh")
+    assert frame["explanation"].dtype == "str"
     assert frame["explanation"].tolist() == [r.explanation("zh") for _, recs in table for r in recs]
     texts = table.explanations("en").tolist()
     arrow = table.to_arrow(explanations=True, lang="en")

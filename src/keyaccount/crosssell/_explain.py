@@ -2,12 +2,13 @@
 
 The sentence functions (:func:`head`, :func:`peer_reason`, ...) are the specification:
 :meth:`~keyaccount.crosssell.Recommendation.explanation` joins them for one
-recommendation. :func:`explanation_column` makes the same texts for every
-recommendation of a table at once (:class:`~keyaccount.portfolio.texts.TextColumn`):
+recommendation. :func:`explanation_pieces` makes the same texts for every
+recommendation of a table, a chunk at a time, as the pieces of one
+:class:`~keyaccount.portfolio.texts.TextColumn` (:func:`explanation_column`: one chunk):
 each sentence is determined by a few integer keys (the product, the segment-and-tier
 cell and the peer buyers, the rule's source and target products, the parent, the
-rounded figures), so it is formatted once per distinct key by the same function and
-the pieces are joined over the columns.
+rounded figures), never by the chunk, so it is formatted once per distinct key by the
+same function and the pieces are joined over the columns.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from keyaccount.domain import NO_CODE, SEGMENTS, TIERS, Segment, Tier
-from keyaccount.portfolio.texts import TextColumn, fixed_keys, keyed, significant_keys
+from keyaccount.portfolio.texts import ChunkedPieces, TextColumn, fixed_keys, significant_keys
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -32,6 +33,7 @@ __all__ = [
     "boost_reason",
     "child_buyers",
     "explanation_column",
+    "explanation_pieces",
     "fallback_reason",
     "figure",
     "head",
@@ -245,7 +247,7 @@ def _sibling_buyer_ids(e: Explained, parent: int, product: int) -> tuple[str, ..
 
 
 def _reason(
-    column: TextColumn,
+    pieces: ChunkedPieces,
     lang: str,
     present: npt.NDArray[np.bool_],
     earlier: npt.NDArray[np.bool_],
@@ -259,24 +261,7 @@ def _reason(
     def text(row: int) -> str:
         return (sep if earlier[row] else "") + render(row)
 
-    _add(column, present, with_sep, text)
-
-
-def _add(
-    column: TextColumn,
-    present: npt.NDArray[np.bool_],
-    keys: I64,
-    render: Callable[[int], str],
-) -> None:
-    """A piece keyed by ``keys`` on the ``present`` rows, each key rendered once."""
-    rows = np.flatnonzero(present)
-    codes = np.full(column.size, -1, dtype=np.int64)
-    if rows.size:
-        dictionary, sub = keyed(keys[rows], lambda i: render(int(rows[i])))
-        codes[rows] = sub
-    else:
-        dictionary = []
-    column.add(dictionary, codes)
+    pieces.add(present, with_sep, text)
 
 
 def explanation_column(e: Explained, lang: str) -> TextColumn:
@@ -285,8 +270,25 @@ def explanation_column(e: Explained, lang: str) -> TextColumn:
     Equal, row for row, to joining :func:`head`, :func:`score_text` and the
     reasons as :meth:`~keyaccount.crosssell.Recommendation.explanation` does.
     """
+    pieces = ChunkedPieces(int(e.product.shape[0]))
+    pieces.start(0)
+    explanation_pieces(pieces, e, lang)
+    return pieces.column()
+
+
+def explanation_pieces(pieces: ChunkedPieces, e: Explained, lang: str, start: int = 0) -> None:
+    """Add the pieces of the recommendations of ``e``, one chunk of ``pieces``.
+
+    Every key is a function of what the piece prints (never of the chunk), so the
+    chunks of one column share their dictionaries.
+
+    Args:
+        pieces: Where to add (:meth:`~keyaccount.portfolio.texts.ChunkedPieces.start` called).
+        e: The chunk's recommendations.
+        lang: ``"en"`` or ``"zh"``.
+        start: The chunk's first row in the column (keys of non-finite figures are rows).
+    """
     n = int(e.product.shape[0])
-    column = TextColumn(n)
     everyone = np.ones(n, dtype=np.bool_)
     j = e.product
     k = len(e.product_ids)
@@ -295,13 +297,14 @@ def explanation_column(e: Explained, lang: str) -> TextColumn:
         p = int(j[r])
         return head(lang, e.product_ids[p], e.names[p], e.names_zh[p])
 
-    _add(column, everyone, j, render_head)
-    _add(column, everyone, fixed_keys(e.score, 4), lambda r: score_text(lang, float(e.score[r])))
+    pieces.add(everyone, j, render_head)
+    score_keys = fixed_keys(e.score, 4, start=start)
+    pieces.add(everyone, score_keys, lambda r: score_text(lang, float(e.score[r])))
 
     earlier = np.zeros(n, dtype=np.bool_)
 
     present = e.peer_buyers > 0
-    peer_key = e.cell * (int(e.peer_buyers.max(initial=0)) + 1) + e.peer_buyers
+    peer_key = e.cell * 2**32 + e.peer_buyers
 
     def render_peers(r: int) -> str:
         seg = int(e.segment[r])
@@ -309,7 +312,7 @@ def explanation_column(e: Explained, lang: str) -> TextColumn:
         tier = TIERS[int(e.tier[r])]
         return peer_reason(lang, int(e.peer_buyers[r]), int(e.peers[r]), segment, tier)
 
-    _reason(column, lang, present, earlier, peer_key, render_peers)
+    _reason(pieces, lang, present, earlier, peer_key, render_peers)
     earlier = earlier | present
 
     present = e.source >= 0
@@ -327,7 +330,7 @@ def explanation_column(e: Explained, lang: str) -> TextColumn:
             float(e.lift[r]),
         )
 
-    _reason(column, lang, present, earlier, rule_key, render_rule)
+    _reason(pieces, lang, present, earlier, rule_key, render_rule)
     earlier = earlier | present
 
     present = e.parent_buys.astype(np.bool_)
@@ -335,7 +338,7 @@ def explanation_column(e: Explained, lang: str) -> TextColumn:
     def render_parent(r: int) -> str:
         return parent_reason(lang, str(e.customer_ids[int(e.parent[r])]))
 
-    _reason(column, lang, present, earlier, e.parent, render_parent)
+    _reason(pieces, lang, present, earlier, e.parent, render_parent)
     earlier = earlier | present
 
     present = (e.sibling_buyers > 0) & (e.parent != NO_CODE)
@@ -345,12 +348,12 @@ def explanation_column(e: Explained, lang: str) -> TextColumn:
         ids = _sibling_buyer_ids(e, int(e.parent[r]), int(j[r]))
         return sibling_reason(lang, ids, int(e.sibling_buyers[r]), int(e.siblings[r]))
 
-    _reason(column, lang, present, earlier, sibling_key, render_siblings)
+    _reason(pieces, lang, present, earlier, sibling_key, render_siblings)
     earlier = earlier | present
 
     present = e.empty.astype(np.bool_)
     _reason(
-        column,
+        pieces,
         lang,
         present,
         earlier,
@@ -360,20 +363,20 @@ def explanation_column(e: Explained, lang: str) -> TextColumn:
     earlier = earlier | present
 
     present = ~e.empty & (e.proximity > 0)
-    _proximity(column, lang, present, earlier, e)
+    _proximity(pieces, lang, present, earlier, e, start)
     earlier = earlier | present
 
     present = e.boost[j] != 1.0
-    _reason(column, lang, present, earlier, j, lambda r: boost_reason(lang, float(e.boost[j[r]])))
-    return column
+    _reason(pieces, lang, present, earlier, j, lambda r: boost_reason(lang, float(e.boost[j[r]])))
 
 
 def _proximity(
-    column: TextColumn,
+    pieces: ChunkedPieces,
     lang: str,
     present: npt.NDArray[np.bool_],
     earlier: npt.NDArray[np.bool_],
     e: Explained,
+    start: int,
 ) -> None:
     """The proximity reason as its template: the figure and the component, keyed apart."""
     parts = list(string.Formatter().parse(_PROXIMITY[lang]))
@@ -383,14 +386,13 @@ def _proximity(
     sep = SEPARATOR[lang]
 
     def first(r: int) -> str:
-        start = sep if earlier[r] else ""
-        return start + before + _proximity_figure(lang, float(e.proximity[r])) + between
+        opening = sep if earlier[r] else ""
+        return opening + before + _proximity_figure(lang, float(e.proximity[r])) + between
 
-    _add(column, present, significant_keys(e.proximity) * 2 + (present & earlier), first)
-    _add(
-        column,
+    pieces.add(present, significant_keys(e.proximity) * 2 + (present & earlier), first)
+    pieces.add(
         present,
-        fixed_keys(100.0 * e.component, 1),
+        fixed_keys(100.0 * e.component, 1, start=start),
         lambda r: pct(float(e.component[r])) + after,
     )
 

@@ -38,6 +38,7 @@ per-customer networkx path, kept as the contrast and the test oracle.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -52,7 +53,7 @@ from keyaccount.crosssell._explain import (
     Explained,
     boost_reason,
     child_buyers,
-    explanation_column,
+    explanation_pieces,
     fallback_reason,
     head,
     parent_reason,
@@ -102,6 +103,8 @@ F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 Proximity = Literal["binary", "revenue"]
 DEFAULT_CHUNK = 50_000
+EXPLAIN_CHUNK = 1 << 17
+"""Recommendations explained at a time: the figures of a chunk stay in the caches."""
 
 
 def _check_weight(_: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -884,71 +887,107 @@ class RecommendationTable:
             )
         return out
 
-    def _explained(self) -> Explained:
-        """What the explanations of every recommendation cite, in long-format order."""
+    def _explained(self, flat: I64, buyers: tuple[I64, I64]) -> Explained:
+        """What the explanations of the ``flat`` positions of the ``customers x k`` grid cite."""
         model = self.model
         b = model.basket
-        valid = self.product >= 0
-        cust, _ = np.nonzero(valid)
-        rows = self.rows[cust]
-        j = self.product[valid].astype(np.int64)
-        src = self.rule_source[valid].astype(np.int64)
+        rows = self.rows[flat // max(self.product.shape[-1], 1)]
+
+        def at(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+            return values.reshape(-1)[flat]
+
+        j = at(self.product).astype(np.int64)
+        src = at(self.rule_source).astype(np.int64)
         s0 = np.maximum(src, 0)
         counts = model.pairs.counts
         cell = model._cell[rows]
         parent = b.parent[rows].astype(np.int64)
         indptr = b.revenue.indptr
-        x = model._x
         return Explained(
             product=j,
-            score=self.score[valid],
+            score=at(self.score),
             segment=b.segment[rows].astype(np.int64),
             tier=b.tier[rows].astype(np.int64),
             cell=cell,
             peers=np.maximum(model._cell_size[cell] - 1, 0),
-            peer_buyers=self.peer_buyers[valid].astype(np.int64),
+            peer_buyers=at(self.peer_buyers).astype(np.int64),
             source=src,
             co_buyers=np.asarray(counts[s0, j], dtype=np.int64),
             source_buyers=np.asarray(counts[s0, s0], dtype=np.int64),
-            confidence=self.rule_confidence[valid],
+            confidence=at(self.rule_confidence),
             lift=model._lift[s0, j],
             parent=parent,
-            parent_buys=self.parent_buys[valid],
-            sibling_buyers=self.sibling_buyers[valid].astype(np.int64),
+            parent_buys=at(self.parent_buys),
+            sibling_buyers=at(self.sibling_buyers).astype(np.int64),
             siblings=np.where(parent >= 0, model._children[np.maximum(parent, 0)] - 1, 0),
             empty=indptr[rows + 1] == indptr[rows],
-            proximity=self.proximity[valid],
-            component=self.graph_component[valid],
+            proximity=at(self.proximity),
+            component=at(self.graph_component),
             product_ids=b.product_ids,
             names=tuple(p.name_en for p in b.catalog.products),
             names_zh=tuple(p.name_zh for p in b.catalog.products),
             popularity=model._popularity,
             boost=self.boost,
             customer_ids=b.customer_ids,
-            buyers=child_buyers(x.indptr, x.indices, b.parent.astype(np.int64), len(b.product_ids)),
+            buyers=buyers,
         )
 
-    def _explanation_column(self, lang: str) -> TextColumn:
-        return explanation_column(self._explained(), lang)
+    def _explanation_column(self, lang: str, picked: Any = None) -> TextColumn:
+        """The texts of the recommendations (``picked`` of them), keyed a chunk at a time."""
+        from keyaccount.portfolio.texts import ChunkedPieces
 
-    def explanations(self, lang: str = "en") -> npt.NDArray[np.object_]:
-        """The explanation text of every recommendation, made over the columns at once.
+        flat = np.flatnonzero(self.product.reshape(-1) >= 0)
+        if picked is not None:
+            flat = flat[picked]
+        b = self.model.basket
+        x = self.model._x
+        buyers = child_buyers(x.indptr, x.indices, b.parent.astype(np.int64), len(b.product_ids))
+        pieces = ChunkedPieces(int(flat.shape[0]))
+        for lo in range(0, flat.shape[0], EXPLAIN_CHUNK):
+            pieces.start(lo)
+            chunk = self._explained(flat[lo : lo + EXPLAIN_CHUNK], buyers)
+            explanation_pieces(pieces, chunk, lang, lo)
+        return pieces.column()
 
-        One ``str`` per recommendation in the order of :meth:`to_pandas`'s rows
+    def explanations(
+        self, lang: str = "en", *, rows: slice | npt.ArrayLike | None = None
+    ) -> TextColumn:
+        """The explanation text of every recommendation (or of ``rows``), made over the columns.
+
+        One text per recommendation in the order of :meth:`to_pandas`'s rows
         (customer by customer, best first), each equal to
         :meth:`Recommendation.explanation` of that recommendation. Every sentence is
         formatted once per distinct value of what it cites (the product, the cell and
-        its peer buyers, the rule, the parent, the rounded figures) and the pieces are
-        joined over the columns, without a Python call per recommendation.
+        its peer buyers, the rule, the parent, the rounded figures); the result holds
+        those sentences and a code per recommendation, and joins a row's text when it
+        is asked for: ``texts[i]`` is one ``str``, ``texts.tolist()`` (or iteration,
+        or ``numpy.asarray(texts)``) makes every ``str``, and ``texts.to_arrow()`` a
+        pyarrow ``string`` array joined in Arrow without a Python string per row (what
+        the frames' ``explanation`` column uses).
 
         Args:
             lang: ``"en"`` or ``"zh"``.
+            rows: Only these recommendations: a slice, integer positions or a boolean
+                mask over :meth:`to_pandas`'s rows (a page, the first ``n``); only
+                their figures are keyed and formatted.
+
+        Returns:
+            A :class:`~keyaccount.portfolio.texts.TextColumn`: a read-only sequence of
+            ``str``.
 
         Raises:
             ValidationError: ``lang`` is not ``"en"`` or ``"zh"``.
+            IndexError: a position in ``rows`` out of range.
+
+        Example:
+            >>> from keyaccount.demo import generate
+            >>> table = recommend_all(generate(customers=50, months=24), 3)
+            >>> texts = table.explanations("en", rows=slice(0, 2))
+            >>> len(texts), texts[0] == next(iter(table))[1][0].explanation("en")
+            (2, True)
         """
         lang = check_lang(lang, where="RecommendationTable.explanations")
-        return self._explanation_column(lang).objects()
+        return self._explanation_column(lang, rows)
 
     def _frame(self, explanations: bool, lang: str, where: str, *, arrow: bool = False) -> fr.Frame:
         check_lang(lang, where=where)
@@ -976,7 +1015,8 @@ class RecommendationTable:
         ]
         if explanations:
             texts = self._explanation_column(lang)
-            columns.append(fr.text("explanation", texts.arrow() if arrow else texts.objects()))
+            joined = arrow or importlib.util.find_spec("pyarrow") is not None
+            columns.append(fr.text("explanation", texts.to_arrow() if joined else texts.objects()))
         return fr.Frame(tuple(columns), {"as_of": str(basket.as_of)})
 
     def to_pandas(self, *, explanations: bool = False, lang: str = "en") -> pd.DataFrame:
@@ -986,7 +1026,9 @@ class RecommendationTable:
         ``rank``, ``product_id``, ``score``, ``peer_buyers``, ``rule_product``,
         ``rule_confidence`` and ``rule_lift`` (missing without a rule),
         ``parent_buys``, ``sibling_buyers``, ``proximity``; ``explanations=True``
-        adds the ``explanation`` text in ``lang`` (:meth:`explanations`).
+        adds the ``explanation`` text in ``lang`` (:meth:`explanations`), joined in
+        Arrow and held by pandas' Arrow-backed string type (``str`` in pandas 3)
+        when pyarrow is installed, else an ``object`` column of ``str``.
 
         Raises:
             ValidationError: ``lang`` is not ``"en"`` or ``"zh"``.

@@ -15,7 +15,8 @@ period     ``period[M]``                            ``date32``: the month's firs
 tier,      ordered ``category`` in the domain order ``dictionary`` (ordered)
 segment    (labels in ``lang``)
 key        ``category`` (ids in their table order)  ``dictionary``
-text       ``object`` (``str``, ``None``)           ``string``
+text       ``object`` (``str``, ``None``); a column ``string``
+           joined by Arrow: ``str`` on Arrow
 integer    ``int64`` (``Int64`` with absent values) ``int64``
 ratio      ``float64`` (``Float64`` with absent)    ``float64``
 flag       ``bool``                                 ``bool``
@@ -364,8 +365,8 @@ def _pandas_columns(pd: Any, pa: Any, col: Column) -> dict[str, Any]:
         }
     if col.kind == "text":
         texts: Any = values
-        if not isinstance(texts, np.ndarray):  # an Arrow column
-            texts = texts.to_numpy(zero_copy_only=False)
+        if not isinstance(texts, np.ndarray):  # an Arrow column: pandas' str, no copy
+            return {col.name: pd.array(texts, dtype=_arrow_str(pd))}
         return {col.name: pd.Series(texts, dtype=object).array}
     if col.kind in ("integer", "ratio"):
         if not col.nullable:
@@ -375,6 +376,14 @@ def _pandas_columns(pd: Any, pa: Any, col: Column) -> dict[str, Any]:
             array[absent] = pd.NA
         return {col.name: array}
     return {col.name: values}
+
+
+def _arrow_str(pd: Any) -> Any:
+    """The string dtype of pandas on Arrow, ``NaN`` for missing (``str`` in pandas 3)."""
+    try:
+        return pd.StringDtype("pyarrow", na_value=np.nan)
+    except TypeError:  # pandas before 2.3 names it by its storage
+        return pd.StringDtype("pyarrow_numpy")
 
 
 def _arrow_columns(pa: Any, col: Column) -> list[tuple[str, Any]]:
