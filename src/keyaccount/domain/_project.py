@@ -52,7 +52,7 @@ class Member:
 def _to_ids(values: Iterable[str]) -> frozenset[str]:
     if isinstance(values, str):
         raise ValidationError(f"customer_ids must be a collection of ids, not the text {values!r}")
-    return frozenset(str(v) for v in values)
+    return frozenset(map(str, values))
 
 
 def _to_members(values: Iterable[Member]) -> tuple[Member, ...]:

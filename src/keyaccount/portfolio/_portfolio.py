@@ -35,8 +35,9 @@ from keyaccount.portfolio._summary import SegmentTierSummary, summarise
 from keyaccount.utils.display import HEAD_ROWS, html_table, number, short_repr
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable, Iterator, Sequence
 
+    import numpy.typing as npt
     import pandas as pd
     import polars as pl
     import pyarrow as pa
@@ -82,7 +83,8 @@ class Portfolio:
         project_groups: Iterable[ProjectGroup] = (),
     ) -> None:
         self._catalog = products if products is not None else default_catalog()
-        self._positions: dict[str, int] = {}
+        self._known: dict[str, int] = {}
+        self._unindexed: npt.NDArray[np.object_] | None = None  # ids of a load, not yet mapped
         self._customer_parts: list[CustomerColumns] = []
         self._customers_cache: CustomerColumns | None = CustomerColumns.empty()
         self._revenue = RevenueLedger()
@@ -96,7 +98,19 @@ class Portfolio:
     # ------------------------------------------------------------------ customers
 
     def __len__(self) -> int:
-        return len(self._positions)
+        return len(self._known) if self._unindexed is None else len(self._unindexed)
+
+    @property
+    def _positions(self) -> dict[str, int]:
+        """Position of every customer id (after a load, built on the first lookup by id)."""
+        ids = self._unindexed
+        if ids is not None:
+            # built whole, then published: a reader on another thread sees either the
+            # unindexed ids (and builds the same map) or the complete map, never a part
+            known = dict(zip(ids.tolist(), range(len(ids)), strict=True))
+            self._known = known
+            self._unindexed = None
+        return self._known
 
     def __contains__(self, customer_id: object) -> bool:
         return customer_id in self._positions
@@ -133,7 +147,8 @@ class Portfolio:
     @property
     def customer_ids(self) -> list[str]:
         """Customer ids in portfolio order."""
-        return list(self._positions)
+        ids: list[str] = self.customer_columns.id.tolist()
+        return ids
 
     def position(self, customer_id: str) -> int:
         """The position of ``customer_id`` in the columns.
@@ -403,6 +418,24 @@ class Portfolio:
         """
         self._groups.add(group, self._positions)
 
+    def add_owned_project_groups(
+        self, groups: Sequence[ProjectGroup], owner: npt.NDArray[np.integer]
+    ) -> None:
+        """Add project groups to a portfolio without any, their customers given by position.
+
+        The bulk path of loaders: ``owner[i]`` is the index in ``groups`` of the
+        group owning the customer at position ``i`` (``-1``: none), and the
+        groups' own ``customer_ids`` are ignored. One owner per position means no
+        customer is owned twice; each group's ``customer_ids`` is made on the
+        first read of the project groups.
+
+        Raises:
+            ValidationError: ``owner`` not one element per customer, an index out
+                of range, two groups with one id, or a portfolio that already
+                holds project groups.
+        """
+        self._groups.add_owned(groups, owner, self.customer_columns.id)
+
     # ------------------------------------------------------------------ frames
 
     @classmethod
@@ -499,6 +532,7 @@ class Portfolio:
         revenue: RevenueColumns,
         *,
         products: ProductCatalog,
+        unique_ids: bool = False,
     ) -> Portfolio:
         """A portfolio holding columns that their source has already checked (a store's load).
 
@@ -511,7 +545,9 @@ class Portfolio:
         their segment, no record before its customer's first month) are the
         caller's: columns that break them give wrong results. Revenue given in
         month order is kept in that order, so the first metrics call sorts
-        nothing.
+        nothing. With ``unique_ids`` the caller has checked that the ids are
+        distinct too: the map from id to position is then built on the first
+        lookup by id, not here.
 
         Raises:
             DuplicateCustomerError: an id held twice.
@@ -519,12 +555,16 @@ class Portfolio:
                 limit, as :meth:`add_revenue_columns`.
         """
         portfolio = cls(products=products)
-        ids = customers.id.tolist()
-        positions = dict(zip(ids, range(len(ids)), strict=True))
-        if len(positions) != len(ids):
-            twice = next(i for n, i in enumerate(ids) if positions[i] != n)
-            raise DuplicateCustomerError(f"duplicate customer id {twice!r}")
-        portfolio._append_customers(customers, positions)
+        if unique_ids:
+            portfolio._append_customers(customers, {})
+            portfolio._unindexed = customers.id
+        else:
+            ids = customers.id.tolist()
+            positions = dict(zip(ids, range(len(ids)), strict=True))
+            if len(positions) != len(ids):
+                twice = next(i for n, i in enumerate(ids) if positions[i] != n)
+                raise DuplicateCustomerError(f"duplicate customer id {twice!r}")
+            portfolio._append_customers(customers, positions)
         if len(revenue):
             portfolio._revenue.append(revenue, customers.id.__getitem__)
         return portfolio

@@ -16,9 +16,14 @@ code, key and month in range (array minima and maxima), parents without cycles,
 sub-segments of their segment, no record before its customer's first month, and the
 per-record and monthly limits (``docs/limits.md``).
 
-Revenue is bucketed by month as it arrives, block by block (a sort of each block, which
-fits in the processor's cache), and joined in month order: the first metrics call after
-the load finds it sorted.
+The driver reads the revenue on a thread of its own (it releases the GIL) while the
+customers are built and each block is checked. Revenue is bucketed by month as it
+arrives, block by block (a sort of each block, which fits in the processor's cache),
+and joined in month order: the first metrics call after the load finds it sorted.
+Nothing is made per customer that the load itself does not need: customer ids are
+checked to be distinct by Arrow's hashing (the portfolio maps ids to positions on the
+first lookup by id), and the project groups get an owner array by position (their
+``customer_ids`` are made on the first read of the groups).
 """
 
 from __future__ import annotations
@@ -27,7 +32,6 @@ import contextlib
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Final
 
-import attrs
 import numpy as np
 import numpy.typing as npt
 
@@ -48,6 +52,7 @@ from keyaccount.domain import (
     sub_segment_mismatch,
 )
 from keyaccount.exceptions import (
+    DuplicateCustomerError,
     InvalidPeriodError,
     KeyAccountError,
     PrecisionError,
@@ -232,22 +237,79 @@ def load_through_arrow(db: Database, start: Period | None, end: Period | None) -
 
 def _load(source: ArrowSource, start: Period | None, end: Period | None) -> Portfolio:
     catalog = _catalog(source)
-    keys, customers = _customers(source.table(_CUSTOMERS))
+    table = source.table(_CUSTOMERS)
     where = []
     if start is not None:
         where.append(f"period >= {int(start.ordinal)}")
     if end is not None:
         where.append(f"period <= {int(end.ordinal)}")
     sql = _REVENUE + (" WHERE " + " AND ".join(where) if where else "")
-    with contextlib.closing(source.batches(sql)) as batches:  # closed on an error too
+    # the driver reads revenue on a thread of its own (it works without the GIL) while
+    # the customers are built and each batch is checked and bucketed here
+    with _read_ahead(source.batches(sql)) as batches:
+        keys, customers = _customers(table)
+        del table
         revenue = _revenue(batches, keys, customers, catalog)
     try:
-        portfolio = Portfolio.from_checked_columns(customers, revenue, products=catalog)
+        portfolio = Portfolio.from_checked_columns(
+            customers, revenue, products=catalog, unique_ids=True
+        )
     except PrecisionError as exc:
         raise PrecisionError(f"the store's revenue: {exc}; correct or remove these rows") from None
-    for group in _groups(source, keys, customers):
-        portfolio.add_project_group(group)
+    groups, owner = _groups(source, keys)
+    if groups:
+        portfolio.add_owned_project_groups(groups, owner)
     return portfolio
+
+
+_AHEAD: Final = 64
+"""Batches the reading thread may hold ahead of their use (64 x 65,536 rows: 170 MB)."""
+_DONE: Final = object()
+
+
+@contextlib.contextmanager
+def _read_ahead(batches: Generator[pa.RecordBatch]) -> Iterator[Iterator[pa.RecordBatch]]:
+    """The batches of ``batches``, read on a thread of their own up to :data:`_AHEAD` ahead.
+
+    The thread alone touches the driver's stream, and has finished with it (the
+    statement closed) when the block ends, normally or by an error: the
+    connection is then free for the next query. An error of the reading thread
+    is raised where the batch would have been used.
+    """
+    import queue
+    import threading
+
+    ahead: queue.Queue[Any] = queue.Queue(_AHEAD)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            with contextlib.closing(batches):
+                for batch in batches:
+                    if stop.is_set():
+                        return
+                    ahead.put(batch)
+        except BaseException as exc:  # handed to the using thread
+            ahead.put(exc)
+        finally:
+            ahead.put(_DONE)
+
+    def used() -> Iterator[pa.RecordBatch]:
+        while (item := ahead.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    thread = threading.Thread(target=read, name="keyaccount-load", daemon=True)
+    thread.start()
+    try:
+        yield used()
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a full queue until the thread ends
+            with contextlib.suppress(queue.Empty):
+                ahead.get(timeout=0.05)
+        thread.join()
 
 
 # ---------------------------------------------------------------- small tables
@@ -259,35 +321,37 @@ def _catalog(source: ArrowSource) -> ProductCatalog:
 
 
 def _groups(
-    source: ArrowSource, keys: npt.NDArray[np.int64], customers: CustomerColumns
-) -> list[ProjectGroup]:
+    source: ArrowSource, keys: npt.NDArray[np.int64]
+) -> tuple[list[ProjectGroup], npt.NDArray[np.int32]]:
+    """The project groups (without customers), and the index of each customer's group (or -1).
+
+    The owners stay an array by customer position: the portfolio makes each group's
+    ``customer_ids`` when its groups are first read (most loads never read them).
+    """
+    owner = np.full(len(keys), NO_CODE, dtype=np.int32)
     groups = [DbProjectGroup(**row) for row in source.rows(_GROUPS)]
     if not groups:
-        return []
+        return [], owner
     members: dict[int, list[Member]] = defaultdict(list)
     for row in source.rows(_MEMBERS):
         member = DbProjectMember(**row)
         members[member.group_key].append(member_from_db(member))
     owned = source.table(_OWNED)
-    customer_key = owned.column("customer_key").to_numpy().astype(np.int64)
-    group_key = owned.column("group_key").to_numpy().astype(np.int64)
+    customer_key = _ints(owned.column("customer_key")).astype(np.int64)
+    group_key = _ints(owned.column("group_key")).astype(np.int64)
     position = _positions(keys, customer_key, "a project group's customer")
-    order = np.argsort(group_key, kind="stable")
-    group_key = group_key[order]
-    ids = customers.id[position[order]]
-    cuts = np.flatnonzero(np.diff(group_key)) + 1
-    starts = np.concatenate([[0], cuts]).tolist()
-    ends = np.concatenate([cuts, [len(group_key)]]).tolist()
-    owners: dict[int, list[str]] = {
-        int(group_key[a]): ids[a:b].tolist() for a, b in zip(starts, ends, strict=True) if b > a
-    }
-    # the owned ids go to the group's converter as a list: one pass makes the frozenset
-    return [
-        attrs.evolve(
-            group_from_db(g, members[g.group_key], ()), customer_ids=owners.get(g.group_key, [])
-        )
-        for g in groups
-    ]
+    stored = np.array([g.group_key for g in groups], dtype=np.int64)
+    order = np.argsort(stored, kind="stable")
+    at = np.searchsorted(stored[order], group_key)
+    found = at < len(stored)
+    found[found] = stored[order][at[found]] == group_key[found]
+    position, at = position[found], at[found]  # a row of no stored group: as the plain read
+    twice = np.bincount(position, minlength=len(keys)) > 1
+    if twice.any():
+        i = int(np.flatnonzero(twice)[0])
+        raise ValidationError(_stored(f"the store's customer key {int(keys[i])} is owned twice"))
+    owner[position] = order[at]
+    return [group_from_db(g, members[g.group_key], ()) for g in groups], owner
 
 
 # ---------------------------------------------------------------- customers
@@ -329,7 +393,7 @@ def _codes(
     encoded = column.dictionary_encode().combine_chunks()
     code_of = {name: code for code, name in enumerate(names)} | {"": NO_CODE}
     found = [code_of.get(name) for name in encoded.dictionary.to_pylist()]
-    indices = encoded.indices.to_numpy()
+    indices = _ints(encoded.indices)
     if None in found:
         bad = found.index(None)
         i = int(np.flatnonzero(indices == bad)[0])
@@ -353,6 +417,33 @@ def _check_months(ordinals: npt.NDArray[Any], what: str, name: Any) -> None:
             ) from None
 
 
+def _ints(column: pa.Array | pa.ChunkedArray) -> npt.NDArray[Any]:
+    """An integer column as a numpy view of its buffers.
+
+    pyarrow's own ``to_numpy`` goes through its pandas conversion, which imports
+    pandas (half a second) the first time. A column of another type, or with
+    nulls, raises ``TypeError``: the driver read values the store never writes,
+    and the plain path reads and reports them.
+    """
+    import pyarrow as pa
+
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    parts = []
+    for chunk in chunks:
+        kind = chunk.type
+        if not pa.types.is_integer(kind) or chunk.null_count:
+            raise TypeError(f"a column of integers holds {kind} values or nulls")
+        if len(chunk):
+            signed = "i" if pa.types.is_signed_integer(kind) else "u"
+            dtype = np.dtype(f"{signed}{kind.bit_width // 8}")
+            data = chunk.buffers()[1]
+            offset = chunk.offset * dtype.itemsize
+            parts.append(np.frombuffer(data, dtype=dtype, count=len(chunk), offset=offset))
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
 def _objects(column: pa.ChunkedArray) -> npt.NDArray[np.object_]:
     """A text column as an ``object`` array of ``str`` (pyarrow's own conversion imports pandas)."""
     out = np.empty(len(column), dtype=object)
@@ -360,13 +451,31 @@ def _objects(column: pa.ChunkedArray) -> npt.NDArray[np.object_]:
     return out
 
 
+def _repeated(column: pa.ChunkedArray) -> npt.NDArray[np.object_]:
+    """A text column of few distinct values as ``object``: one ``str`` per distinct value."""
+    encoded = column.dictionary_encode().combine_chunks()
+    values = np.empty(len(encoded.dictionary), dtype=object)
+    values[:] = encoded.dictionary.to_pylist()
+    return values[_ints(encoded.indices)] if len(values) else np.empty(len(column), dtype=object)
+
+
+def _unique_ids(column: pa.ChunkedArray) -> npt.NDArray[np.object_]:
+    """The customer ids as ``object``, checked to be distinct by Arrow's hashing (no dict)."""
+    encoded = column.dictionary_encode().combine_chunks()
+    if len(encoded.dictionary) != len(column):
+        counts = np.bincount(_ints(encoded.indices), minlength=len(encoded.dictionary))
+        twice = encoded.dictionary[int(np.flatnonzero(counts > 1)[0])].as_py()
+        raise DuplicateCustomerError(_stored(f"the store holds customer id {twice!r} twice"))
+    return _objects(column)
+
+
 def _customers(table: pa.Table) -> tuple[npt.NDArray[np.int64], CustomerColumns]:
     """The stored keys, and the customers as columns with their cheap checks."""
     for name in ("customer_id", "name"):
         if table.column(name).null_count:
             raise ValidationError(_stored(f"a stored customer has no {name}"))
-    keys = table.column("customer_key").to_numpy().astype(np.int64)
-    ids = _objects(table.column("customer_id"))
+    keys = _ints(table.column("customer_key")).astype(np.int64)
+    ids = _unique_ids(table.column("customer_id"))
     n = len(ids)
 
     def customer(i: int) -> str:
@@ -385,11 +494,11 @@ def _customers(table: pa.Table) -> tuple[npt.NDArray[np.int64], CustomerColumns]
                 "its segment's"
             )
         )
-    tier = table.column("tier").to_numpy()
+    tier = _ints(table.column("tier"))
     if n and (int(tier.min()) < 0 or int(tier.max()) >= len(TIERS)):
         i = int(np.flatnonzero((tier < 0) | (tier >= len(TIERS)))[0])
         raise ValidationError(_stored(f"{customer(i)}: tier rank {int(tier[i])} is not valid"))
-    parent_key = table.column("parent_key").to_numpy().astype(np.int64)
+    parent_key = _ints(table.column("parent_key")).astype(np.int64)
     parent = np.full(n, NO_CODE, dtype=np.int32)
     has_parent = parent_key != NO_CODE
     parent[has_parent] = _positions(keys, parent_key[has_parent], "a stored customer's parent")
@@ -400,9 +509,9 @@ def _customers(table: pa.Table) -> tuple[npt.NDArray[np.int64], CustomerColumns]
     if cycles:
         path = " -> ".join(str(ids[c]) for c in [*cycles[0], cycles[0][0]])
         raise ValidationError(_stored(f"the store's customers form a parent cycle: {path}"))
-    first_period = table.column("first_period").to_numpy().astype(np.int32)
+    first_period = _ints(table.column("first_period")).astype(np.int32)
     _check_months(first_period, "first_period", customer)
-    tier_since = table.column("tier_since").to_numpy().astype(np.int32)
+    tier_since = _ints(table.column("tier_since")).astype(np.int32)
     has_since = tier_since != NO_CODE
     since_ids = ids[has_since]
     _check_months(
@@ -412,8 +521,8 @@ def _customers(table: pa.Table) -> tuple[npt.NDArray[np.int64], CustomerColumns]
     if early.any():
         i = int(np.flatnonzero(early)[0])
         raise ValidationError(_stored(f"{customer(i)}: tier_since is before first_period"))
-    province = _objects(table.column("province"))
-    province[table.column("no_province").to_numpy().astype(bool)] = None
+    province = _repeated(table.column("province"))
+    province[_ints(table.column("no_province")).astype(bool)] = None
     columns = CustomerColumns(
         id=ids,
         name=_objects(table.column("name")),
@@ -491,7 +600,7 @@ def _revenue(
     n_products = len(catalog)
     first_period = customers.first_period
     for batch in batches:
-        key, product, period, fen, volume = (batch.column(i).to_numpy() for i in range(5))
+        key, product, period, fen, volume = (_ints(batch.column(i)) for i in range(5))
         if not len(key):
             continue
         customer = _positions(keys, key.astype(np.int64), "a stored revenue row")

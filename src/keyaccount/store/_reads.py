@@ -15,6 +15,8 @@ from sqlmodel import Session, col, select
 from keyaccount.domain import (
     MAX_AMOUNT_FEN,
     MAX_VOLUME,
+    SEGMENTS,
+    SUB_SEGMENTS,
     Customer,
     Member,
     Period,
@@ -26,7 +28,13 @@ from keyaccount.domain import (
     default_catalog,
     format_yuan,
 )
-from keyaccount.exceptions import PrecisionError, UnknownCustomerError, UnknownProjectGroupError
+from keyaccount.exceptions import (
+    KeyAccountError,
+    PrecisionError,
+    UnknownCustomerError,
+    UnknownProjectGroupError,
+    ValidationError,
+)
 from keyaccount.portfolio import CustomerColumns, Portfolio, RevenueColumns
 from keyaccount.store._mapping import (
     CUSTOMER_COLUMN_ORDER,
@@ -51,7 +59,7 @@ from keyaccount.store._tables import (
 from keyaccount.utils.display import HEAD_ROWS, html_table, money, number, short_repr, span
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Sequence
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 __all__ = [
     "RevenueTable",
@@ -310,8 +318,63 @@ def read_customer_columns(
     rows: list[tuple[Any, ...]] = []
     for part in iter_raw_rows(conn, stmt):
         rows.extend(part)
-    stored_keys = np.array([r[0] for r in rows], dtype=np.int64)
-    return stored_keys, customer_columns_from_tuples(rows)
+    try:
+        stored_keys = np.array([r[0] for r in rows], dtype=np.int64)
+        return stored_keys, customer_columns_from_tuples(rows)
+    except KeyAccountError:
+        raise
+    except (LookupError, ValueError, TypeError, OverflowError) as exc:
+        raise _unreadable(rows, _CUSTOMER_KINDS, "customer", exc) from None
+
+
+_CHANGED: Final = "the database was changed by other means: correct it"
+_CUSTOMER_KINDS: Final[dict[str, str | frozenset[str | None]]] = {
+    "customer_key": "integer",
+    "segment": frozenset([None, *(s.name for s in SEGMENTS)]),
+    "sub_segment": frozenset([None, *(s.name for s in SUB_SEGMENTS)]),
+    "tier": "integer",
+    "parent_key": "integer or null",
+    "first_period": "integer",
+    "tier_since": "integer or null",
+}
+"""What each checked column of a customer row holds: integers, or one of a set of names."""
+_REVENUE_KINDS: Final = dict.fromkeys(REVENUE_ROW_COLUMNS, "integer")
+
+
+def _fits(value: object, kind: str | frozenset[str | None]) -> bool:
+    if isinstance(kind, frozenset):
+        return value in kind
+    if value is None:
+        return kind.endswith("or null")
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _unreadable(
+    rows: Sequence[Sequence[Any]],
+    kinds: Mapping[str, str | frozenset[str | None]],
+    what: str,
+    exc: Exception,
+) -> ValidationError:
+    """The error naming the first stored value of ``rows`` of a kind the store never writes.
+
+    ``rows`` are in :data:`CUSTOMER_COLUMN_ORDER` (customers) or
+    :data:`REVENUE_ROW_COLUMNS` (revenue).
+    """
+    order = CUSTOMER_COLUMN_ORDER if what == "customer" else REVENUE_ROW_COLUMNS
+    for row in rows:
+        for name, value in zip(order, row, strict=True):
+            kind = kinds.get(name)
+            if kind is None or _fits(value, kind):
+                continue
+            problem = "is unknown" if isinstance(kind, frozenset) else f"is not an {kind}"
+            where = (
+                f"the store's customer {row[1]!r}"
+                if what == "customer"
+                else "the store's revenue row "
+                + ", ".join(f"{n}={v!r}" for n, v in zip(order, row, strict=True))
+            )
+            return ValidationError(f"{where}: {name} {value!r} {problem}; {_CHANGED}")
+    return ValidationError(f"the store's {what} rows cannot be read ({exc}); {_CHANGED}")
 
 
 # ---------------------------------------------------------------- revenue
@@ -346,7 +409,11 @@ def iter_revenue_blocks(
         yield from _pg_binary_blocks(conn, stmt)
         return
     for rows in iter_raw_rows(conn, stmt):
-        yield np.array(rows, dtype=np.int64).reshape(len(rows), len(REVENUE_ROW_COLUMNS))
+        try:
+            block = np.array(rows, dtype=np.int64)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise _unreadable(rows, _REVENUE_KINDS, "revenue", exc) from None
+        yield block.reshape(len(rows), len(REVENUE_ROW_COLUMNS))
 
 
 _BIG_ENDIAN: Final = {"int4": ">i4", "int8": ">i8"}
