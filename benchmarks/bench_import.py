@@ -1,36 +1,42 @@
-"""Bulk import speed: keyaccount.store against the plain driver, on SQLite and PostgreSQL.
+"""Bulk import speed: keyaccount.store against the plain drivers at their fastest.
 
 Loads the demo portfolio's revenue (``keyaccount.demo.generate``: 1 million
 customers x 24 months, about 26 million revenue rows by default) in batches
 of 500,000 rows, and compares in one run:
 
 - SQLite: ``Store.import_rows`` (customer ids mapped to keys and checked,
-  revenue written in one transaction, the index built, committed) against
-  the fastest plain ``sqlite3.executemany`` of the same rows as tuples (one
-  row per ``INSERT``) into a table without indexes or constraints, with
-  ``journal_mode=OFF`` and ``synchronous=OFF`` (no crash safety at all); and,
-  for reference, the same plain load with 100 rows per ``INSERT``, the
-  statement shape the store uses;
-- PostgreSQL: the same ``Store.import_rows`` against a plain psycopg ``COPY``
-  with ``write_row`` into a table without indexes or constraints; and, for
-  reference, the same plain COPY followed by building the primary key and
-  the (customer, period) index the store's table has (but no foreign keys).
+  products, months and limits checked, revenue written in one transaction,
+  the (customer, period) index in place or built, committed) against plain
+  loads of the same integer rows into a table without indexes or
+  constraints, with ``journal_mode=OFF`` and ``synchronous=OFF`` (no crash
+  safety at all): ``sqlite3.executemany`` of a prepared multi-row
+  ``INSERT ... VALUES`` with 100, 500 and 6,553 rows per statement (6,553 x 5
+  columns is the limit of 32,766 parameters), and the ADBC SQLite driver's
+  ``adbc_ingest`` of Arrow tables. Each plain load then builds the index
+  the store's table has, timed apart;
+- PostgreSQL: the same ``Store.import_rows`` against plain ``COPY`` into a
+  bare table: binary ``COPY ... FROM STDIN`` of blocks encoded by numpy
+  (``copy.write`` of one record array per 100,000 rows), the ADBC
+  PostgreSQL driver's ``adbc_ingest`` (binary COPY from Arrow), and psycopg's
+  ``write_row`` (a Python call per row); each then builds the primary key
+  and the (customer, period) index the store's table has, timed apart.
 
 With ``--csv`` it also times ``Store.import_csv`` of the same portfolio
-written as a customers and a revenue file (reading and checking the CSV
-included) against the same plain baselines.
+written as a customers and a revenue file (reading and checking included).
 
-Each measurement runs in a fresh child process that generates the data the
-same way; memory is the child's resident set size, sampled every 20 ms
-during the load, reported as the peak and as the peak above what the child
-held before the load (the generated portfolio).
+Each round runs in a fresh child process that generates the data once and
+then runs every load of its backend, one after the other, each into a
+fresh file or database (the order alternates between rounds); the table
+gives the best and the median of the rounds. Memory is the child's
+resident set size, sampled every 20 ms during a load, as the peak above
+what the child held before it (the generated portfolio).
 
 Usage::
 
     .venv/bin/python benchmarks/bench_import.py                 # 1M customers, both backends
     .venv/bin/python benchmarks/bench_import.py --customers 100000 --backends sqlite
     .venv/bin/python benchmarks/bench_import.py --postgres postgresql://user@host/db
-    .venv/bin/python benchmarks/bench_import.py --repeat 3      # fastest of three runs each
+    .venv/bin/python benchmarks/bench_import.py --repeat 3      # three rounds
     .venv/bin/python benchmarks/bench_import.py --csv           # also the whole CSV path
 
 Without ``--postgres`` a throwaway PostgreSQL server is started from the
@@ -43,6 +49,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -54,6 +61,7 @@ from _common import (
     PeakSampler,
     mib,
     postgres_database,
+    print_environment,
     psycopg_conninfo,
     run_child,
     start_postgres,
@@ -64,6 +72,26 @@ if TYPE_CHECKING:
 
 BATCH_ROWS = 500_000
 PG_SETTINGS = {"shared_buffers": "256MB", "max_wal_size": "4GB"}
+LIBRARIES = ["SQLAlchemy", "psycopg", "pyarrow", "adbc-driver-sqlite", "adbc-driver-postgresql"]
+COLUMNS = ("customer_key", "product_key", "period", "revenue_fen", "volume")
+BARE_TABLE = (
+    "CREATE TABLE revenue ({identity}customer_key integer, product_key integer, "
+    "period integer, revenue_fen bigint, volume bigint)"
+)
+
+SQLITE_LOADS = ["sqlite_rows_100", "sqlite_rows_500", "sqlite_rows_6553", "sqlite_adbc", "store"]
+POSTGRES_LOADS = ["pg_copy_numpy", "pg_adbc", "pg_copy_write_row", "store"]
+LABELS = {
+    "sqlite_rows_100": "plain executemany, 100 rows per INSERT",
+    "sqlite_rows_500": "plain executemany, 500 rows per INSERT",
+    "sqlite_rows_6553": "plain executemany, 6,553 rows per INSERT",
+    "sqlite_adbc": "plain ADBC `adbc_ingest` (Arrow)",
+    "pg_copy_numpy": "plain binary COPY, numpy-encoded blocks",
+    "pg_adbc": "plain ADBC `adbc_ingest` (binary COPY from Arrow)",
+    "pg_copy_write_row": "plain COPY, psycopg `write_row` per row",
+    "store": "`Store.import_rows`",
+    "csv": "`Store.import_csv` (CSV files, parsing included)",
+}
 
 
 # ---------------------------------------------------------------- data
@@ -106,7 +134,25 @@ def key_batches(portfolio: Any) -> Iterator[tuple[Any, ...]]:
         )
 
 
-# ---------------------------------------------------------------- the loads
+def measured(load: Callable[[], Any], keys: Callable[[], Any] | None = None) -> dict[str, float]:
+    """Time ``load`` (and then ``keys``, apart) with the resident set sampled."""
+    with PeakSampler() as memory:
+        t0 = time.perf_counter()
+        rows = load()
+        t1 = time.perf_counter()
+        if keys is not None:
+            keys()
+        t2 = time.perf_counter()
+    return {
+        "rows": rows,
+        "seconds": t1 - t0,
+        "keys_seconds": t2 - t1,
+        "peak": memory.peak,
+        "peak_above_start": memory.peak - memory.start,
+    }
+
+
+# ---------------------------------------------------------------- the store
 
 
 def run_store(portfolio: Any, url: str) -> dict[str, float]:
@@ -117,19 +163,16 @@ def run_store(portfolio: Any, url: str) -> dict[str, float]:
     with Store(url) as store:
         t0 = time.perf_counter()
         store.import_rows(customers, catalog=portfolio.products, progress=False)
-        t1 = time.perf_counter()
-        with PeakSampler() as memory:
-            report = store.import_rows(
-                revenue=revenue_batches(portfolio), catalog=portfolio.products, progress=False
+        customers_seconds = time.perf_counter() - t0
+        result = measured(
+            lambda: (
+                store.import_rows(
+                    revenue=revenue_batches(portfolio), catalog=portfolio.products, progress=False
+                ).revenue_rows
             )
-        t2 = time.perf_counter()
-    return {
-        "rows": report.revenue_rows,
-        "seconds": t2 - t1,
-        "customers_seconds": t1 - t0,
-        "peak": memory.peak,
-        "peak_above_start": memory.peak - memory.start,
-    }
+        )
+    result["customers_seconds"] = customers_seconds
+    return result
 
 
 def run_store_csv(portfolio: Any, url: str, workdir: Path) -> dict[str, float]:
@@ -139,169 +182,304 @@ def run_store_csv(portfolio: Any, url: str, workdir: Path) -> dict[str, float]:
 
     customers, revenue = workdir / "bench_customers.csv", workdir / "bench_revenue.csv"
     write_portfolio_csv(portfolio, customers, revenue)
-    rows = len(portfolio.revenue_columns)
     try:
-        with Store(url) as store, PeakSampler() as memory:
-            t0 = time.perf_counter()
-            report = store.import_csv(
-                customers, revenue, catalog=portfolio.products, progress=False
+        with Store(url) as store:
+            return measured(
+                lambda: (
+                    store.import_csv(
+                        customers, revenue, catalog=portfolio.products, progress=False
+                    ).revenue_rows
+                )
             )
-            t1 = time.perf_counter()
-        assert report.revenue_rows == rows
     finally:
         customers.unlink(missing_ok=True)
         revenue.unlink(missing_ok=True)
-    return {
-        "rows": rows,
-        "seconds": t1 - t0,
-        "peak": memory.peak,
-        "peak_above_start": memory.peak - memory.start,
-    }
 
 
-def run_plain_sqlite(portfolio: Any, path: str, rows_per_statement: int = 1) -> dict[str, float]:
+# ---------------------------------------------------------------- plain SQLite
+
+
+def run_sqlite_rows(portfolio: Any, path: str, k: int) -> dict[str, float]:
+    """``executemany`` of a prepared ``k``-row ``INSERT``, then the store's index."""
     import sqlite3
 
     con = sqlite3.connect(path, isolation_level=None)
     con.execute("PRAGMA journal_mode = OFF")
     con.execute("PRAGMA synchronous = OFF")
-    con.execute(
-        "CREATE TABLE revenue (customer_key INTEGER, product_key INTEGER, period INTEGER, "
-        "revenue_fen INTEGER, volume INTEGER)"
-    )
-    rows = 0
-    with PeakSampler() as memory:
-        t0 = time.perf_counter()
+    con.execute(BARE_TABLE.format(identity=""))
+    one = "INSERT INTO revenue VALUES (?, ?, ?, ?, ?)"
+    many = "INSERT INTO revenue VALUES " + ", ".join(["(?, ?, ?, ?, ?)"] * k)
+
+    def load() -> int:
+        rows = 0
         con.execute("BEGIN")
-        one = "INSERT INTO revenue VALUES (?, ?, ?, ?, ?)"
-        many = "INSERT INTO revenue VALUES " + ", ".join(["(?, ?, ?, ?, ?)"] * rows_per_statement)
-        k = rows_per_statement
-        for c, p, per, fen, vol in key_batches(portfolio):
-            if k == 1:
-                con.executemany(
-                    one,
-                    zip(
-                        c.tolist(),
-                        p.tolist(),
-                        per.tolist(),
-                        fen.tolist(),
-                        vol.tolist(),
-                        strict=True,
-                    ),
-                )
-            else:
-                block = np.column_stack([c, p, per, fen, vol]).astype(np.int64)
-                full = len(block) // k * k
-                flat = iter(block[:full].ravel().tolist())
-                con.executemany(many, zip(*[flat] * (5 * k), strict=True))
-                con.executemany(one, block[full:].tolist())
-            rows += len(c)
+        for columns in key_batches(portfolio):
+            block = np.empty((len(columns[0]), 5), dtype=np.int64)
+            for i, column in enumerate(columns):
+                block[:, i] = column
+            full = len(block) // k * k
+            flat = iter(block[:full].ravel().tolist())
+            con.executemany(many, zip(*[flat] * (5 * k), strict=True))
+            con.executemany(one, block[full:].tolist())
+            rows += len(block)
         con.execute("COMMIT")
-        t1 = time.perf_counter()
-    con.close()
-    return {
-        "rows": rows,
-        "seconds": t1 - t0,
-        "peak": memory.peak,
-        "peak_above_start": memory.peak - memory.start,
-    }
+        return rows
+
+    def index() -> None:
+        con.execute("CREATE INDEX ix_revenue ON revenue (customer_key, period)")
+
+    try:
+        return measured(load, index)
+    finally:
+        con.close()
 
 
-def run_plain_copy(portfolio: Any, url: str, keys: bool = False) -> dict[str, float]:
-    """Plain COPY with write_row; with ``keys``, then the store's primary key and index."""
+def run_sqlite_adbc(portfolio: Any, path: str) -> dict[str, float]:
+    """The ADBC SQLite driver's ``adbc_ingest`` of one Arrow table per batch."""
+    import adbc_driver_sqlite.dbapi as adbc
+    import pyarrow as pa
+
+    con = adbc.connect(path, autocommit=True)
+    cur = con.cursor()
+    cur.execute("PRAGMA journal_mode = OFF")
+    cur.execute("PRAGMA synchronous = OFF")
+    cur.execute(BARE_TABLE.format(identity=""))
+
+    def load() -> int:
+        rows = 0
+        cur.execute("BEGIN")
+        for columns in key_batches(portfolio):
+            cur.adbc_ingest(
+                "revenue", pa.table(dict(zip(COLUMNS, columns, strict=True))), mode="append"
+            )
+            rows += len(columns[0])
+        cur.execute("COMMIT")
+        return rows
+
+    def index() -> None:
+        cur.execute("CREATE INDEX ix_revenue ON revenue (customer_key, period)")
+
+    try:
+        return measured(load, index)
+    finally:
+        cur.close()
+        con.close()
+
+
+# ---------------------------------------------------------------- plain PostgreSQL
+
+
+def _pg_keys(conn: Any) -> None:
+    conn.execute("ALTER TABLE revenue ADD PRIMARY KEY (revenue_key)")
+    conn.execute("CREATE INDEX ON revenue (customer_key, period)")
+    conn.commit()
+
+
+def _pg_bare(conn: Any) -> None:
+    identity = "revenue_key bigint GENERATED BY DEFAULT AS IDENTITY (CACHE 10000), "
+    conn.execute(BARE_TABLE.format(identity=identity).encode())
+    conn.execute("SET maintenance_work_mem = '256MB'")
+    conn.commit()
+
+
+def run_pg_copy(portfolio: Any, url: str, *, numpy_blocks: bool) -> dict[str, float]:
+    """``COPY ... FROM STDIN (FORMAT BINARY)``: numpy-encoded blocks or ``write_row``."""
     import psycopg
 
-    conninfo = psycopg_conninfo(url)
-    identity = "revenue_key bigint GENERATED BY DEFAULT AS IDENTITY (CACHE 10000), " if keys else ""
-    rows = 0
-    with psycopg.connect(conninfo) as conn:
-        conn.execute(
-            f"CREATE TABLE revenue ({identity}customer_key integer, product_key integer, "
-            "period integer, revenue_fen bigint, volume bigint)".encode()
-        )
-        conn.commit()
-        with PeakSampler() as memory:
-            t0 = time.perf_counter()
+    header = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+    record = np.dtype(
+        [("n", ">i2")]
+        + [
+            item
+            for i, size in enumerate((4, 4, 4, 8, 8))
+            for item in ((f"l{i}", ">i4"), (f"v{i}", f">i{size}"))
+        ]
+    )
+    sql = f"COPY revenue ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+
+    with psycopg.connect(psycopg_conninfo(url)) as conn:
+        _pg_bare(conn)
+
+        def load() -> int:
+            rows = 0
             with conn.cursor() as cur:
-                for c, p, per, fen, vol in key_batches(portfolio):
-                    with cur.copy(
-                        "COPY revenue (customer_key, product_key, period, revenue_fen, volume) "
-                        "FROM STDIN"
-                    ) as copy:
-                        for row in zip(
-                            c.tolist(),
-                            p.tolist(),
-                            per.tolist(),
-                            fen.tolist(),
-                            vol.tolist(),
-                            strict=True,
-                        ):
-                            copy.write_row(row)
-                    rows += len(c)
-            if keys:
-                conn.execute("ALTER TABLE revenue ADD PRIMARY KEY (revenue_key)")
-                conn.execute("CREATE INDEX ON revenue (customer_key, period)")
+                for columns in key_batches(portfolio):
+                    with cur.copy(sql) as copy:
+                        if numpy_blocks:
+                            copy.write(header)
+                            for cut in range(0, len(columns[0]), 100_000):
+                                part = np.empty(len(columns[0][cut : cut + 100_000]), dtype=record)
+                                part["n"] = 5
+                                for i, column in enumerate(columns):
+                                    part[f"l{i}"] = part.dtype[f"v{i}"].itemsize
+                                    part[f"v{i}"] = column[cut : cut + 100_000]
+                                copy.write(part.view(np.uint8).data)
+                            copy.write(b"\xff\xff")
+                        else:
+                            copy.set_types(["int4", "int4", "int4", "int8", "int8"])
+                            for row in zip(*(c.tolist() for c in columns), strict=True):
+                                copy.write_row(row)
+                    rows += len(columns[0])
             conn.commit()
-            t1 = time.perf_counter()
-    return {
-        "rows": rows,
-        "seconds": t1 - t0,
-        "peak": memory.peak,
-        "peak_above_start": memory.peak - memory.start,
-    }
+            return rows
+
+        return measured(load, lambda: _pg_keys(conn))
+
+
+def run_pg_adbc(portfolio: Any, url: str) -> dict[str, float]:
+    """The ADBC PostgreSQL driver's ``adbc_ingest`` (binary COPY of Arrow tables)."""
+    import adbc_driver_postgresql.dbapi as adbc
+    import psycopg
+    import pyarrow as pa
+
+    with psycopg.connect(psycopg_conninfo(url)) as conn:
+        _pg_bare(conn)
+        con = adbc.connect(psycopg_conninfo(url))
+        try:
+            cur = con.cursor()
+
+            def load() -> int:
+                rows = 0
+                for columns in key_batches(portfolio):
+                    table = pa.table(
+                        [pa.array(c, type=t) for c, t in zip(columns, _ARROW_TYPES, strict=True)],
+                        names=list(COLUMNS),
+                    )
+                    cur.adbc_ingest("revenue", table, mode="append")
+                    rows += len(columns[0])
+                con.commit()
+                return rows
+
+            return measured(load, lambda: _pg_keys(conn))
+        finally:
+            con.close()
+
+
+def _arrow_types() -> list[Any]:
+    import pyarrow as pa
+
+    return [pa.int32(), pa.int32(), pa.int32(), pa.int64(), pa.int64()]
+
+
+_ARROW_TYPES: list[Any] = []
 
 
 # ---------------------------------------------------------------- driver
 
 
+def run_load(name: str, portfolio: Any, url: str, workdir: Path) -> dict[str, float]:
+    """Run the load ``name`` into the empty database at ``url``."""
+    path = url.removeprefix("sqlite:///")
+    if name.startswith("sqlite_rows_"):
+        return run_sqlite_rows(portfolio, path, int(name.rsplit("_", 1)[1]))
+    if name == "sqlite_adbc":
+        return run_sqlite_adbc(portfolio, path)
+    if name.startswith("pg_copy_"):
+        return run_pg_copy(portfolio, url, numpy_blocks=name == "pg_copy_numpy")
+    if name == "pg_adbc":
+        return run_pg_adbc(portfolio, url)
+    if name == "store":
+        return run_store(portfolio, url)
+    return run_store_csv(portfolio, url, workdir)
+
+
 def child(args: argparse.Namespace) -> None:
-    t0 = time.perf_counter()
+    _ARROW_TYPES.extend(_arrow_types())
     portfolio = make_data(args.customers, args.months, args.seed)
-    generated = time.perf_counter() - t0
-    runs = {
-        "store_sqlite": lambda: run_store(portfolio, f"sqlite:///{args.target}"),
-        "plain_sqlite": lambda: run_plain_sqlite(portfolio, args.target),
-        "plain_sqlite_multirow": lambda: run_plain_sqlite(portfolio, args.target, 100),
-        "store_postgresql": lambda: run_store(portfolio, args.target),
-        "plain_postgresql": lambda: run_plain_copy(portfolio, args.target),
-        "plain_postgresql_keys": lambda: run_plain_copy(portfolio, args.target, keys=True),
-        "csv_sqlite": lambda: run_store_csv(
-            portfolio, f"sqlite:///{args.target}", Path(args.target).parent
-        ),
-        "csv_postgresql": lambda: run_store_csv(portfolio, args.target, Path(args.csv_dir)),
-    }
-    result = runs[args.child]()
-    result["generate_seconds"] = generated
-    result["customers"] = len(portfolio)
-    print(json.dumps(result))
-
-
-def measure(args: argparse.Namespace, name: str, target: str) -> dict[str, float]:
-    cmd = [
-        "--child",
-        name,
-        "--target",
-        target,
-        "--customers",
-        str(args.customers),
-        "--months",
-        str(args.months),
-        "--seed",
-        str(args.seed),
-        "--csv-dir",
-        str(args.workdir_path),
-    ]
-    best: dict[str, float] | None = None
-    for _ in range(args.repeat):
-        result: dict[str, float] = run_child(__file__, cmd)
-        if best is None or result["seconds"] < best["seconds"]:
-            best = result
-        if target.startswith("postgresql"):
-            postgres_database(target.rsplit("/", 1)[0] + "/postgres", target.rsplit("/", 1)[1])
+    names = args.loads.split(",")
+    results: dict[str, dict[str, float]] = {}
+    workdir = Path(args.csv_dir)
+    for name in names:
+        if args.backend == "sqlite":
+            target = workdir / f"bench_{name}.db"
+            target.unlink(missing_ok=True)
+            url = f"sqlite:///{target}"
         else:
-            Path(target).unlink(missing_ok=True)
-    assert best is not None
-    return best
+            url = postgres_database(args.target, f"bench_{name}")
+        try:
+            results[name] = run_load(name, portfolio, url, workdir)
+        finally:
+            if args.backend == "sqlite":
+                target.unlink(missing_ok=True)
+            else:
+                postgres_database(args.target, f"bench_{name}")  # empty it again
+    print(json.dumps({"customers": len(portfolio), "results": results}))
+
+
+def run_rounds(args: argparse.Namespace, backend: str, loads: list[str], target: str) -> Any:
+    rounds = []
+    for r in range(args.repeat):
+        order = loads if r % 2 == 0 else loads[::-1]
+        cmd = [
+            "--child",
+            backend,
+            "--loads",
+            ",".join(order),
+            "--target",
+            target,
+            "--customers",
+            str(args.customers),
+            "--months",
+            str(args.months),
+            "--seed",
+            str(args.seed),
+            "--csv-dir",
+            str(args.workdir_path),
+        ]
+        rounds.append(run_child(__file__, cmd))
+    return rounds
+
+
+def report(backend: str, rounds: list[Any]) -> None:
+    names = list(rounds[0]["results"])
+    first = rounds[0]["results"][names[0]]
+    print(
+        f"\n{backend}: {rounds[0]['customers']:,} customers, {int(first['rows']):,} revenue rows, "
+        f"batches of {BATCH_ROWS:,}, {len(rounds)} rounds"
+    )
+
+    def seconds(name: str, keys: bool) -> list[float]:
+        return [
+            r["results"][name]["seconds"] + (r["results"][name]["keys_seconds"] if keys else 0)
+            for r in rounds
+        ]
+
+    plain = [n for n in names if n not in ("store", "csv")]
+    fastest_load = min(plain, key=lambda n: min(seconds(n, False)))
+    fastest_keys = min(plain, key=lambda n: min(seconds(n, True)))
+    print(f"fastest plain load: {LABELS[fastest_load]}; with the index: {LABELS[fastest_keys]}")
+    print(
+        "| load | best s | median s | rows/s (best) | + index: best s | median s "
+        "| store vs load (best, median) | store vs load + index | peak above start |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    ref_load = seconds(fastest_load, False)
+    ref_keys = seconds(fastest_keys, True)
+    for name in sorted(names, key=lambda n: (n in ("store", "csv"), n)):
+        s = seconds(name, False)
+        k = seconds(name, True)
+        rows = rounds[0]["results"][name]["rows"]
+        peak = max(r["results"][name]["peak_above_start"] for r in rounds)
+        with_keys = (
+            f"{min(k):.1f} | {statistics.median(k):.1f}" if name not in ("store", "csv") else "| "
+        )
+        ratios = ""
+        if name in ("store", "csv"):
+            ratios = (
+                f"{min(ref_load) / min(s):.2f}x, "
+                f"{statistics.median(ref_load) / statistics.median(s):.2f}x | "
+                f"{min(ref_keys) / min(s):.2f}x, "
+                f"{statistics.median(ref_keys) / statistics.median(s):.2f}x"
+            )
+        else:
+            ratios = " | "
+        print(
+            f"| {LABELS[name]} | {min(s):.1f} | {statistics.median(s):.1f} | "
+            f"{rows / min(s):,.0f} | {with_keys} | {ratios} | {mib(peak)} |"
+        )
+    if "store" in names:
+        customers = [r["results"]["store"]["customers_seconds"] for r in rounds]
+        print(f"customers imported first in {min(customers):.1f} s (not in the figures)")
 
 
 def main() -> None:
@@ -311,85 +489,57 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2022)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--postgres", default=None, help="admin URL of a PostgreSQL server")
-    parser.add_argument("--workdir", default=None, help="where the SQLite files go")
-    parser.add_argument(
-        "--repeat", type=int, default=1, help="run each load this many times, keep the fastest"
-    )
+    parser.add_argument("--workdir", default=None, help="where the SQLite and CSV files go")
+    parser.add_argument("--repeat", type=int, default=2, help="rounds (best and median)")
     parser.add_argument(
         "--csv", action="store_true", help="also time Store.import_csv of CSV files (slow)"
     )
+    parser.add_argument("--loads", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--csv-dir", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--target", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
+        args.backend = args.child
         child(args)
         return
+    print_environment(LIBRARIES)
     backends = args.backends.split(",")
+    own_workdir = args.workdir is None
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="bench-import-"))
     workdir.mkdir(parents=True, exist_ok=True)
     args.workdir_path = workdir
-    results: list[tuple[str, str, dict[str, float]]] = []
-    if "sqlite" in backends:
-        names = ["plain_sqlite", "plain_sqlite_multirow", "store_sqlite"]
-        for name in names + (["csv_sqlite"] if args.csv else []):
-            target = workdir / f"{name}.db"
-            target.unlink(missing_ok=True)
-            results.append(("sqlite", name, measure(args, name, str(target))))
-            target.unlink(missing_ok=True)
+    extra = ["csv"] if args.csv else []
+    try:
+        if "sqlite" in backends:
+            report("sqlite", run_rounds(args, "sqlite", SQLITE_LOADS + extra, ""))
+        if "postgresql" in backends:
+            run_postgres(args, extra)
+    finally:
+        if own_workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print_environment(LIBRARIES, when="end")
+
+
+def run_postgres(args: argparse.Namespace, extra: list[str]) -> None:
     stop: Callable[[], None] | None = None
     pgdir: Path | None = None
-    if "postgresql" in backends:
-        admin = args.postgres
-        if admin is None:
-            pgdir = Path(tempfile.mkdtemp(prefix="bench-pg-"))
-            started = start_postgres(pgdir, PG_SETTINGS)
-            if started is None:
-                print("PostgreSQL: no server binaries, skipped", file=sys.stderr)
-            else:
-                admin, stop = started
-        try:
-            if admin is not None:
-                names = ["plain_postgresql", "plain_postgresql_keys", "store_postgresql"]
-                for name in names + (["csv_postgresql"] if args.csv else []):
-                    url = postgres_database(admin, f"bench_{name}")
-                    results.append(("postgresql", name, measure(args, name, url)))
-                    postgres_database(admin, f"bench_{name}")  # empty it again
-        finally:
-            if stop is not None:
-                stop()
-            if pgdir is not None:
-                shutil.rmtree(pgdir, ignore_errors=True)
-    print(
-        f"{results[0][2]['customers']:,} customers, {int(results[0][2]['rows']):,} revenue rows, "
-        f"batches of {BATCH_ROWS:,}"
-    )
-    print("| backend | load | rows/s | seconds | vs plain | peak RSS | peak above start |")
-    print("|---|---|---:|---:|---:|---:|---:|")
-    plain: dict[str, float] = {}
-    for backend, name, r in results:
-        rate = r["rows"] / r["seconds"]
-        if name in ("plain_sqlite", "plain_postgresql"):
-            plain[backend] = rate
-        ratio = f"{rate / plain[backend]:.2f}x" if backend in plain else ""
-        label = {
-            "plain_sqlite": "plain executemany, 1 row per INSERT",
-            "plain_sqlite_multirow": "plain executemany, 100 rows per INSERT",
-            "plain_postgresql": "plain COPY (write_row)",
-            "plain_postgresql_keys": "plain COPY, then the store's primary key and index",
-            "csv_sqlite": "Store.import_csv (CSV files, parsing included)",
-            "csv_postgresql": "Store.import_csv (CSV files, parsing included)",
-        }.get(name, "Store.import_rows")
-        print(
-            f"| {backend} | {label} | {rate:,.0f} | {r['seconds']:.1f} | {ratio} | "
-            f"{mib(r['peak'])} | {mib(r['peak_above_start'])} |"
-        )
-    for backend, _, r in results:
-        if "customers_seconds" in r:
-            print(
-                f"{backend}: customers imported in {r['customers_seconds']:.1f} s "
-                "(before the revenue load, not in the figures above)"
-            )
+    admin = args.postgres
+    if admin is None:
+        pgdir = Path(tempfile.mkdtemp(prefix="bench-pg-"))
+        started = start_postgres(pgdir, PG_SETTINGS)
+        if started is None:
+            print("PostgreSQL: no server binaries, skipped", file=sys.stderr)
+        else:
+            admin, stop = started
+    try:
+        if admin is not None:
+            report("postgresql", run_rounds(args, "postgresql", POSTGRES_LOADS + extra, admin))
+    finally:
+        if stop is not None:
+            stop()
+        if pgdir is not None:
+            shutil.rmtree(pgdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
