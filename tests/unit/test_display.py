@@ -244,7 +244,9 @@ BUILDERS: dict[str, Callable[[World], Any]] = {
     "keyaccount.portfolio.frames.Column": lambda w: _frame(w).columns[1],
     "keyaccount.portfolio.frames.Frame": _frame,
     "keyaccount.portfolio.texts.TextColumn": lambda w: keyaccount.portfolio.texts.TextColumn(3),
-    "keyaccount.portfolio.texts.ChunkedPieces": lambda w: keyaccount.portfolio.texts.ChunkedPieces(3),
+    "keyaccount.portfolio.texts.ChunkedPieces": lambda w: keyaccount.portfolio.texts.ChunkedPieces(
+        3
+    ),
     # keyaccount.analysis
     "keyaccount.analysis.RfmRow": lambda w: _rfm(w).row(str(_rfm(w).customer_ids[0])),
     "keyaccount.analysis.RfmScores": lambda w: keyaccount.analysis.rfm_scores(_rfm(w)),

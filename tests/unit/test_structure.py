@@ -39,12 +39,14 @@ ALLOWED["plot"] = {  # matplotlib plots: analysis and every room analysis may im
     *("rules", "utils"),
 }
 ALLOWED["report"] = ALLOWED["plot"] | {"plot"}  # the HTML report page: plots and their data
+ALLOWED["spark"] = {"domain", "exceptions", "portfolio", "rules", "utils"}  # policies on Spark
 # Third-party packages only one room may import.
 ONLY_IN: dict[str, str] = {
     "sqlalchemy": "store",
     "sqlmodel": "store",
     "psycopg": "store",
     "click": "cli",
+    "pyspark": "spark",
 }
 
 
@@ -155,7 +157,7 @@ def test_each_room_imports_only_the_rooms_below_it(room: str) -> None:
 
 @pytest.mark.parametrize(("library", "room"), sorted(ONLY_IN.items()))
 def test_a_library_is_imported_by_its_room_only(library: str, room: str) -> None:
-    """SQLAlchemy, sqlmodel and psycopg only in the store; click only in the command line."""
+    """A library given a room of its own (SQLAlchemy, click, pyspark) is imported there only."""
     outside = sorted(
         f"{i.source} (line {i.line})"
         for i in IMPORTS

@@ -71,6 +71,7 @@ SUBCOMMANDS: Mapping[str, str] = {
     "report": "keyaccount.cli._report_command:report_command",
     "rules": "keyaccount.cli._rules_commands:rules",
     "schema": "keyaccount.cli._schema_command:schema_command",
+    "spark": "keyaccount.cli._spark_command:spark",
     "targets": "keyaccount.cli._operations_commands:targets",
     "whitespace": "keyaccount.cli._crosssell_commands:whitespace",
 }
@@ -100,6 +101,7 @@ SUBCOMMAND_SUMMARIES: Mapping[str, str] = {
     "report": "Write the portfolio report as one self-contained HTML page (--out FILE).",
     "rules": "Policy files: check them, or print the default policy.",
     "schema": "Print the JSON Schema (draft 2020-12) of the document NAME, such as `customer`.",
+    "spark": "Evaluate a policy on Apache Spark, over Parquet files (the spark extra).",
     "targets": "Attainment of the project groups' revenue targets (目标完成率).",
     "whitespace": (
         "List whitespace: segment (or tier) x product cells nobody (or few) buy, by revenue."
