@@ -19,12 +19,15 @@ EXPECTED = [
     "Transactions",
     "iter_revenue_csv",
     "iter_transactions_csv",
+    "read_changes_parquet",
     "read_customers_csv",
     "read_portfolio_csv",
+    "read_portfolio_parquet",
     "read_transactions_csv",
     "transactions_from_frame",
     "write_customers_csv",
     "write_portfolio_csv",
+    "write_portfolio_parquet",
     "write_revenue_csv",
 ]
 

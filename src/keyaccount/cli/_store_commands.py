@@ -19,6 +19,7 @@ does not exist (and remove a store file they created when they fail);
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -38,6 +39,7 @@ __all__ = [
     "DEFAULT_DB",
     "EXPORT_KEYS",
     "IMPORT_KEYS",
+    "PARQUET_KEYS",
     "SHOWN_ROWS",
     "db_option",
     "demo_db_options",
@@ -80,6 +82,49 @@ IMPORT_KEYS = ("customers", "revenue_rows", "rejected", "reject_files")
 """The columns of ``keyaccount import --format json|csv`` (one row)."""
 EXPORT_KEYS = ("customers", "revenue_rows", "customers_file", "revenue_file")
 """The columns of ``keyaccount export --format json|csv`` (one row)."""
+PARQUET_KEYS = ("customers", "revenue_rows", "project_groups", "changes", "directory")
+"""The columns of ``keyaccount import|export --parquet DIR --format json|csv`` (one row)."""
+
+
+def _parquet_option(help_text: str) -> Callable[[F], F]:
+    return click.option(
+        "--parquet",
+        type=click.Path(file_okay=False),
+        default=None,
+        help=help_text,
+    )
+
+
+_replace_option = click.option(
+    "--replace",
+    is_flag=True,
+    default=False,
+    help="With --parquet: replace what is there (the store's data and history on import, "
+    "a Parquet portfolio directory on export).",
+)
+
+
+def _print_parquet(
+    verb: str, portfolio: Portfolio, changes: int, directory: str, output_format: str, zh: bool
+) -> None:
+    sizes = (len(portfolio), len(portfolio.revenue_columns), len(portfolio.project_groups))
+    if output_format.lower() != "table":
+        row = dict(zip(PARQUET_KEYS, (*sizes, changes, directory), strict=True))
+        emit(Section(verb, PARQUET_KEYS, [row]), output_format)
+        return
+    customers, rows, groups = (count(n) for n in sizes)
+    n_changes = count(changes)
+    if zh:
+        done = "已导入" if verb == "import" else "已导出"
+        click.echo(
+            f"{done}客户{customers}个、收入记录{rows}条、项目组{groups}个、变更{n_changes}条"
+        )
+    else:
+        done = "imported" if verb == "import" else "exported"
+        click.echo(
+            f"{done} {customers} customers, {rows} revenue rows, {groups} project groups "
+            f"and {n_changes} changes"
+        )
 
 
 def _print_report(report: ImportReport, output_format: str, lang: str) -> None:
@@ -123,6 +168,10 @@ def _print_report(report: ImportReport, output_format: str, lang: str) -> None:
     help="Import the good rows and write every bad row, with its reason, to "
     "DIR/<file name>.rejects.csv [default: any bad row fails the import].",
 )
+@_parquet_option(
+    "A Parquet portfolio directory (keyaccount export --parquet) to save into an empty store."
+)
+@_replace_option
 @_progress_option
 @format_option
 @lang_option
@@ -132,6 +181,8 @@ def import_command(
     revenue: str | None,
     transactions: str | None,
     reject_dir: str | None,
+    parquet: str | None,
+    replace: bool,
     progress: bool | None,
     output_format: str,
     lang: str,
@@ -147,9 +198,24 @@ def import_command(
     fails the import and nothing is written. The summary (customers, revenue rows,
     rejected rows and their files) is one row with --format json or csv; bad rows and
     progress go to stderr.
+
+    With --parquet DIR the whole portfolio of a Parquet directory (customers,
+    revenue, catalogue, project groups) is saved into an empty store; the
+    tier and segment changes of its changes.parquet are counted, not recorded
+    (the store records a change when it applies it).
     """
+    if parquet is not None:
+        if customers or revenue or transactions or reject_dir:
+            raise click.UsageError(
+                "--parquet reads a whole portfolio: give it without --customers, --revenue, "
+                "--transactions and --reject-dir"
+            )
+        _import_parquet(db, parquet, replace, output_format, lang.lower() == "zh")
+        return
     if customers is None and revenue is None and transactions is None:
-        raise click.UsageError("give at least one of --customers, --revenue, --transactions")
+        raise click.UsageError(
+            "give at least one of --customers, --revenue, --transactions (or --parquet)"
+        )
     with writing_store(db) as store:
         try:
             report = store.import_csv(
@@ -168,6 +234,37 @@ def import_command(
     _print_report(report, output_format, lang.lower())
 
 
+def _import_parquet(db: str, directory: str, replace: bool, output_format: str, zh: bool) -> None:
+    from keyaccount.io import read_changes_parquet, read_portfolio_parquet
+
+    try:
+        portfolio = read_portfolio_parquet(directory)
+        changes = read_changes_parquet(directory, portfolio=portfolio)
+    except CsvImportError as exc:
+        for row in exc.exceptions[:SHOWN_ROWS]:
+            click.echo(f"  {row}", err=True)
+        raise click.ClickException(
+            f"{exc.total:,} bad {'row' if exc.total == 1 else 'rows'} in {exc.path}; "
+            "nothing was imported"
+        ) from None
+    with writing_store(db) as store:
+        if not replace and not store.is_empty():
+            raise click.ClickException(
+                f"the store {db} already holds data; add --replace to replace it "
+                "(its change history too)"
+            )
+        store.save(portfolio, replace=replace)
+    if changes:
+        note = (
+            f"changes.parquet 中的{len(changes)}条变更未记录：存储在应用变更时记录它们"
+            if zh
+            else f"the {len(changes):,} changes of changes.parquet are not recorded: "
+            "the store records a change when it applies it"
+        )
+        click.echo(note, err=True)
+    _print_parquet("import", portfolio, len(changes), directory, output_format, zh)
+
+
 @click.command("export")
 @db_option
 @click.option("--customers", type=_file(False), default=None, help="Write customers here.")
@@ -179,6 +276,11 @@ def import_command(
     show_default=True,
     help="Segment, sub-segment and tier as English names or Chinese labels (中文).",
 )
+@_parquet_option(
+    "Write the whole portfolio and its change history as a Parquet directory here "
+    "(docs/import-export.md, Parquet)."
+)
+@_replace_option
 @_progress_option
 @format_option
 def export_command(
@@ -186,16 +288,36 @@ def export_command(
     customers: str | None,
     revenue: str | None,
     lang: str,
+    parquet: str | None,
+    replace: bool,
     progress: bool | None,
     output_format: str,
 ) -> None:
     """Export a store's customers and revenue as CSV files that `keyaccount import` reads back.
 
-    The summary (customers and revenue rows written, the files) is one row with
-    --format json or csv.
+    With --parquet DIR, the whole portfolio (customers, revenue, catalogue,
+    project groups) and the recorded tier and segment changes are written as
+    a Parquet directory instead; DIR must not exist (--replace: a Parquet
+    portfolio directory there is replaced, nothing else is). The summary (customers and
+    revenue rows written, the files) is one row with --format json or csv.
     """
+    if parquet is not None:
+        if customers is not None or revenue is not None:
+            raise click.UsageError("give either --parquet or --customers/--revenue")
+        from keyaccount.io import write_portfolio_parquet
+
+        if not replace and (Path(parquet).exists() or Path(parquet).is_symlink()):
+            raise click.ClickException(f"{parquet} exists; add --replace to replace it")
+        with open_store(db) as store:
+            portfolio = store.load()
+            changes = [recorded.change for recorded in store.changes()]
+        write_portfolio_parquet(portfolio, parquet, changes=changes, overwrite=replace)
+        _print_parquet(
+            "export", portfolio, len(changes), parquet, output_format, lang.lower() == "zh"
+        )
+        return
     if customers is None and revenue is None:
-        raise click.UsageError("give --customers and/or --revenue")
+        raise click.UsageError("give --customers and/or --revenue (or --parquet)")
     with open_store(db) as store:
         report = store.export_csv(
             customers,

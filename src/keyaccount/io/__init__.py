@@ -23,7 +23,10 @@ the bad ones to a reject file. A caller with checks of its own passes a
 :class:`~keyaccount.io.problems.ProblemSink` as ``errors`` and adds its bad
 rows to the reader's (:mod:`keyaccount.io.problems`, which also makes the
 reject files of a multi-file import). :func:`read_portfolio_csv` and
-:func:`write_portfolio_csv` move a whole :class:`~keyaccount.Portfolio`.
+:func:`write_portfolio_csv` move a whole :class:`~keyaccount.Portfolio`;
+:func:`write_portfolio_parquet` and :func:`read_portfolio_parquet` move it
+(with its project groups, and :func:`read_changes_parquet` its history) as a
+directory of Parquet files, revenue partitioned by month (the ``arrow`` extra).
 
 Example:
     >>> import pathlib, tempfile
@@ -42,6 +45,11 @@ from __future__ import annotations
 
 from keyaccount.io._customers import CustomerRows, read_customers_csv
 from keyaccount.io._formats import CUSTOMER_COLUMNS, REVENUE_COLUMNS, TRANSACTION_COLUMNS
+from keyaccount.io._parquet import (
+    read_changes_parquet,
+    read_portfolio_parquet,
+    write_portfolio_parquet,
+)
 from keyaccount.io._portfolio import read_portfolio_csv, write_portfolio_csv
 from keyaccount.io._revenue import iter_revenue_csv, iter_transactions_csv
 from keyaccount.io._rows import ReadStats, RevenueBatches, RevenueRows
@@ -67,11 +75,14 @@ __all__ = [
     "Transactions",
     "iter_revenue_csv",
     "iter_transactions_csv",
+    "read_changes_parquet",
     "read_customers_csv",
     "read_portfolio_csv",
+    "read_portfolio_parquet",
     "read_transactions_csv",
     "transactions_from_frame",
     "write_customers_csv",
     "write_portfolio_csv",
+    "write_portfolio_parquet",
     "write_revenue_csv",
 ]
