@@ -23,6 +23,7 @@ all its descendants.
 from __future__ import annotations
 
 import enum
+import itertools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -318,6 +319,37 @@ def _sum_by(
     return np.bincount(key, weights=weights, minlength=size).astype(np.float64, copy=False)
 
 
+SLICE_ROWS = 1 << 21
+"""Records summed per pass where the sums are keyed over the whole table: the key and
+weight buffers of one pass are reused, instead of temporaries the size of a year of records."""
+
+
+def _by_product(recent: RevenueColumns, n: int, n_products: int) -> npt.NDArray[np.float64]:
+    """``n_products x n`` revenue (fen, exact in float64) of ``recent``, summed in slices."""
+    out = np.zeros(n_products * n, dtype=np.float64)
+    rows = min(len(recent), SLICE_ROWS)
+    key, fen = np.empty(rows, dtype=np.int64), np.empty(rows, dtype=np.float64)
+    for lo in range(0, len(recent), SLICE_ROWS):
+        hi = min(lo + SLICE_ROWS, len(recent))
+        k, f = key[: hi - lo], fen[: hi - lo]
+        np.multiply(recent.product[lo:hi], n, out=k, dtype=np.int64)  # product-major
+        k += recent.customer[lo:hi]
+        np.copyto(f, recent.fen[lo:hi], casting="unsafe")  # integers below 2**53: exact
+        np.add.at(out, k, f)
+    return out.reshape(n_products, n)
+
+
+def _positive_count(by_row: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    """Per column of a ``k x n`` block, the rows holding a value > 0 (one row at a time)."""
+    k, n = by_row.shape
+    count: npt.NDArray[np.integer[Any]] = np.zeros(n, dtype=np.uint16 if k < 2**16 else np.int64)
+    positive = np.empty(n, dtype=np.bool_)
+    for row in by_row:
+        np.greater(row, 0, out=positive)
+        np.add(count, positive.view(np.uint8), out=count)
+    return count.astype(np.int64)
+
+
 class _MetricColumns(Mapping[str, Array]):
     """Metric columns in :data:`METRICS` order, some of them computed when first read.
 
@@ -531,14 +563,15 @@ def compute_metrics(
 ) -> MetricsTable:
     """Compute the metrics table in bulk (see the module docstring for definitions).
 
-    Per-customer aggregates are summed with ``bincount`` over period slices of
-    :class:`SortedRevenue`: the revenue of each month of the 24-month window,
-    one month at a time, folded at once into the running sums, active-month
-    counts and last positive month (``n``-long arrays only), and the
-    trailing-12 revenue per product in one pass keyed product-major
-    (``n_products x n``). For a roll-up they are multiplied by
-    :func:`subtree_matrix`, which is the same as recomputing them over the
-    combined records of each subtree.
+    Per-customer aggregates are scatter-added (``np.add.at``) over period
+    slices of :class:`SortedRevenue` into arrays made once per call and
+    reused: the revenue of each month of the 24-month window, one month at a
+    time, folded at once into the running sums, active-month counts and last
+    positive month (``n``-long arrays only), and the trailing-12 revenue per
+    product keyed product-major (``n_products x n``), :data:`SLICE_ROWS`
+    records at a time. No temporary grows with the number of records. For a
+    roll-up they are multiplied by :func:`subtree_matrix`, which is the same
+    as recomputing them over the combined records of each subtree.
     ``t12m_volume`` is summed when first read, except for a roll-up (whose
     volume limit is checked here). ``tier_since`` holds ``-1`` where it
     defaults to ``first_period``.
@@ -572,7 +605,7 @@ def compute_metrics(
             )
         return up(_month_sums(sorted_rev, first, n))
 
-    t12m, prev, active_months, since = _window(sorted_rev, start, n, up)
+    t12m, prev, active_months, since = _window(sorted_rev, start, n, up, rolled=roll is not None)
     if roll is not None:
         absolute = _window_absolute(sorted_rev, start, n, up)
         check_rollup(absolute, customer_ids, f"absolute revenue (fen) in the 24 months to {as_of}")
@@ -585,14 +618,10 @@ def compute_metrics(
         volume = up(_sum_by(recent.customer, recent.volume, n)[np.newaxis])[0]
         check_rollup(volume, customer_ids, f"volume in the 12 months to {as_of}")
         volume = volume.astype(np.int64)
-    key = recent.product.astype(np.int64)
-    key *= n
-    key += recent.customer
-    by_product = up(_sum_by(key, recent.fen, n_products * n).reshape(n_products, n))
-    del key
+    by_product = up(_by_product(recent, n, n_products))
 
     t12m_fen, prev_fen = _as_int64(t12m), _as_int64(prev)
-    product_count = (by_product > 0).sum(axis=0, dtype=np.int64)
+    product_count = _positive_count(by_product)
     since = _months_since_before(sorted_rev, since, start, monthly_up)
 
     no_prev = prev_fen <= 0
@@ -645,6 +674,8 @@ def _window(
     start: int,
     n: int,
     up: Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]],
+    *,
+    rolled: bool,
 ) -> tuple[
     npt.NDArray[np.float64],
     npt.NDArray[np.float64],
@@ -660,22 +691,33 @@ def _window(
     bounds = sorted_rev.bounds(start, start + WINDOW - 1).tolist()
     records = sorted_rev.records
     t12m, prev = np.zeros(n, dtype=np.float64), np.zeros(n, dtype=np.float64)
-    active = np.zeros(n, dtype=np.int64)
-    last = np.zeros(n, dtype=np.int64)  # one past the last positive month's offset; 0: none
+    # counts of at most 24 in bytes, widened once at the end; every per-month array is reused
+    active = np.zeros(n, dtype=np.uint8)
+    last = np.zeros(n, dtype=np.uint8)  # one past the last positive month's offset; 0: none
+    mark = np.empty(n, dtype=np.uint8)
+    positive = np.empty(n, dtype=np.bool_)
+    month = np.empty(n, dtype=np.float64)
+    weights = np.empty(max(b - a for a, b in itertools.pairwise(bounds)), dtype=np.float64)
     for k in range(WINDOW):
         lo, hi = bounds[k], bounds[k + 1]
         if lo == hi:
             continue  # no records: nothing to add, nothing positive
-        month = up(_sum_by(records.customer[lo:hi], records.fen[lo:hi], n)[np.newaxis]).reshape(n)
-        positive = month > 0
+        fen = weights[: hi - lo]
+        np.copyto(fen, records.fen[lo:hi], casting="unsafe")  # integers below 2**53: exact
+        month[:] = 0.0
+        np.add.at(month, records.customer[lo:hi], fen)
+        summed = up(month[np.newaxis]).reshape(n) if rolled else month
+        np.greater(summed, 0, out=positive)
         if k >= WINDOW - 12:
-            t12m += month
-            active += positive
+            t12m += summed
+            active += positive.view(np.uint8)
         else:
-            prev += month
-        np.copyto(last, k + 1, where=positive)
-    since = np.where(last > 0, WINDOW - last, -1)
-    return t12m, prev, active, since
+            prev += summed
+        # months come in order, so the latest positive one is the largest mark
+        np.multiply(positive.view(np.uint8), k + 1, out=mark)
+        np.maximum(last, mark, out=last)
+    since = np.where(last > 0, WINDOW - last.astype(np.int64), -1)
+    return t12m, prev, active.astype(np.int64), since
 
 
 def _window_absolute(

@@ -32,6 +32,11 @@ if TYPE_CHECKING:
 EXACT_LIMIT = 2**53
 """Sums of integer fen or parcels in float64 are exact below this bound."""
 
+SLICE_ROWS = 1 << 21
+"""Records counted or tested per pass: the temporaries of one pass (``intp`` codes,
+``float64`` weights, masks) stay a few MiB and are reused, where one pass over
+tens of millions of records would take fresh memory the size of the whole block."""
+
 __all__ = [
     "EXACT_LIMIT",
     "CustomerTotals",
@@ -40,6 +45,29 @@ __all__ = [
     "check_revenue_limits",
     "check_rollup",
 ]
+
+
+def _count_by(
+    code: npt.NDArray[Any],
+    size: int,
+    weights: npt.NDArray[Any] | None = None,
+) -> npt.NDArray[Any]:
+    """``np.bincount(code, weights, minlength=size)`` taken :data:`SLICE_ROWS` records at a time.
+
+    Counts are ``int64``; weighted sums are ``float64``, added slice after
+    slice (exact for the integer sums this module takes, all below 2**53).
+    """
+    total = np.zeros(size, dtype=np.int64 if weights is None else np.float64)
+    for lo in range(0, len(code), SLICE_ROWS):
+        hi = lo + SLICE_ROWS
+        part = code[lo:hi]
+        if weights is None:
+            total += np.bincount(part, minlength=size)
+        else:
+            total += np.bincount(
+                part, weights=np.asarray(weights[lo:hi], np.float64), minlength=size
+            )
+    return total
 
 
 def check_month_sums(
@@ -114,12 +142,8 @@ class CustomerTotals:
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """The totals with the given rows added (``self`` unchanged until :meth:`keep`)."""
         size = max(len(self.fen), int(customer.max()) + 1 if len(customer) else 0)
-        fen: npt.NDArray[np.float64] = np.bincount(
-            customer, weights=np.asarray(abs_fen, np.float64), minlength=size
-        ).astype(np.float64, copy=False)
-        vol: npt.NDArray[np.float64] = np.bincount(
-            customer, weights=np.asarray(volume, np.float64), minlength=size
-        ).astype(np.float64, copy=False)
+        fen: npt.NDArray[np.float64] = _count_by(customer, size, abs_fen)
+        vol: npt.NDArray[np.float64] = _count_by(customer, size, volume)
         fen[: len(self.fen)] += self.fen
         vol[: len(self.volume)] += self.volume
         return fen, vol
@@ -162,7 +186,7 @@ class MonthBound:
         """The bound with the records of ``block`` added (``self`` unchanged)."""
         size = max(len(self.count), int(block.customer.max()) + 1 if len(block) else 0)
         bound = MonthBound()
-        bound.count = np.bincount(block.customer, minlength=size).astype(np.int64, copy=False)
+        bound.count = _count_by(block.customer, size)
         bound.count[: len(self.count)] += self.count
         if len(block):
             high, low = int(block.fen.max()), int(block.fen.min())
@@ -192,17 +216,16 @@ def check_record_limits(block: RevenueColumns, ids: Callable[[int], object]) -> 
         InvalidMoneyError: a record's ``|fen|`` beyond the per-record limit.
         ValidationError: a record's volume beyond the per-record limit.
     """
-    bad = (block.fen > MAX_AMOUNT_FEN) | (block.fen < -MAX_AMOUNT_FEN)
-    if bad.any():
+    if len(block) and max(int(block.fen.max()), -int(block.fen.min())) > MAX_AMOUNT_FEN:
+        bad = (block.fen > MAX_AMOUNT_FEN) | (block.fen < -MAX_AMOUNT_FEN)
         i = int(np.flatnonzero(bad)[0])
         raise InvalidMoneyError(
             f"record {i} (customer {ids(int(block.customer[i]))!r}): amount "
             f"{format_yuan(int(block.fen[i]))} yuan is beyond the limit of "
             f"{format_yuan(MAX_AMOUNT_FEN)} yuan per record"
         )
-    bad = block.volume > MAX_VOLUME
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
+    if len(block) and int(block.volume.max()) > MAX_VOLUME:
+        i = int(np.flatnonzero(block.volume > MAX_VOLUME)[0])
         raise ValidationError(
             f"record {i} (customer {ids(int(block.customer[i]))!r}): volume "
             f"{int(block.volume[i])} is beyond the limit of {MAX_VOLUME} per record"
