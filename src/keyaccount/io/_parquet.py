@@ -42,9 +42,7 @@ import keyaccount.portfolio.frames as fr
 from keyaccount.domain import (
     DEFAULT_PRODUCT_ID,
     MAX_AMOUNT_FEN,
-    NO_CODE,
     SEGMENTS,
-    SUB_SEGMENTS,
     Member,
     Period,
     Product,
@@ -442,23 +440,7 @@ def _write_revenue(
 def _customers_table(portfolio: Portfolio) -> pa.Table:
     """The customers as ``Portfolio.to_arrow`` gives them (labels by name, months as dates)."""
     cols = portfolio.customer_columns
-    has_parent = cols.parent != NO_CODE
-    parent_id = np.full(len(cols), None, dtype=object)
-    parent_id[has_parent] = cols.id[cols.parent[has_parent]]
-    since = cols.tier_since.astype(np.int64)
-    frame = fr.Frame(
-        (
-            fr.text("customer_id", cols.id),
-            fr.text("name", cols.name),
-            fr.segment("segment", cols.segment),
-            fr.labels("sub_segment", cols.sub_segment, [s.name for s in SUB_SEGMENTS]),
-            fr.tier("tier", cols.tier),
-            fr.text("parent_id", parent_id),
-            fr.text("province", cols.province),
-            fr.period("first_period", cols.first_period),
-            fr.period("tier_since", np.where(since == NO_CODE, 0, since), since == NO_CODE),
-        )
-    )
+    frame = fr.customers_frame(cols)
     table = frame.to_arrow()
     keys = _pa().array(np.arange(len(cols), dtype=np.int32))
     return _described(table.add_column(0, "customer_key", keys), "customers")

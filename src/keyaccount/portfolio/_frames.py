@@ -1315,23 +1315,7 @@ def portfolio_frames(
     cols: CustomerColumns, rev: RevenueColumns, catalog: ProductCatalog, lang: str = "en"
 ) -> tuple[fr.Frame, fr.Frame]:
     """Customers and revenue as frames (``read_frames`` reads them back)."""
-    has_parent = cols.parent != NO_CODE
-    parent_id = np.full(len(cols), None, dtype=object)
-    parent_id[has_parent] = cols.id[cols.parent[has_parent]]
-    since = cols.tier_since.astype(np.int64)
-    customers = fr.Frame(
-        (
-            fr.text("customer_id", cols.id),
-            fr.text("name", cols.name),
-            fr.segment("segment", cols.segment, lang),
-            fr.labels("sub_segment", cols.sub_segment, [s.label(lang) for s in SUB_SEGMENTS]),
-            fr.tier("tier", cols.tier, lang),
-            fr.text("parent_id", parent_id),
-            fr.text("province", cols.province),
-            fr.period("first_period", cols.first_period),
-            fr.period("tier_since", np.where(since == NO_CODE, 0, since), since == NO_CODE),
-        )
-    )
+    customers = fr.customers_frame(cols, lang)
     revenue = fr.Frame(
         (
             fr.key("customer_id", rev.customer, [str(c) for c in cols.id.tolist()]),

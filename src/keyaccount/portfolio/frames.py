@@ -36,7 +36,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from keyaccount.domain import NO_CODE, SEGMENTS, TIERS, fen_to_yuan
+from keyaccount.domain import NO_CODE, SEGMENTS, SUB_SEGMENTS, TIERS, fen_to_yuan
 from keyaccount.exceptions import ValidationError, shorten
 from keyaccount.utils.display import number, short_repr
 
@@ -47,12 +47,15 @@ if TYPE_CHECKING:
     import polars as pl
     import pyarrow as pa
 
+    from keyaccount.portfolio._customers import CustomerColumns
+
 __all__ = [
     "UNIX_MONTH",
     "YUAN_DECIMAL",
     "Column",
     "Frame",
     "check_choice",
+    "customers_frame",
     "flag",
     "integer",
     "key",
@@ -414,3 +417,28 @@ def _arrow_columns(pa: Any, col: Column) -> list[tuple[str, Any]]:
     if col.kind == "ratio":
         return [(col.name, pa.array(values, type=pa.float64(), mask=absent))]
     return [(col.name, pa.array(values, type=pa.bool_()))]
+
+
+def customers_frame(cols: CustomerColumns, lang: str = "en") -> Frame:
+    """The customers' columns as a :class:`Frame` (``Portfolio.to_frames``' customers).
+
+    Tier, segment and sub-segment by name (``lang="en"``) or Chinese label, parents by
+    id, months as periods (``tier_since`` absent where it defaults to ``first_period``).
+    """
+    has_parent = cols.parent != NO_CODE
+    parent_id = np.full(len(cols), None, dtype=object)
+    parent_id[has_parent] = cols.id[cols.parent[has_parent]]
+    since = cols.tier_since.astype(np.int64)
+    return Frame(
+        (
+            text("customer_id", cols.id),
+            text("name", cols.name),
+            segment("segment", cols.segment, lang),
+            labels("sub_segment", cols.sub_segment, [s.label(lang) for s in SUB_SEGMENTS]),
+            tier("tier", cols.tier, lang),
+            text("parent_id", parent_id),
+            text("province", cols.province),
+            period("first_period", cols.first_period),
+            period("tier_since", np.where(since == NO_CODE, 0, since), since == NO_CODE),
+        )
+    )
