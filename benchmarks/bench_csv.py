@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import MIB, PeakSampler, mib, run_child
+from _common import MIB, PeakSampler, mib, print_environment, run_child
 
 SEED = 2022
 END = "2022-11"
@@ -230,6 +230,7 @@ def main() -> None:
     if args.step:
         child(args)
         return
+    print_environment()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     c_path, r_path, meta_path = files(out, args.customers, args.months)
@@ -279,6 +280,7 @@ def main() -> None:
             f"the rows per second of a bare csv.reader loop and "
             f"{rate('parse', key) / rate('reference', key):.0f}x the reference parser's"
         )
+    print_environment(when="end")
 
 
 if __name__ == "__main__":
