@@ -13,7 +13,10 @@ of 500,000 rows, and compares in one run:
   ``INSERT ... VALUES`` with 100, 500 and 6,553 rows per statement (6,553 x 5
   columns is the limit of 32,766 parameters), and the ADBC SQLite driver's
   ``adbc_ingest`` of Arrow tables. Each plain load then builds the index
-  the store's table has, timed apart;
+  the store's table has, timed apart; one more, 500 rows per statement into
+  a table that has the index from the start (the store's way for rows
+  grouped by customer, with its 64 MiB page cache), is a plain load with the
+  same index but not a bare one;
 - PostgreSQL: the same ``Store.import_rows`` against plain ``COPY`` into a
   bare table: binary ``COPY ... FROM STDIN`` of blocks encoded by numpy
   (``copy.write`` of one record array per 100,000 rows), the ADBC
@@ -27,7 +30,10 @@ written as a customers and a revenue file (reading and checking included).
 Each round runs in a fresh child process that generates the data once and
 then runs every load of its backend, one after the other, each into a
 fresh file or database (the order alternates between rounds); the table
-gives the best and the median of the rounds. Memory is the child's
+gives the best and the median of the rounds. The store's load is split
+into phases from SQLAlchemy's events: the statements that build indexes and
+keys, the commit, and the rest (reading the customer ids, checking and
+writing the rows). Memory is the child's
 resident set size, sampled every 20 ms during a load, as the peak above
 what the child held before it (the generated portfolio).
 
@@ -79,12 +85,22 @@ BARE_TABLE = (
     "period integer, revenue_fen bigint, volume bigint)"
 )
 
-SQLITE_LOADS = ["sqlite_rows_100", "sqlite_rows_500", "sqlite_rows_6553", "sqlite_adbc", "store"]
+SQLITE_LOADS = [
+    "sqlite_rows_100",
+    "sqlite_rows_500",
+    "sqlite_rows_6553",
+    "sqlite_rows_500_indexed",
+    "sqlite_adbc",
+    "store",
+]
+INDEXED = {"sqlite_rows_500_indexed"}
+"""Plain loads into a table that has the store's index during the load: not bare loads."""
 POSTGRES_LOADS = ["pg_copy_numpy", "pg_adbc", "pg_copy_write_row", "store"]
 LABELS = {
     "sqlite_rows_100": "plain executemany, 100 rows per INSERT",
     "sqlite_rows_500": "plain executemany, 500 rows per INSERT",
     "sqlite_rows_6553": "plain executemany, 6,553 rows per INSERT",
+    "sqlite_rows_500_indexed": "plain executemany, 500 rows per INSERT, index in place",
     "sqlite_adbc": "plain ADBC `adbc_ingest` (Arrow)",
     "pg_copy_numpy": "plain binary COPY, numpy-encoded blocks",
     "pg_adbc": "plain ADBC `adbc_ingest` (binary COPY from Arrow)",
@@ -156,6 +172,7 @@ def measured(load: Callable[[], Any], keys: Callable[[], Any] | None = None) -> 
 
 
 def run_store(portfolio: Any, url: str) -> dict[str, float]:
+    """``Store.import_rows`` of the revenue, with its phases timed (see :func:`watch_phases`)."""
     from keyaccount.io import CustomerRows
     from keyaccount.store import Store
 
@@ -164,6 +181,7 @@ def run_store(portfolio: Any, url: str) -> dict[str, float]:
         t0 = time.perf_counter()
         store.import_rows(customers, catalog=portfolio.products, progress=False)
         customers_seconds = time.perf_counter() - t0
+        phases = watch_phases(store.engine)
         result = measured(
             lambda: (
                 store.import_rows(
@@ -172,7 +190,42 @@ def run_store(portfolio: Any, url: str) -> dict[str, float]:
             )
         )
     result["customers_seconds"] = customers_seconds
+    result["ddl_seconds"] = phases["ddl"]
+    result["commit_seconds"] = phases["committed_at"] - phases["commit_at"]
     return result
+
+
+def watch_phases(engine: Any) -> dict[str, float]:
+    """Time, on ``engine``, the statements that build indexes and keys, and the commit.
+
+    Returns a dictionary filled as the import runs: ``ddl`` (seconds in ``CREATE``,
+    ``ALTER`` and ``DROP`` statements), ``commit_at`` and ``committed_at``
+    (``perf_counter`` readings as the last commit began and as its connection went
+    back to the pool).
+    """
+    from sqlalchemy import event
+
+    phases = {"ddl": 0.0, "commit_at": 0.0, "committed_at": 0.0}
+    started: dict[int, float] = {}
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        started[id(conn)] = time.perf_counter()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _after(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith(("CREATE", "ALTER", "DROP")):
+            phases["ddl"] += time.perf_counter() - started.pop(id(conn), time.perf_counter())
+
+    @event.listens_for(engine, "commit")
+    def _commit(conn: Any) -> None:
+        phases["commit_at"] = time.perf_counter()
+
+    @event.listens_for(engine.pool, "checkin")
+    def _checkin(dbapi_connection: Any, record: Any) -> None:
+        phases["committed_at"] = time.perf_counter()
+
+    return phases
 
 
 def run_store_csv(portfolio: Any, url: str, workdir: Path) -> dict[str, float]:
@@ -199,14 +252,21 @@ def run_store_csv(portfolio: Any, url: str, workdir: Path) -> dict[str, float]:
 # ---------------------------------------------------------------- plain SQLite
 
 
-def run_sqlite_rows(portfolio: Any, path: str, k: int) -> dict[str, float]:
-    """``executemany`` of a prepared ``k``-row ``INSERT``, then the store's index."""
+def run_sqlite_rows(portfolio: Any, path: str, k: int, *, indexed: bool) -> dict[str, float]:
+    """``executemany`` of a prepared ``k``-row ``INSERT``, then the store's index.
+
+    With ``indexed`` the index is there before the load, as the store keeps it for
+    rows grouped by customer, and the cache is the store's 64 MiB.
+    """
     import sqlite3
 
     con = sqlite3.connect(path, isolation_level=None)
     con.execute("PRAGMA journal_mode = OFF")
     con.execute("PRAGMA synchronous = OFF")
     con.execute(BARE_TABLE.format(identity=""))
+    if indexed:
+        con.execute("PRAGMA cache_size = -65536")
+        con.execute("CREATE INDEX ix_revenue ON revenue (customer_key, period)")
     one = "INSERT INTO revenue VALUES (?, ?, ?, ?, ?)"
     many = "INSERT INTO revenue VALUES " + ", ".join(["(?, ?, ?, ?, ?)"] * k)
 
@@ -229,7 +289,7 @@ def run_sqlite_rows(portfolio: Any, path: str, k: int) -> dict[str, float]:
         con.execute("CREATE INDEX ix_revenue ON revenue (customer_key, period)")
 
     try:
-        return measured(load, index)
+        return measured(load, None if indexed else index)
     finally:
         con.close()
 
@@ -371,7 +431,8 @@ def run_load(name: str, portfolio: Any, url: str, workdir: Path) -> dict[str, fl
     """Run the load ``name`` into the empty database at ``url``."""
     path = url.removeprefix("sqlite:///")
     if name.startswith("sqlite_rows_"):
-        return run_sqlite_rows(portfolio, path, int(name.rsplit("_", 1)[1]))
+        rows = int(name.split("_")[2])
+        return run_sqlite_rows(portfolio, path, rows, indexed=name in INDEXED)
     if name == "sqlite_adbc":
         return run_sqlite_adbc(portfolio, path)
     if name.startswith("pg_copy_"):
@@ -445,9 +506,14 @@ def report(backend: str, rounds: list[Any]) -> None:
         ]
 
     plain = [n for n in names if n not in ("store", "csv")]
-    fastest_load = min(plain, key=lambda n: min(seconds(n, False)))
+    fastest_load = min((n for n in plain if n not in INDEXED), key=lambda n: min(seconds(n, False)))
     fastest_keys = min(plain, key=lambda n: min(seconds(n, True)))
     print(f"fastest plain load: {LABELS[fastest_load]}; with the index: {LABELS[fastest_keys]}")
+    if INDEXED & set(names):
+        print(
+            "(the bare loads write a table without the index the store's table ends with; "
+            "'+ index' and 'index in place' are the plain loads with it)"
+        )
     print(
         "| load | best s | median s | rows/s (best) | + index: best s | median s "
         "| store vs load (best, median) | store vs load + index | peak above start |"
@@ -480,6 +546,13 @@ def report(backend: str, rounds: list[Any]) -> None:
     if "store" in names:
         customers = [r["results"]["store"]["customers_seconds"] for r in rounds]
         print(f"customers imported first in {min(customers):.1f} s (not in the figures)")
+        best = min(rounds, key=lambda r: r["results"]["store"]["seconds"])["results"]["store"]
+        rest = best["seconds"] - best["ddl_seconds"] - best["commit_seconds"]
+        print(
+            f"store phases (best round, {best['seconds']:.1f} s): reading the ids, checking and "
+            f"writing the rows {rest:.1f} s, indexes and keys (DDL) {best['ddl_seconds']:.1f} s, "
+            f"commit {best['commit_seconds']:.1f} s"
+        )
 
 
 def main() -> None:

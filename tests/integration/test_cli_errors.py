@@ -140,6 +140,7 @@ COMMANDS: dict[str, list[str]] = {
     "metrics": ["metrics", "--as-of", "2023-12"],
     "db current": ["db", "current"],
     "db upgrade": ["db", "upgrade"],
+    "db validate": ["db", "validate"],
 }
 READING = (
     "export",
@@ -157,6 +158,7 @@ READING = (
     "metrics",
     "db current",
     "db upgrade",
+    "db validate",
 )
 
 

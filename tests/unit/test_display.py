@@ -253,6 +253,9 @@ BUILDERS: dict[str, Callable[[World], Any]] = {
     "keyaccount.analysis.RfmTable": _rfm,
     # keyaccount.io
     "keyaccount.io.Transactions": _transactions,
+    "keyaccount.io.ChangeRecord": lambda w: keyaccount.io.ChangeRecord(
+        w.evaluation.changes()[0], dt.datetime(2024, 3, 1, tzinfo=dt.UTC), 1
+    ),
     "keyaccount.io.CustomerRows": lambda w: keyaccount.io.read_customers_csv(w.csv_paths()[0]),
     "keyaccount.io.ErrorPolicy": lambda w: keyaccount.io.ErrorPolicy(),
     "keyaccount.io.ReadStats": lambda w: _revenue_batches(w).stats,

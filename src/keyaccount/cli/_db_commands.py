@@ -1,4 +1,4 @@
-"""``keyaccount db current`` and ``keyaccount db upgrade``: the store's schema version.
+"""``keyaccount db current``, ``db upgrade`` and ``db validate``: the store's schema.
 
 Registered in the command table as ``"db": "keyaccount.cli._db_commands:db"``.
 Opening a store never upgrades it: a store written by an older version of the
@@ -8,7 +8,9 @@ shows the schema version and Alembic revision a store records and this
 library's, changing nothing. Both take ``--db`` as every command does (default
 ``keyaccount.db``), never create a store, print one line (or, with ``--format
 json|csv``, one row: :data:`STATUS_KEYS`, :data:`UPGRADE_KEYS`) and exit with 0;
-errors are one ``Error:`` line with exit status 1 (``docs/cli.md``).
+errors are one ``Error:`` line with exit status 1 (``docs/cli.md``). ``db validate``
+has the database check every stored row against the foreign keys a bulk load left
+``NOT VALID`` (PostgreSQL; ``Store.validate_foreign_keys``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,17 @@ from keyaccount.cli._store_commands import db_option
 if TYPE_CHECKING:
     from keyaccount.store import SchemaStatus, UpgradeReport
 
-__all__ = ["STATUS_KEYS", "UPGRADE_KEYS", "current", "db", "status_line", "upgrade", "upgrade_line"]
+__all__ = [
+    "STATUS_KEYS",
+    "UPGRADE_KEYS",
+    "VALIDATE_KEYS",
+    "current",
+    "db",
+    "status_line",
+    "upgrade",
+    "upgrade_line",
+    "validate",
+]
 
 STATUS_KEYS: Final = (
     "url",
@@ -45,6 +57,9 @@ UPGRADE_KEYS: Final = (
     "upgraded",
 )
 """The columns of ``db upgrade --format json|csv`` (``UpgradeReport``'s names)."""
+
+VALIDATE_KEYS: Final = ("url", "validated")
+"""The columns of ``db validate --format json|csv``: the store, the keys marked valid."""
 
 
 def _at(version: int, revision: str | None) -> str:
@@ -78,7 +93,7 @@ def upgrade_line(report: UpgradeReport) -> str:
 
 @click.group("db")
 def db() -> None:
-    """The store's schema: show its version, upgrade it to this library's.
+    """The store's schema: show its version, upgrade it, validate its foreign keys.
 
     A store written by an older keyaccount is refused by every other command
     until `keyaccount db upgrade` has run (once, at deploy time).
@@ -121,3 +136,30 @@ def upgrade(db: str, output_format: str) -> None:
         return
     row = {key: getattr(report, key) for key in UPGRADE_KEYS}
     emit(Section("upgrade", UPGRADE_KEYS, [row]), output_format)
+
+
+@db.command("validate")
+@db_option
+@format_option
+def validate(db: str, output_format: str) -> None:
+    """Have the database check every stored row against the store's foreign keys.
+
+    On PostgreSQL a bulk load into an empty store proves its revenue rows'
+    customers and products itself and adds those two keys NOT VALID; this
+    checks the rows already stored and marks the keys valid (reads and writes
+    go on meanwhile). On SQLite it runs PRAGMA foreign_key_check. A row that
+    refers to nothing is an error naming it, and nothing is marked valid.
+    """
+    from keyaccount.store import Store  # imported when the command runs
+
+    with Store.open(db) as store:
+        names = store.validate_foreign_keys()
+        url = store.url
+    if output_format == "table":
+        shown = ", ".join(names) if names else "none needed it"
+        click.echo(f"{url}: foreign keys checked; marked valid: {shown}")
+        return
+    emit(
+        Section("validate", VALIDATE_KEYS, [{"url": url, "validated": " ".join(names)}]),
+        output_format,
+    )

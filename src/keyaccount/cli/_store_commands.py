@@ -200,9 +200,10 @@ def import_command(
     progress go to stderr.
 
     With --parquet DIR the whole portfolio of a Parquet directory (customers,
-    revenue, catalogue, project groups) is saved into an empty store; the
-    tier and segment changes of its changes.parquet are counted, not recorded
-    (the store records a change when it applies it).
+    revenue, catalogue, project groups) is saved into an empty store, with the
+    tier and segment history of its changes.parquet (times and order kept), in
+    one transaction; a history that did not lead to the customers' tiers and
+    segments is refused and nothing is saved.
     """
     if parquet is not None:
         if customers or revenue or transactions or reject_dir:
@@ -235,11 +236,11 @@ def import_command(
 
 
 def _import_parquet(db: str, directory: str, replace: bool, output_format: str, zh: bool) -> None:
-    from keyaccount.io import read_changes_parquet, read_portfolio_parquet
+    from keyaccount.io import read_change_records_parquet, read_portfolio_parquet
 
     try:
         portfolio = read_portfolio_parquet(directory)
-        changes = read_changes_parquet(directory, portfolio=portfolio)
+        changes = read_change_records_parquet(directory, portfolio=portfolio)
     except CsvImportError as exc:
         for row in exc.exceptions[:SHOWN_ROWS]:
             click.echo(f"  {row}", err=True)
@@ -253,15 +254,12 @@ def _import_parquet(db: str, directory: str, replace: bool, output_format: str, 
                 f"the store {db} already holds data; add --replace to replace it "
                 "(its change history too)"
             )
-        store.save(portfolio, replace=replace)
-    if changes:
-        note = (
-            f"changes.parquet 中的{len(changes)}条变更未记录：存储在应用变更时记录它们"
-            if zh
-            else f"the {len(changes):,} changes of changes.parquet are not recorded: "
-            "the store records a change when it applies it"
+        store.save(
+            portfolio,
+            replace=replace,
+            history=changes,
+            history_source=str(Path(directory) / "changes.parquet"),
         )
-        click.echo(note, err=True)
     _print_parquet("import", portfolio, len(changes), directory, output_format, zh)
 
 
@@ -310,7 +308,7 @@ def export_command(
             raise click.ClickException(f"{parquet} exists; add --replace to replace it")
         with open_store(db) as store:
             portfolio = store.load()
-            changes = [recorded.change for recorded in store.changes()]
+            changes = store.changes()
         write_portfolio_parquet(portfolio, parquet, changes=changes, overwrite=replace)
         _print_parquet(
             "export", portfolio, len(changes), parquet, output_format, lang.lower() == "zh"

@@ -46,6 +46,8 @@ from __future__ import annotations
 from keyaccount.io._customers import CustomerRows, read_customers_csv
 from keyaccount.io._formats import CUSTOMER_COLUMNS, REVENUE_COLUMNS, TRANSACTION_COLUMNS
 from keyaccount.io._parquet import (
+    ChangeRecord,
+    read_change_records_parquet,
     read_changes_parquet,
     read_portfolio_parquet,
     write_portfolio_parquet,
@@ -66,6 +68,7 @@ __all__ = [
     "REJECT_COLUMNS",
     "REVENUE_COLUMNS",
     "TRANSACTION_COLUMNS",
+    "ChangeRecord",
     "CustomerRows",
     "ErrorPolicy",
     "ProgressCallback",
@@ -75,6 +78,7 @@ __all__ = [
     "Transactions",
     "iter_revenue_csv",
     "iter_transactions_csv",
+    "read_change_records_parquet",
     "read_changes_parquet",
     "read_customers_csv",
     "read_portfolio_csv",

@@ -28,6 +28,7 @@ in that file (from 0), the column, the value and the reason.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import os
 import shutil
@@ -36,6 +37,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import numpy as np
 
 import keyaccount.portfolio.frames as fr
@@ -74,11 +76,23 @@ from keyaccount.portfolio.frames import UNIX_MONTH, require
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
+    from typing import Protocol
 
     import numpy.typing as npt
     import pyarrow as pa
 
     from keyaccount.domain import ExplanationValue
+
+    class _Kept(Protocol):
+        """A change with its time and number (:class:`ChangeRecord`, ``RecordedChange``)."""
+
+        @property
+        def change(self) -> TierChange | SegmentChange: ...
+        @property
+        def recorded_at(self) -> dt.datetime | None: ...
+        @property
+        def sequence(self) -> int | None: ...
+
 
 __all__ = [
     "CHANGES_FILE",
@@ -91,6 +105,8 @@ __all__ = [
     "REVENUE_DIRECTORY",
     "TABLE_KEY",
     "VERSION_KEY",
+    "ChangeRecord",
+    "read_change_records_parquet",
     "read_changes_parquet",
     "read_portfolio_parquet",
     "write_portfolio_parquet",
@@ -171,6 +187,10 @@ _CHANGES: dict[str, tuple[str, str, str]] = {
         "the deciding values in order; kind decimal, int, float, text or null",
     ),
 }
+_CHANGES_OPTIONAL: dict[str, tuple[str, str, str]] = {
+    "recorded_at": ("timestamp", "UTC time", "when the store recorded it; null: not kept"),
+    "sequence": ("int64", "number", "its number in the store, rising in file order; null: none"),
+}
 _TABLES = {
     "customers": _CUSTOMERS,
     "revenue": _REVENUE,
@@ -178,6 +198,27 @@ _TABLES = {
     "groups": _GROUPS,
     "changes": _CHANGES,
 }
+_OPTIONAL: dict[str, dict[str, tuple[str, str, str]]] = {"changes": _CHANGES_OPTIONAL}
+"""Columns a file of the table may have (written when there is something to keep)."""
+
+
+@attrs.frozen
+class ChangeRecord:
+    """A change kept in ``changes.parquet``, with when a store recorded it and its number.
+
+    ``Store.save(portfolio, history=records)`` records such changes as they
+    were; ``write_portfolio_parquet(..., changes=store.changes())`` writes them.
+
+    Attributes:
+        change: The :class:`~keyaccount.domain.TierChange` or
+            :class:`~keyaccount.domain.SegmentChange`.
+        recorded_at: When it was recorded (UTC; ``None``: not kept).
+        sequence: Its number in the store it came from (``None``: not kept).
+    """
+
+    change: TierChange | SegmentChange
+    recorded_at: dt.datetime | None = None
+    sequence: int | None = None
 
 
 def _pa() -> Any:
@@ -198,6 +239,8 @@ def _arrow_type(pa: Any, kind: str) -> Any:
         return pa.date32()
     if kind == "bool":
         return pa.bool_()
+    if kind == "timestamp":
+        return pa.timestamp("us", tz="UTC")
     if kind == "list<text>":
         return pa.list_(pa.string())
     if kind == "members":
@@ -212,7 +255,7 @@ def _arrow_type(pa: Any, kind: str) -> Any:
 def _described(table: pa.Table, name: str) -> pa.Table:
     """``table`` with the layout's field metadata and the file-level keys of table ``name``."""
     pa = _pa()
-    columns = _TABLES[name]
+    columns = {**_TABLES[name], **_OPTIONAL.get(name, {})}
     fields = []
     for field in table.schema:
         _kind, unit, meaning = columns[field.name]
@@ -258,9 +301,10 @@ def _check_schema(path: Path, schema: Any, name: str, *, extra: Sequence[str] = 
     if meta.get(TABLE_KEY) != name:
         raise ValidationError(f"{path}: holds the table {meta.get(TABLE_KEY)!r}, expected {name!r}")
     columns = _TABLES[name]
+    optional = _OPTIONAL.get(name, {})
     names = list(schema.names)
     missing = [c for c in columns if c not in names]
-    unknown = [c for c in names if c not in columns and c not in extra]
+    unknown = [c for c in names if c not in columns and c not in optional and c not in extra]
     twice = sorted({c for c in names if names.count(c) > 1})
     if missing or unknown or twice:
         parts = []
@@ -271,7 +315,8 @@ def _check_schema(path: Path, schema: Any, name: str, *, extra: Sequence[str] = 
         if twice:
             parts.append(f"column named twice: {', '.join(twice)}")
         raise ValidationError(f"{path}: {'; '.join(parts)}; expected {', '.join(columns)}")
-    for column, (kind, _unit, _meaning) in columns.items():
+    present = {c: k for c, k in optional.items() if c in names}
+    for column, (kind, _unit, _meaning) in {**columns, **present}.items():
         found = schema.field(column).type
         if not _matches(pa, kind, found):
             raise ValidationError(
@@ -286,7 +331,7 @@ def write_portfolio_parquet(
     portfolio: Portfolio,
     directory: str | os.PathLike[str],
     *,
-    changes: Iterable[TierChange | SegmentChange] | None = None,
+    changes: Iterable[TierChange | SegmentChange | _Kept] | None = None,
     overwrite: bool = False,
     compression: str = "snappy",
 ) -> None:
@@ -308,7 +353,10 @@ def write_portfolio_parquet(
     Args:
         portfolio: The portfolio.
         directory: The directory to create.
-        changes: Tier and segment changes to keep with it (its history), in order.
+        changes: Tier and segment changes to keep with it (its history), in order:
+            changes, or :class:`ChangeRecord` / the store's ``RecordedChange``
+            values, whose times and numbers are kept too (columns
+            ``recorded_at`` and ``sequence``, written when any entry is one).
         overwrite: Replace ``directory`` when it exists; it must then be empty
             or hold a portfolio written by this function.
         compression: Parquet compression codec (``snappy``, ``zstd``, ``none``, ...).
@@ -335,12 +383,13 @@ def write_portfolio_parquet(
         if not overwrite:
             raise OutputError(str(target), f"{target} exists; pass overwrite=True to replace it")
         _check_replaceable(target)
-    history = None if changes is None else list(changes)
-    for n, change in enumerate(history or ()):
-        if not isinstance(change, TierChange | SegmentChange):
-            raise ValidationError(
-                f"changes[{n}]: expected a TierChange or SegmentChange, got {type(change).__name__}"
-            )
+    history: list[ChangeRecord] | None = None
+    kept = False  # whether any entry carries a time and number
+    if changes is not None:
+        history = []
+        for n, item in enumerate(changes):
+            kept = kept or not isinstance(item, TierChange | SegmentChange)
+            history.append(_record(n, item))
     try:
         work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     except OSError as exc:
@@ -353,7 +402,8 @@ def write_portfolio_parquet(
         pq.write_table(_groups_table(pa, portfolio.project_groups), work / GROUPS_FILE, **options)
         _write_revenue(pa, pq, portfolio, work / REVENUE_DIRECTORY, options)
         if history is not None:
-            pq.write_table(_changes_table(pa, history), work / CHANGES_FILE, **options)
+            table = _changes_table(pa, history, kept=kept)
+            pq.write_table(table, work / CHANGES_FILE, **options)
         umask = os.umask(0)
         os.umask(umask)
         work.chmod(0o777 & ~umask)
@@ -509,10 +559,35 @@ def _explained(value: ExplanationValue) -> dict[str, str | None]:
     return {"kind": "text", "value": str(value)}
 
 
-def _changes_table(pa: Any, changes: Sequence[TierChange | SegmentChange]) -> pa.Table:
+def _record(n: int, item: TierChange | SegmentChange | _Kept) -> ChangeRecord:
+    """One entry of ``changes`` as a :class:`ChangeRecord` (times as UTC)."""
+    if isinstance(item, TierChange | SegmentChange):
+        return ChangeRecord(item)
+    change = getattr(item, "change", None)
+    if not isinstance(change, TierChange | SegmentChange):
+        raise ValidationError(
+            f"changes[{n}]: expected a TierChange, a SegmentChange or a recorded change, "
+            f"got {type(item).__name__}"
+        )
+    at = item.recorded_at
+    if at is not None:
+        at = at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at.astimezone(dt.UTC)
+    return ChangeRecord(change, at, item.sequence)
+
+
+def _changes_table(pa: Any, records: Sequence[ChangeRecord], *, kept: bool) -> pa.Table:
     def name(value: Any) -> str | None:
         return None if value is None else str(value.name)
 
+    changes = [r.change for r in records]
+    optional = {}
+    if kept:
+        optional = {
+            "recorded_at": pa.array(
+                [r.recorded_at for r in records], type=_arrow_type(pa, "timestamp")
+            ),
+            "sequence": pa.array([r.sequence for r in records], type=pa.int64()),
+        }
     table = pa.table(
         {
             "kind": pa.array(
@@ -535,6 +610,7 @@ def _changes_table(pa: Any, changes: Sequence[TierChange | SegmentChange]) -> pa
                 [[{"name": k, **_explained(v)} for k, v in c.explanation] for c in changes],
                 type=_arrow_type(pa, "explanation"),
             ),
+            **optional,
         }
     )
     return _described(table, "changes")
@@ -1040,6 +1116,25 @@ def read_changes_parquet(
             malformed value, an unknown customer), each a
             :class:`~keyaccount.exceptions.FrameRowError`.
     """
+    return tuple(r.change for r in read_change_records_parquet(directory, portfolio=portfolio))
+
+
+def read_change_records_parquet(
+    directory: str | os.PathLike[str],
+    *,
+    portfolio: Portfolio | None = None,
+) -> tuple[ChangeRecord, ...]:
+    """The changes kept with a portfolio with their times and numbers, in order.
+
+    What :func:`read_changes_parquet` reads, each change in a
+    :class:`ChangeRecord` with its ``recorded_at`` and ``sequence`` (``None``
+    where the file does not keep them). ``Store.save(portfolio,
+    history=records)`` records them as they were.
+
+    Raises:
+        ValidationError, CsvImportError: as :func:`read_changes_parquet`; a
+            ``sequence`` below 1 is a bad row too.
+    """
     root = Path(directory)
     path = root / CHANGES_FILE
     if not path.is_file():
@@ -1048,7 +1143,7 @@ def read_changes_parquet(
         return ()
     table = _read_table(path, "changes")
     problems: list[FrameRowError] = []
-    changes: list[TierChange | SegmentChange] = []
+    changes: list[ChangeRecord] = []
     make: dict[str, Callable[..., TierChange | SegmentChange]] = {
         "tier": TierChange,
         "segment": SegmentChange,
@@ -1078,19 +1173,22 @@ def read_changes_parquet(
             before = parse(item["before"])
             column = "after"
             after = parse(item["after"])
+            column = "sequence"
+            sequence = item.get("sequence")
+            if sequence is not None and sequence < 1:
+                raise ValidationError("a sequence number is a whole number from 1")
             column = "rule"
-            changes.append(
-                kind(
-                    item["customer_id"],
-                    period,
-                    before=before,
-                    after=after,
-                    rule=item["rule"],
-                    actor=item["actor"],
-                    reason=item["reason"] or "",
-                    explanation=explanation,
-                )
+            change = kind(
+                item["customer_id"],
+                period,
+                before=before,
+                after=after,
+                rule=item["rule"],
+                actor=item["actor"],
+                reason=item["reason"] or "",
+                explanation=explanation,
             )
+            changes.append(ChangeRecord(change, item.get("recorded_at"), sequence))
         except (KeyAccountError, ArithmeticError, TypeError, ValueError) as exc:
             problems.append(_problem(path, row, column, item.get(column), str(exc)))
     if problems:

@@ -41,7 +41,7 @@ from keyaccount.store._events import (
     TransitionsApplied,
 )
 from keyaccount.store._export import ExportReport
-from keyaccount.store._history import CustomerState, RecordedChange
+from keyaccount.store._history import CustomerState, HistoryEntry, RecordedChange
 from keyaccount.store._import import ImportReport
 from keyaccount.store._operations import OperationsStore
 from keyaccount.store._operations_sweep import SweepReport
@@ -55,6 +55,7 @@ __all__ = [
     "CustomerState",
     "Event",
     "ExportReport",
+    "HistoryEntry",
     "ImportCommitted",
     "ImportReport",
     "OperationsStore",

@@ -18,6 +18,18 @@ b-tree insert per row); on PostgreSQL the foreign keys of empty tables are dropp
 added again too (one validating join instead of a trigger per row). DDL is
 transactional on both backends, so a failed load leaves them as they were.
 
+The two foreign keys of an empty revenue table are proved rather than joined on
+PostgreSQL: the writer keeps the smallest and largest customer and product key of
+the rows it writes, and at the end one aggregate over each referenced table
+(``count``, ``min``, ``max`` of its primary key) shows whether its keys form a
+gapless range. When they do, and the written keys lie inside it, every written
+row has its customer and its product: the key is added ``NOT VALID`` (checked for
+every row written afterwards, its existing rows proved by the writer; see
+:func:`validate_foreign_keys`, which has the database check them and mark it
+valid). Otherwise the key is added with the validating join. The referenced
+tables cannot change in between: dropping the keys locked them against writes
+until the transaction ends.
+
 On SQLite the revenue index of an empty table stays in place while the rows
 come grouped by customer (at most 1% of the rows so far with a customer key
 below the largest written before them): each index entry then lands near
@@ -35,6 +47,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import numpy.typing as npt
+import sqlalchemy as sa
 
 from keyaccount.store._mapping import CUSTOMER_COLUMN_ORDER
 from keyaccount.store._tables import (
@@ -42,14 +55,13 @@ from keyaccount.store._tables import (
     BULK_INDEXES,
     REVENUE_ROW,
     REVENUE_ROW_COLUMNS,
+    revenue_table,
 )
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    import sqlalchemy as sa
-
-__all__ = ["LARGE_BYTES", "LARGE_ROWS", "BulkWriter"]
+__all__ = ["LARGE_BYTES", "LARGE_ROWS", "BulkWriter", "validate_foreign_keys"]
 
 LARGE_ROWS: Final = 50_000
 """From this many rows on, a load into empty tables builds their indexes after it."""
@@ -78,6 +90,18 @@ _LATE_SHARE: Final = 0.01
 """Share of the revenue rows so far whose customer key may be below the largest key written
 before them while SQLite's revenue index stays in place during a load into an empty
 table (each such row is an index insert away from the b-tree's right edge)."""
+
+_PROVED_KEYS: Final = {
+    constraint.name: (
+        constraint.column_keys[0],
+        constraint.referred_table.name,
+        constraint.elements[0].column.name,
+    )
+    for constraint in revenue_table.foreign_key_constraints
+    if isinstance(constraint.name, str)
+}
+"""The revenue table's foreign keys the writer proves (see the module docstring): name, then
+the column, the referenced table and its key column."""
 
 _PG_HEADER: Final = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
 """The binary ``COPY`` header: signature, flags 0, no header extension."""
@@ -180,6 +204,9 @@ class BulkWriter:
         self._live_revenue_index = False
         self._largest_key = -1
         self._late_rows = self._index_rows = 0
+        # The smallest and largest key written per proved foreign key (see _PROVED_KEYS);
+        # None while the revenue keys are in place and check every row themselves.
+        self._key_range: dict[str, tuple[int, int]] | None = None
 
     def __enter__(self) -> BulkWriter:
         if self._sqlite:
@@ -208,6 +235,8 @@ class BulkWriter:
                 if empty[table]:
                     self._conn.exec_driver_sql(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
                     self._dropped_keys.append((table, name, definition))
+            if empty["ka_revenue"]:
+                self._key_range = {}
         return self
 
     def _drop_indexes(self, table: str) -> None:
@@ -250,7 +279,38 @@ class BulkWriter:
             if name != _PG_PK:
                 # After the indexes: the customer and parent keys use ux_ka_customer_id's
                 # table, and validating against a fresh primary key is one join.
-                self._conn.exec_driver_sql(add.format(table, name, definition))
+                proved = " NOT VALID" if self._proved(name) else ""
+                self._conn.exec_driver_sql(add.format(table, name, definition) + proved)
+
+    def _proved(self, name: str) -> bool:
+        """Whether every row written has the row that the foreign key ``name`` refers to.
+
+        True for a key of :data:`_PROVED_KEYS` when the referenced table's keys
+        form a gapless range that holds the smallest and largest key written
+        (or when no row was written).
+        """
+        if self._key_range is None or name not in _PROVED_KEYS:
+            return False
+        if name not in self._key_range:
+            return True
+        low, high = self._key_range[name]
+        _, table, key = _PROVED_KEYS[name]
+        count, first, last = self._conn.exec_driver_sql(
+            f"SELECT count(*), min({key}), max({key}) FROM {table}"
+        ).one()
+        return bool(count) and count == last - first + 1 and first <= low and high <= last
+
+    def _note_keys(self, columns: dict[str, npt.NDArray[np.integer[Any]]]) -> None:
+        """Widen the range of keys written per proved foreign key by the block's ``columns``."""
+        if self._key_range is None:
+            return
+        for name, (column, _, _) in _PROVED_KEYS.items():
+            values = columns[column]
+            low, high = int(values.min()), int(values.max())
+            if name in self._key_range:
+                before = self._key_range[name]
+                low, high = min(low, before[0]), max(high, before[1])
+            self._key_range[name] = (low, high)
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         try:
@@ -296,6 +356,7 @@ class BulkWriter:
             _sqlite_insert_block(self._raw, "ka_revenue", REVENUE_ROW_COLUMNS, block)
             return
         columns = (customer, product, period, fen, volume)
+        self._note_keys(dict(zip(REVENUE_ROW_COLUMNS, columns, strict=True)))
         with (
             self._raw.cursor() as cursor,
             cursor.copy(
@@ -307,3 +368,55 @@ class BulkWriter:
                 part = slice(cut, cut + _PG_BLOCK_ROWS)
                 copy.write(_pg_binary_rows(tuple(column[part] for column in columns)))
             copy.write(_PG_TRAILER)
+
+
+def validate_foreign_keys(conn: sa.Connection, where: str) -> tuple[str, ...]:
+    """Have the database check every stored row against the foreign keys not yet validated.
+
+    On PostgreSQL, ``ALTER TABLE ... VALIDATE CONSTRAINT`` for each foreign key of
+    the store's tables added ``NOT VALID`` by a bulk load (one join of the table
+    with the one it refers to; it locks the table only against schema changes and
+    other validations: reads and writes go on). On SQLite, ``PRAGMA
+    foreign_key_check`` of every table (SQLite has no such mark, and a bulk load
+    relies on the store's own checks there).
+
+    Args:
+        conn: A connection inside a store transaction.
+        where: The store, for messages.
+
+    Returns:
+        The names of the foreign keys validated (none on SQLite).
+
+    Raises:
+        ValidationError: a stored row whose key refers to no row; nothing is marked valid.
+    """
+    from keyaccount.exceptions import ValidationError
+
+    if conn.dialect.name == "sqlite":
+        found = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
+        if found is not None:
+            table, rowid, parent, _ = found
+            raise ValidationError(
+                f"store {where}: row {rowid} of {table} refers to a row {parent} does not hold"
+            )
+        return ()
+    names = [
+        (str(table), str(name))
+        for table, name in conn.exec_driver_sql(
+            "SELECT c.conrelid::regclass::text, c.conname FROM pg_constraint c "
+            "JOIN pg_class t ON t.oid = c.conrelid "
+            "WHERE c.contype = 'f' AND NOT c.convalidated "
+            "AND t.relnamespace = to_regnamespace(current_schema()) "
+            "AND left(t.relname, 3) = 'ka_' ORDER BY 1, 2"
+        )
+    ]
+    for table, name in names:
+        try:
+            conn.exec_driver_sql(f"ALTER TABLE {table} VALIDATE CONSTRAINT {name}")
+        except sa.exc.IntegrityError as exc:
+            diag = getattr(exc.orig, "diag", None)
+            detail = getattr(diag, "message_detail", None) or str(exc.orig)
+            raise ValidationError(
+                f"store {where}: foreign key {name} of {table}: {detail}; nothing was marked valid"
+            ) from None
+    return tuple(name for _, name in names)

@@ -17,13 +17,15 @@ import datetime as dt
 import itertools
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import attrs
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from keyaccount.domain import (
+    NO_CODE,
+    SEGMENTS,
     SUB_SEGMENTS,
     TIERS,
     Change,
@@ -37,10 +39,12 @@ from keyaccount.exceptions import (
     StaleChangeError,
     UnknownCustomerError,
     ValidationError,
+    shorten,
 )
 from keyaccount.store._mapping import (
     change_from_db,
     change_values,
+    explanation_to_json,
     segment_from_name,
     segment_name,
     utc,
@@ -57,11 +61,16 @@ from keyaccount.utils import elapsed, logger
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
+    from keyaccount.portfolio import Portfolio
+
 __all__ = [
     "CHUNK",
+    "HISTORY_COLUMNS",
     "CustomerState",
+    "HistoryEntry",
     "RecordedChange",
     "apply_changes",
+    "history_rows",
     "query_changes",
     "state_as_of",
 ]
@@ -294,6 +303,231 @@ def _log_applied(recorded: Sequence[RecordedChange], seconds: float) -> None:
                 segment_name(c.after) if isinstance(c, SegmentChange) else c.after.name,
                 c.rule,
             )
+
+
+class HistoryEntry(Protocol):
+    """A change with the time it was recorded and its number, as a history to save holds it.
+
+    :class:`RecordedChange` (from :meth:`Store.changes`) and
+    :class:`keyaccount.io.ChangeRecord` (from ``changes.parquet``) are such entries.
+    """
+
+    @property
+    def change(self) -> Change:
+        """The tier or segment change."""
+        ...
+
+    @property
+    def recorded_at(self) -> dt.datetime | None:
+        """When it was recorded (``None``: at the save)."""
+        ...
+
+    @property
+    def sequence(self) -> int | None:
+        """Its number (``None``: one more than the entry before it)."""
+        ...
+
+
+HISTORY_COLUMNS: Final = (
+    "change_key",
+    "customer_key",
+    "attribute",
+    "from_value",
+    "to_value",
+    "period",
+    "rule",
+    "actor",
+    "reason",
+    "explanation",
+    "recorded_at",
+)
+"""The ``ka_change`` columns of the rows :func:`history_rows` makes, in order."""
+
+_MAX_SEQUENCE: Final = 2**63 - 1
+_CHANGE_TYPES: Final = (TierChange, SegmentChange)
+
+
+def _name(value: Tier | Segment | None) -> str | None:
+    return None if value is None else value.name
+
+
+def _described(source: str, n: int, change: Change) -> str:
+    """``<source>: change n (tier of 'C1' in 2022-07, ACTIVE -> KEY)``."""
+    kind = "tier" if isinstance(change, TierChange) else "segment"
+    before, after = _name(change.before) or "no segment", _name(change.after) or "no segment"
+    return (
+        f"{source}: change {n} ({kind} of {change.customer_id!r} in {change.period}, "
+        f"{before} -> {after})"
+    )
+
+
+def _entry(
+    n: int, item: Change | HistoryEntry, source: str
+) -> tuple[Change, dt.datetime | None, int | None]:
+    """The change, time and number of one history entry, checked for their types."""
+    if isinstance(item, _CHANGE_TYPES):
+        return item, None, None
+    change = getattr(item, "change", None)
+    if not isinstance(change, _CHANGE_TYPES):
+        raise ValidationError(
+            f"{source}: change {n}: expected a TierChange, a SegmentChange or a recorded "
+            f"change, got {shorten(item)}"
+        )
+    at = getattr(item, "recorded_at", None)
+    if at is not None and not isinstance(at, dt.datetime):
+        raise ValidationError(
+            f"{_described(source, n, change)}: recorded_at is {shorten(at)}, not a datetime"
+        )
+    number = getattr(item, "sequence", None)
+    if number is not None and (
+        isinstance(number, bool) or not isinstance(number, int) or number < 1
+    ):
+        raise ValidationError(
+            f"{_described(source, n, change)}: sequence is {shorten(number)}, "
+            "not a whole number from 1"
+        )
+    return change, at, number
+
+
+def history_rows(
+    portfolio: Portfolio,
+    history: Iterable[Change | HistoryEntry],
+    *,
+    source: str,
+    recorded_at: dt.datetime | None = None,
+) -> list[tuple[Any, ...]]:
+    """Check that ``history`` led to ``portfolio``'s tiers and segments; its ``ka_change`` rows.
+
+    The history is read once, in order. Per customer and attribute the changes
+    must form one chain in month order that ends at the customer's current
+    value: each change's ``before`` is the ``after`` of the change before it,
+    its month is not before that change's month nor before the customer's
+    ``first_period``, and the last change's ``after`` is the customer's tier
+    or segment; the last tier change's month is the customer's ``tier_since``
+    (or ``first_period`` when it has none). Numbers (``sequence``) rise
+    strictly in the history's order; an entry without one gets the number
+    after the entry before it (the first: 1).
+
+    Args:
+        portfolio: The portfolio the history belongs to (customer keys are positions).
+        history: Changes, or entries with ``change``, ``recorded_at`` and ``sequence``.
+        source: Where the history came from, for messages (a file, ``<history>``).
+        recorded_at: The time recorded for entries without one (default: now, UTC).
+
+    Returns:
+        One tuple per change in :data:`HISTORY_COLUMNS`, in the history's order.
+
+    Raises:
+        UnknownCustomerError: a change of a customer the portfolio does not hold.
+        ValidationError: any other break of the rules above; the message names
+            the source, the change's position (from 0), its customer, month
+            and values.
+    """
+    moment = utc(recorded_at if recorded_at is not None else dt.datetime.now(dt.UTC))
+    first_periods: list[int] = portfolio.customer_columns.first_period.tolist()
+    tier_names = {t: t.name for t in Tier}
+    segment_names: dict[Segment | None, str | None] = {s: s.name for s in Segment}
+    segment_names[None] = None
+    rows: list[tuple[Any, ...]] = []
+    # (customer position, attribute) -> (change position, month ordinal, after, the change)
+    last: dict[tuple[int, str], tuple[int, int, str | None, Change]] = {}
+    number = 0
+    for n, item in enumerate(history):
+        change, at, given = _entry(n, item, source)
+        if change.customer_id not in portfolio:
+            raise UnknownCustomerError(
+                f"{_described(source, n, change)}: unknown customer {change.customer_id!r}: "
+                "the portfolio does not hold it"
+            )
+        position = portfolio.position(change.customer_id)
+        before: str | None
+        after: str | None
+        if isinstance(change, TierChange):
+            attribute, before, after = "tier", tier_names[change.before], tier_names[change.after]
+        else:
+            attribute = "segment"
+            before, after = segment_names[change.before], segment_names[change.after]
+        period = change.period.ordinal
+        problem = None
+        previous = last.get((position, attribute))
+        if before == after:
+            problem = "before and after are equal; a change changes something"
+        elif period < first_periods[position]:
+            first = Period.from_ordinal(first_periods[position])
+            problem = f"the month is before the customer's first_period {first}"
+        elif previous is not None and period < previous[1]:
+            problem = (
+                f"out of month order: change {previous[0]} of the same customer's "
+                f"{attribute} takes effect later, in {Period.from_ordinal(previous[1])}"
+            )
+        elif previous is not None and before != previous[2]:
+            problem = (
+                f"before is {before or 'no segment'}, but change {previous[0]} of the "
+                f"same customer's {attribute} left {previous[2] or 'no segment'}"
+            )
+        elif given is not None and (given <= number or given > _MAX_SEQUENCE):
+            problem = (
+                f"sequence {given} does not follow {number}, the number of the change "
+                "before it; numbers rise in the history's order"
+            )
+        if problem is not None:
+            raise ValidationError(f"{_described(source, n, change)}: {problem}")
+        number = number + 1 if given is None else given
+        rows.append(
+            (
+                number,
+                position,
+                attribute,
+                before,
+                after,
+                period,
+                change.rule,
+                change.actor,
+                change.reason,
+                explanation_to_json(change.explanation) if change.explanation else "[]",
+                moment if at is None else utc(at),
+            )
+        )
+        last[position, attribute] = (n, period, after, change)
+    _check_ends(portfolio, last, source)
+    return rows
+
+
+def _check_ends(
+    portfolio: Portfolio,
+    last: dict[tuple[int, str], tuple[int, int, str | None, Change]],
+    source: str,
+) -> None:
+    """Refuse a chain whose last change does not end at the customer's current value."""
+    columns = portfolio.customer_columns
+    tiers = [TIERS[t].name for t in columns.tier.tolist()]
+    since = [
+        first if s == NO_CODE else s
+        for s, first in zip(columns.tier_since.tolist(), columns.first_period.tolist(), strict=True)
+    ]
+    segment_names = [s.name for s in SEGMENTS]
+    segments = [None if c == NO_CODE else segment_names[c] for c in columns.segment.tolist()]
+    for (position, attribute), (n, period, after, change) in sorted(
+        last.items(), key=lambda item: item[1][0]
+    ):
+        problem = None
+        if attribute == "tier" and after != tiers[position]:
+            problem = (
+                f"the customer's last tier change leaves {after}, but its tier is {tiers[position]}"
+            )
+        elif attribute == "tier" and period != since[position]:
+            problem = (
+                f"the customer's last tier change takes effect in "
+                f"{Period.from_ordinal(period)}, but its tier_since is "
+                f"{Period.from_ordinal(since[position])}"
+            )
+        elif attribute == "segment" and after != segments[position]:
+            problem = (
+                f"the customer's last segment change leaves {after or 'no segment'}, "
+                f"but its segment is {segments[position] or 'none'}"
+            )
+        if problem is not None:
+            raise ValidationError(f"{_described(source, n, change)}: {problem}")
 
 
 def query_changes(

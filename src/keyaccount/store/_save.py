@@ -1,14 +1,15 @@
-"""Writing a whole portfolio into the store (``Store.save``), with the bulk paths."""
+"""Writing a whole portfolio, and its history, into the store (``Store.save``), in bulk."""
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
 from keyaccount.exceptions import StoreNotEmptyError
 from keyaccount.store._bulk import LARGE_ROWS, BulkWriter
+from keyaccount.store._history import HISTORY_COLUMNS
 from keyaccount.store._mapping import (
     PRODUCT_COLUMN_ORDER,
     customer_tuples,
@@ -16,10 +17,12 @@ from keyaccount.store._mapping import (
     member_to_db,
     product_tuples,
 )
-from keyaccount.store._tables import TABLES
+from keyaccount.store._tables import TABLES, change_table
 from keyaccount.utils import elapsed, logger
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import sqlalchemy as sa
 
     from keyaccount.portfolio import Portfolio
@@ -32,7 +35,14 @@ _REVENUE_CHUNK: Final = 500_000
 _log = logger("store")
 
 
-def save_portfolio(conn: sa.Connection, portfolio: Portfolio, *, replace: bool, url: str) -> bool:
+def save_portfolio(
+    conn: sa.Connection,
+    portfolio: Portfolio,
+    *,
+    replace: bool,
+    url: str,
+    history: Sequence[tuple[Any, ...]] = (),
+) -> bool:
     """Write ``portfolio`` (customers, catalogue, revenue, groups) in ``conn``'s transaction.
 
     Args:
@@ -41,6 +51,9 @@ def save_portfolio(conn: sa.Connection, portfolio: Portfolio, *, replace: bool, 
             position is their key).
         replace: Delete everything the store holds first (the change history too).
         url: The store, for messages.
+        history: Its change history as ``ka_change`` rows in
+            :data:`~keyaccount.store._history.HISTORY_COLUMNS` (checked by
+            :func:`~keyaccount.store._history.history_rows`), written after the customers.
 
     Returns:
         Whether data the store held was deleted first.
@@ -63,13 +76,16 @@ def save_portfolio(conn: sa.Connection, portfolio: Portfolio, *, replace: bool, 
     large = max(len(portfolio), len(portfolio.revenue_columns)) >= LARGE_ROWS
     with BulkWriter(conn, large=large) as writer:
         _write_portfolio(writer, portfolio)
+        if history:
+            _write_history(writer, conn, history)
     _log.info(
-        "save: %d customers, %d revenue rows, %d products and %d project groups written%s, "
-        "in %.3f s",
+        "save: %d customers, %d revenue rows, %d products, %d project groups and %d changes "
+        "written%s, in %.3f s",
         len(portfolio),
         len(portfolio.revenue_columns),
         len(portfolio.products.products),
         len(portfolio.project_groups),
+        len(history),
         " (what the store held was deleted first)" if held else "",
         elapsed(start),
     )
@@ -83,6 +99,22 @@ def _delete_all(conn: sa.Connection) -> None:
         return
     for name in names:
         conn.exec_driver_sql(f"DELETE FROM {name}")
+
+
+def _write_history(
+    writer: BulkWriter, conn: sa.Connection, rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Insert the history rows in bulk, with their own keys; PostgreSQL's key sequence follows."""
+    process = change_table.c.recorded_at.type.bind_processor(conn.dialect)
+    if process is not None:  # SQLite: the text SQLAlchemy writes for a DateTime
+        rows = [(*row[:-1], process(row[-1])) for row in rows]
+    writer.insert("ka_change", HISTORY_COLUMNS, rows)
+    if conn.dialect.name == "postgresql":
+        # Changes applied later get keys after these.
+        conn.exec_driver_sql(
+            "SELECT setval(pg_get_serial_sequence('ka_change', 'change_key'), "
+            "(SELECT MAX(change_key) FROM ka_change))"
+        )
 
 
 def _write_portfolio(writer: BulkWriter, portfolio: Portfolio) -> None:

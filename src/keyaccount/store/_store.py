@@ -25,6 +25,7 @@ from keyaccount.domain import (
 )
 from keyaccount.store import _export, _import, _in_database
 from keyaccount.store._arrow_load import load_through_arrow
+from keyaccount.store._bulk import validate_foreign_keys
 from keyaccount.store._engine import Database, Target, database_errors
 from keyaccount.store._events import (
     ImportCommitted,
@@ -35,8 +36,10 @@ from keyaccount.store._events import (
 )
 from keyaccount.store._history import (
     CustomerState,
+    HistoryEntry,
     RecordedChange,
     apply_changes,
+    history_rows,
     query_changes,
     state_as_of,
 )
@@ -359,23 +362,56 @@ class Store:
         return not any(self.counts().values())
 
     @_translated
-    def save(self, portfolio: Portfolio, *, replace: bool = False) -> None:
+    def save(
+        self,
+        portfolio: Portfolio,
+        *,
+        replace: bool = False,
+        history: Iterable[Change | HistoryEntry] | None = None,
+        history_source: str = "<history>",
+    ) -> None:
         """Write a whole portfolio: customers (in portfolio order), catalogue, revenue, groups.
 
         One transaction with the bulk paths: a large portfolio saves fast
-        and a failure leaves the store as it was.
+        and a failure leaves the store as it was. With ``history``, the
+        tier and segment changes that led to the portfolio's tiers and
+        segments are recorded in the same transaction, as they are: month,
+        before and after, rule, actor, reason, explanation, the time each was
+        recorded and their order; :meth:`changes` and :meth:`state_as_of`
+        then answer as in the store they came from. The portfolio's customers
+        are not changed by them: they already hold the result.
+
+        The history is checked before anything is written, and refused whole
+        (the first problem named by ``history_source``, the change's position
+        from 0, its customer, month and values) when a change names a
+        customer the portfolio lacks or a month before the customer's
+        ``first_period``, when the changes of one customer's tier (or
+        segment) are out of month order or do not form a chain (a ``before``
+        that is not the ``after`` of the change before it), or when the last
+        one does not end at the customer's tier (segment), the last tier
+        change in its ``tier_since``.
 
         Args:
             portfolio: The portfolio.
             replace: Delete everything the store holds first (the change
                 history too); without it, saving into a store that holds
                 data is refused.
+            history: The changes, in the order they were recorded: plain
+                :class:`~keyaccount.TierChange` / :class:`~keyaccount.SegmentChange`
+                values (recorded now, numbered 1, 2, ...), or entries that keep
+                their time and number: :class:`RecordedChange` from another
+                store's :meth:`changes`, :class:`keyaccount.io.ChangeRecord`
+                from a Parquet directory. Numbers must rise in order.
+            history_source: How messages name the history's source (a file name).
 
         Raises:
             StoreNotEmptyError: the store holds data and ``replace`` is false.
+            UnknownCustomerError: a change of a customer the portfolio does not hold.
+            ValidationError: a history that did not lead to the portfolio (above).
         """
+        rows = () if history is None else history_rows(portfolio, history, source=history_source)
         with paused_gc(), self._db.transaction(write=True, bulk=True) as conn:
-            replaced = save_portfolio(conn, portfolio, replace=replace, url=self.url)
+            replaced = save_portfolio(conn, portfolio, replace=replace, url=self.url, history=rows)
             saved = PortfolioSaved(
                 self.url,
                 len(portfolio),
@@ -567,6 +603,28 @@ class Store:
         report = _import.import_csv(self._db, *files, reject_dir, catalog, batch_rows, progress)
         hooks_of(self._db).after_write(self._db, ImportCommitted(self.url, report))
         return report
+
+    @_translated
+    def validate_foreign_keys(self) -> tuple[str, ...]:
+        """Have the database check every stored row against the store's foreign keys.
+
+        On PostgreSQL a bulk load into an empty revenue table adds its two
+        foreign keys ``NOT VALID`` when the load proved every row's customer and
+        product itself (``docs/store.md``, "Bulk import and export"): the database
+        checks every row written afterwards, and this method has it check the
+        rows already there and mark the keys valid (``ALTER TABLE ... VALIDATE
+        CONSTRAINT``: reads and writes go on meanwhile). On SQLite it runs
+        ``PRAGMA foreign_key_check``. Nothing to validate costs one catalogue query.
+
+        Returns:
+            The names of the foreign keys marked valid (none on SQLite).
+
+        Raises:
+            ValidationError: a stored row refers to a customer or product the store
+                lacks (written by other means); nothing is marked valid.
+        """
+        with self._db.transaction(write=False) as conn:
+            return validate_foreign_keys(conn, self.url)
 
     @_translated
     def export_csv(
