@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from keyaccount import Customer, Portfolio, RevenueRecord
 from keyaccount import spark as ks
 from keyaccount.demo import generate
-from keyaccount.exceptions import PolicyError, UnknownProductError
+from keyaccount.exceptions import PolicyError, UnknownProductError, ValidationError
 from keyaccount.portfolio import METRICS
 from keyaccount.rules import MetricRegistry, Policy, Rule, UserMetric, default_policy
 from tests.conftest import PROFILE
@@ -249,3 +249,59 @@ def test_importing_keyaccount_does_not_import_pyspark() -> None:
         "keyaccount.spark.evaluate; assert 'pyspark' not in sys.modules, 'pyspark imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ---------------------------------------------------------------- the integer join key
+
+
+@pytest.mark.parametrize("rollup", [False, True])
+def test_joining_by_customer_key_decides_as_the_reference(
+    spark: SparkSession, tmp_path: Path, rollup: bool
+) -> None:
+    """join_key='customer_key' over a keyaccount Parquet directory gives the reference decisions."""
+    from keyaccount.domain import Period
+    from keyaccount.io import write_portfolio_parquet
+
+    portfolio = generate(customers=80, months=30)
+    write_portfolio_parquet(portfolio, tmp_path / "pf")
+    inference = "spark.sql.sources.partitionColumnTypeInference.enabled"
+    before = spark.conf.get(inference)
+    spark.conf.set(inference, "false")
+    try:
+        customers = spark.read.parquet(str(tmp_path / "pf" / "customers.parquet"))
+        revenue = spark.read.parquet(str(tmp_path / "pf" / "revenue"))
+        policy = default_policy()
+        frame = ks.evaluate(
+            policy, customers, revenue, "2022-11", rollup=rollup, join_key="customer_key"
+        )
+        as_of = Period.parse("2022-11").ordinal
+        ids = [
+            cid
+            for cid, first in zip(
+                portfolio.customer_ids,
+                portfolio.customer_columns.first_period.tolist(),
+                strict=True,
+            )
+            if first <= as_of
+        ]
+        got = ks.to_evaluation(frame, policy, "2022-11", customer_ids=ids)
+        rows = ks.metrics(customers, revenue, "2022-11", rollup=rollup, join_key="customer_key")
+        metric_rows = rows.collect()
+    finally:
+        spark.conf.set(inference, before)
+    expected = policy.evaluate(portfolio, "2022-11", engine="reference", rollup=rollup)
+    _assert_same_evaluation(got, expected)
+    assert expected.counts.tier_moves > 0
+    assert list(got.explanations("en")) == list(expected.explanations("en"))
+    _assert_same_metrics(metric_rows, portfolio.metrics("2022-11", rollup=rollup))
+
+
+def test_joining_by_customer_key_needs_the_column_and_a_known_name(spark: SparkSession) -> None:
+    """A frame without customer_key, or another join_key name, is refused before any job."""
+    portfolio = generate(customers=10, months=6)
+    customers, revenue = ks.portfolio_frames(spark, portfolio)
+    keyless = customers.drop("customer_key") if "customer_key" in customers.columns else customers
+    with pytest.raises(ValidationError, match="customers frame: join_key='customer_key' needs"):
+        ks.evaluate(default_policy(), keyless, revenue, "2022-11", join_key="customer_key")
+    with pytest.raises(ValidationError, match="join_key 'id' is not one of"):
+        ks.evaluate(default_policy(), customers, revenue, "2022-11", join_key="id")

@@ -79,7 +79,7 @@ SUBCOMMANDS: Mapping[str, str] = {
 
 SUBCOMMAND_SUMMARIES: Mapping[str, str] = {
     "backtest": "Run a policy month by month over the history; compare two with --compare.",
-    "db": "The store's schema: show its version, upgrade it to this library's.",
+    "db": "The store's schema: show its version, upgrade it, validate its foreign keys.",
     "demo": "Generate the demo portfolio and print its key-account report.",
     "escalations": "The open supervision list (督办清单) by level, province or department.",
     "evaluate": "Evaluate a policy as of a month and show the transitions it decides.",
@@ -101,7 +101,7 @@ SUBCOMMAND_SUMMARIES: Mapping[str, str] = {
     "report": "Write the portfolio report as one self-contained HTML page (--out FILE).",
     "rules": "Policy files: check them, or print the default policy.",
     "schema": "Print the JSON Schema (draft 2020-12) of the document NAME, such as `customer`.",
-    "spark": "Evaluate a policy on Apache Spark, over Parquet files (the spark extra).",
+    "spark": "Evaluate or backtest a policy on Apache Spark, over Parquet files (the spark extra).",
     "targets": "Attainment of the project groups' revenue targets (目标完成率).",
     "whitespace": (
         "List whitespace: segment (or tier) x product cells nobody (or few) buy, by revenue."

@@ -35,27 +35,44 @@ if TYPE_CHECKING:
         metrics,
         portfolio_frames,
     )
+    from keyaccount.spark._backtest import (
+        BACKTEST_COLUMNS,
+        backtest,
+        backtest_parquet,
+        backtest_portfolio,
+        to_backtest,
+    )
     from keyaccount.spark._rules import DECISION_COLUMNS, EXPLANATION_FIELDS, to_evaluation
 
 __all__ = [
+    "BACKTEST_COLUMNS",
     "DECISION_COLUMNS",
     "EXPLANATION_FIELDS",
+    "backtest",
+    "backtest_parquet",
+    "backtest_portfolio",
     "evaluate",
     "evaluate_parquet",
     "evaluate_portfolio",
     "metrics",
     "portfolio_frames",
+    "to_backtest",
     "to_evaluation",
 ]
 
 _WHERE = {
+    "BACKTEST_COLUMNS": "keyaccount.spark._backtest",
     "DECISION_COLUMNS": "keyaccount.spark._rules",
     "EXPLANATION_FIELDS": "keyaccount.spark._rules",
+    "backtest": "keyaccount.spark._backtest",
+    "backtest_parquet": "keyaccount.spark._backtest",
+    "backtest_portfolio": "keyaccount.spark._backtest",
     "evaluate": "keyaccount.spark._api",
     "evaluate_parquet": "keyaccount.spark._api",
     "evaluate_portfolio": "keyaccount.spark._api",
     "metrics": "keyaccount.spark._api",
     "portfolio_frames": "keyaccount.spark._api",
+    "to_backtest": "keyaccount.spark._backtest",
     "to_evaluation": "keyaccount.spark._rules",
 }
 

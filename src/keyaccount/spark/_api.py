@@ -24,7 +24,12 @@ _MONEY = ("t12m_revenue", "prev12m_revenue")
 
 
 def metrics(
-    customers: DataFrame, revenue: DataFrame, as_of: Period | str, *, rollup: bool = False
+    customers: DataFrame,
+    revenue: DataFrame,
+    as_of: Period | str,
+    *,
+    rollup: bool = False,
+    join_key: str = "customer_id",
 ) -> DataFrame:
     """The metrics table of ``docs/metrics.md`` as of ``as_of``, computed by Spark.
 
@@ -37,6 +42,12 @@ def metrics(
         as_of: The as-of month ``P`` (inclusive).
         rollup: Each customer's revenue metrics over it and all its
             descendants (the combined monthly series and product set).
+        join_key: ``"customer_id"`` (the default), or ``"customer_key"``:
+            group the revenue and join it to the customers by the integer
+            ``customer_key`` column both frames carry, faster than the id
+            text. Both frames' keys must name the same customers, as in one
+            directory written by ``keyaccount.io.write_portfolio_parquet``;
+            nothing checks it. A roll-up joins by id whatever this says.
 
     Returns:
         One row per customer first seen by ``as_of``: ``customer_id``,
@@ -49,7 +60,8 @@ def metrics(
 
     Raises:
         ImportError: pyspark is not installed.
-        ValidationError: a required column is missing or a column has the wrong type.
+        ValidationError: a required column is missing or a column has the
+            wrong type, or ``join_key`` is neither name.
     """
     require_pyspark()
     from pyspark.sql import functions as sf
@@ -57,7 +69,7 @@ def metrics(
     from keyaccount.domain import SEGMENTS, TIERS
 
     period = Period.parse(as_of)
-    table = metric_columns(customers, revenue, period, rollup=rollup)
+    table = metric_columns(customers, revenue, period, rollup=rollup, join_key=join_key)
     tiers = sf.create_map(*(x for t in TIERS for x in (sf.lit(t.rank), sf.lit(t.name))))
     segments = sf.create_map(
         *(x for c, s in enumerate(SEGMENTS) for x in (sf.lit(c), sf.lit(s.name)))
@@ -88,6 +100,7 @@ def evaluate(
     *,
     rollup: bool = False,
     catalog: Iterable[str] | None = None,
+    join_key: str = "customer_id",
 ) -> DataFrame:
     """``policy`` evaluated by Spark: one row of decisions and explanations per customer.
 
@@ -106,6 +119,7 @@ def evaluate(
         rollup: Evaluate group roll-ups (each customer with its descendants).
         catalog: The product ids ``share()`` may name (default: the default
             catalogue).
+        join_key: ``"customer_id"`` or ``"customer_key"`` (see :func:`metrics`).
 
     Returns:
         A frame with the columns ``DECISION_COLUMNS``: ``customer_id``; per
@@ -121,9 +135,12 @@ def evaluate(
         ImportError: pyspark is not installed.
         PolicyError: a rule names a user metric (computed in Python only).
         UnknownProductError: a ``share()`` names a product not in ``catalog``.
-        ValidationError: a required column is missing or has the wrong type.
+        ValidationError: a required column is missing or has the wrong type,
+            or ``join_key`` is neither name.
     """
-    return decisions(policy, customers, revenue, as_of, rollup=rollup, catalog=catalog)
+    return decisions(
+        policy, customers, revenue, as_of, rollup=rollup, catalog=catalog, join_key=join_key
+    )
 
 
 def portfolio_frames(spark: SparkSession, portfolio: Portfolio) -> tuple[DataFrame, DataFrame]:
@@ -215,6 +232,7 @@ def evaluate_parquet(
     *,
     rollup: bool = False,
     master: str | None = None,
+    join_key: str = "customer_id",
 ) -> tuple[int, int]:
     """Evaluate ``policy`` over Parquet files with Spark and write the decisions as Parquet.
 
@@ -230,6 +248,8 @@ def evaluate_parquet(
         out: The directory to write the decisions to (must not exist).
         rollup: Evaluate group roll-ups.
         master: The Spark master of a new session.
+        join_key: ``"customer_key"`` for the files of one keyaccount Parquet
+            directory (see :func:`metrics`).
 
     Returns:
         The number of customers evaluated and of those with a transition.
@@ -248,6 +268,7 @@ def evaluate_parquet(
         session.read.parquet(revenue),
         as_of,
         rollup=rollup,
+        join_key=join_key,
     )
     frame.write.mode("errorifexists").parquet(out)
     written = session.read.parquet(out)

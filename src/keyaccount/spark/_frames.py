@@ -148,12 +148,35 @@ def _spellings(members: tuple[Any, ...]) -> dict[str, int]:
     return out
 
 
-def coded_customers(customers: DataFrame) -> DataFrame:
+def _customer_key(frame: DataFrame, cols: dict[str, str], what: str) -> Column:
+    """The frame's integer ``customer_key`` column as ``long``.
+
+    Raises:
+        ValidationError: the column is missing or not an integer column.
+    """
+    from pyspark.sql import functions as sf
+    from pyspark.sql import types as st
+
+    if "customer_key" not in cols:
+        raise ValidationError(
+            f"{what} frame: join_key='customer_key' needs a 'customer_key' column "
+            f"(it has {', '.join(map(repr, frame.columns))})"
+        )
+    key_type = frame.schema[cols["customer_key"]].dataType
+    if not isinstance(key_type, st.ByteType | st.ShortType | st.IntegerType | st.LongType):
+        raise ValidationError(
+            f"{what} frame: column 'customer_key' is {key_type.simpleString()}; "
+            "join_key='customer_key' needs an integer column"
+        )
+    return sf.col(cols["customer_key"]).cast("long").alias("customer_key")
+
+
+def coded_customers(customers: DataFrame, *, with_key: bool = False) -> DataFrame:
     """Customers with their tier, segment and months as integer codes.
 
     Columns ``customer_id``, ``parent_id``, ``tier`` (rank), ``segment`` (code,
     -1 unassigned), ``first`` and ``since`` (month ordinals; ``since``
-    defaults to ``first``).
+    defaults to ``first``); with ``with_key`` also ``customer_key`` (``long``).
 
     Raises:
         ValidationError: a required column is missing, or a month column has another type.
@@ -191,11 +214,15 @@ def coded_customers(customers: DataFrame) -> DataFrame:
         else sf.lit(None).cast("int")
     )
     parts.append(sf.coalesce(since, first).alias("since"))
+    if with_key:
+        parts.append(_customer_key(customers, cols, what))
     return customers.select(*parts)
 
 
-def coded_revenue(revenue: DataFrame) -> DataFrame:
+def coded_revenue(revenue: DataFrame, *, with_key: bool = False) -> DataFrame:
     """Revenue as ``customer_id``, ``period`` (month ordinal), ``product_id``, ``fen``, ``volume``.
+
+    With ``with_key`` also ``customer_key`` (``long``).
 
     Raises:
         ValidationError: a required column is missing, ``revenue_fen`` is not an
@@ -230,4 +257,6 @@ def coded_revenue(revenue: DataFrame) -> DataFrame:
             else sf.lit(0).cast("long")
         ).alias("volume"),
     ]
+    if with_key:
+        parts.append(_customer_key(revenue, cols, what))
     return revenue.select(*parts)

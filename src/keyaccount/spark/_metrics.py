@@ -32,10 +32,26 @@ if TYPE_CHECKING:
 
     from keyaccount.domain import Period
 
-__all__ = ["MAX_DEPTH", "metric_columns", "product_fen_column"]
+__all__ = ["JOIN_KEYS", "MAX_DEPTH", "check_join_key", "metric_columns", "product_fen_column"]
+
+JOIN_KEYS: Final = ("customer_id", "customer_key")
+"""What the revenue may be grouped and joined to the customers by (``join_key=``)."""
 
 MAX_DEPTH: Final = 1_000
 """Levels of a customer hierarchy a roll-up walks before it refuses the links as a cycle."""
+
+
+def check_join_key(join_key: str) -> str:
+    """``join_key`` when it is one of :data:`JOIN_KEYS`.
+
+    Raises:
+        ValidationError: another value.
+    """
+    if join_key not in JOIN_KEYS:
+        raise ValidationError(
+            f"join_key {join_key!r} is not one of {', '.join(map(repr, JOIN_KEYS))}"
+        )
+    return join_key
 
 
 def product_fen_column(index: int) -> str:
@@ -86,6 +102,7 @@ def metric_columns(
     rollup: bool = False,
     names: Collection[str] = tuple(METRICS),
     products: Sequence[str] = (),
+    join_key: str = "customer_id",
 ) -> DataFrame:
     """Every customer first seen by ``as_of`` with its metrics (Spark frames in, a frame out).
 
@@ -97,6 +114,9 @@ def metric_columns(
         names: The metrics to compute (``months_in_tier`` always is).
         products: Products whose trailing-12 fen to add, as
             :func:`product_fen_column` of their position.
+        join_key: ``"customer_id"``, or ``"customer_key"``: the revenue grouped
+            and joined to the customers by the integer ``customer_key`` both
+            frames carry (without a roll-up; a roll-up's hierarchy is by id).
 
     Returns:
         ``customer_id``, ``tier`` (rank), ``segment`` (code, -1 unassigned),
@@ -110,8 +130,10 @@ def metric_columns(
     p = as_of.ordinal
     recent = p - 11
     first = p - 23
-    coded = coded_customers(customers)
+    keyed = check_join_key(join_key) == "customer_key" and not rollup
+    coded = coded_customers(customers, with_key=keyed)
     frame = coded.where(e(f"first <= {p}")).alias("c")
+    joined = "c.customer_key" if keyed else "c.customer_id"
     columns: list[Column] = [e("c.customer_id"), e("c.tier"), e("c.segment")]
     count = len(products)
     revenue_metrics = {
@@ -125,12 +147,14 @@ def metric_columns(
     need_window = bool(wanted & revenue_metrics) or bool(products)
     need_count = "product_count" in wanted
     if need_window or need_count:
-        rev = coded_revenue(revenue).where(e(f"period <= {p}"))
+        rev = coded_revenue(revenue, with_key=keyed).where(e(f"period <= {p}"))
         if rollup:
             tree = _ancestors(coded)
             rev = rev.join(tree, rev.customer_id == tree.member).select(
                 e("anc AS key"), "period", "product_id", "fen", "volume"
             )
+        elif keyed:
+            rev = rev.drop("customer_id").withColumnRenamed("customer_key", "key")
         else:
             rev = rev.withColumnRenamed("customer_id", "key")
     if need_window:
@@ -156,7 +180,7 @@ def metric_columns(
             e("MAX(CASE WHEN fen > 0 THEN period END) AS last_positive"),
             *(e(f"SUM({product_fen_column(i)}) AS {product_fen_column(i)}") for i in range(count)),
         )
-        frame = frame.join(window.alias("w"), e("c.customer_id = w.key"), "left")
+        frame = frame.join(window.alias("w"), e(f"{joined} = w.key"), "left")
         t12m = "COALESCE(w.t12m, CAST(0 AS BIGINT))"
         prev12m = "COALESCE(w.prev12m, CAST(0 AS BIGINT))"
         metric = {
@@ -184,7 +208,7 @@ def metric_columns(
             .groupBy("key")
             .agg(e("COUNT(1) AS products"))
         )
-        frame = frame.join(positive.alias("n"), e("c.customer_id = n.key"), "left")
+        frame = frame.join(positive.alias("n"), e(f"{joined} = n.key"), "left")
         columns.append(e("CAST(COALESCE(n.products, 0) AS BIGINT) AS product_count"))
     if "tenure_months" in wanted:
         columns.append(e(f"CAST({p} - c.first AS BIGINT) AS tenure_months"))

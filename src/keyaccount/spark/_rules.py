@@ -394,6 +394,7 @@ def decisions(
     *,
     rollup: bool = False,
     catalog: Iterable[str] | None = None,
+    join_key: str = "customer_id",
 ) -> DataFrame:
     """The decisions frame of ``policy`` (see :func:`keyaccount.spark.evaluate`)."""
     require_pyspark()
@@ -402,7 +403,13 @@ def decisions(
     period = Period.parse(as_of)
     names, products = check_policy(policy, catalog)
     metrics = metric_columns(
-        customers, revenue, period, rollup=rollup, names=names, products=products
+        customers,
+        revenue,
+        period,
+        rollup=rollup,
+        names=names,
+        products=products,
+        join_key=join_key,
     )
     compiler = _Compiler({p: product_fen_column(i) for i, p in enumerate(products)})
     minimum = policy.min_months_in_tier
