@@ -265,7 +265,7 @@ def test_joining_by_customer_key_decides_as_the_reference(
     portfolio = generate(customers=80, months=30)
     write_portfolio_parquet(portfolio, tmp_path / "pf")
     inference = "spark.sql.sources.partitionColumnTypeInference.enabled"
-    before = spark.conf.get(inference)
+    before = spark.conf.get(inference) or "true"
     spark.conf.set(inference, "false")
     try:
         customers = spark.read.parquet(str(tmp_path / "pf" / "customers.parquet"))

@@ -18,7 +18,14 @@ if TYPE_CHECKING:
     from keyaccount.portfolio import Portfolio
     from keyaccount.rules import Evaluation, Policy
 
-__all__ = ["evaluate", "evaluate_parquet", "evaluate_portfolio", "metrics", "portfolio_frames"]
+__all__ = [
+    "evaluate",
+    "evaluate_parquet",
+    "evaluate_portfolio",
+    "metrics",
+    "parquet_session",
+    "portfolio_frames",
+]
 
 _MONEY = ("t12m_revenue", "prev12m_revenue")
 
@@ -223,6 +230,23 @@ def evaluate_portfolio(
     return to_evaluation(frame, policy, period, customer_ids=ids)
 
 
+def parquet_session(app: str, master: str | None) -> SparkSession:
+    """The active Spark session, or a new one named ``app`` (on ``master`` when given).
+
+    Months of hive partition directories (``period=2022-11``) are read as text
+    (partition type inference off), as :func:`evaluate` reads them.
+    """
+    require_pyspark()
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.appName(app)
+    if master is not None:
+        builder = builder.master(master)
+    session = builder.getOrCreate()
+    session.conf.set("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
+    return session
+
+
 def evaluate_parquet(
     policy: Policy,
     customers: str,
@@ -254,14 +278,7 @@ def evaluate_parquet(
     Returns:
         The number of customers evaluated and of those with a transition.
     """
-    require_pyspark()
-    from pyspark.sql import SparkSession
-
-    builder = SparkSession.builder.appName(f"keyaccount evaluate {policy.name}")
-    if master is not None:
-        builder = builder.master(master)
-    session = builder.getOrCreate()
-    session.conf.set("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
+    session = parquet_session(f"keyaccount evaluate {policy.name}", master)
     frame = evaluate(
         policy,
         session.read.parquet(customers),

@@ -24,7 +24,7 @@ import numpy as np
 from keyaccount.domain import NO_CODE, SEGMENTS, TIERS, Period, Segment, Tier, segment_code
 from keyaccount.exceptions import PolicyError
 from keyaccount.rules import Backtest, Outcome
-from keyaccount.spark._api import portfolio_frames
+from keyaccount.spark._api import parquet_session, portfolio_frames
 from keyaccount.spark._frames import coded_customers, coded_revenue, require_pyspark
 from keyaccount.spark._rules import DECISION_COLUMNS, check_policy, decisions
 
@@ -464,15 +464,8 @@ def backtest_parquet(
         Per month: the month, customers evaluated, tier moves, segment moves
         and held demotions.
     """
-    require_pyspark()
-    from pyspark.sql import SparkSession
-
     months = _months(start, end)
-    builder = SparkSession.builder.appName(f"keyaccount backtest {policy.name}")
-    if master is not None:
-        builder = builder.master(master)
-    session = builder.getOrCreate()
-    session.conf.set("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
+    session = parquet_session(f"keyaccount backtest {policy.name}", master)
     frame = backtest(
         policy,
         session.read.parquet(customers),
