@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-import sys
 from collections import Counter
 from typing import TYPE_CHECKING
 
@@ -19,6 +17,7 @@ from keyaccount import Customer, Member, Portfolio, ProjectGroup, RevenueRecord
 from keyaccount.domain import Period, SegmentChange, TierChange
 from keyaccount.exceptions import StaleChangeError, UnknownCustomerError, ValidationError
 from keyaccount.store import Store
+from tests.integration.test_parquet_cli import keyaccount
 
 pytest.importorskip("pyarrow")
 
@@ -37,19 +36,6 @@ if TYPE_CHECKING:
     from keyaccount.domain import Change
 
 _T0 = dt.datetime(2023, 1, 31, 23, 59, 59, 999999, tzinfo=dt.UTC)
-
-
-def keyaccount(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run the real ``keyaccount`` command line (``python -m keyaccount``)."""
-    return subprocess.run(
-        [sys.executable, "-m", "keyaccount", *args],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        cwd=cwd,
-        timeout=300,
-        check=False,
-    )
 
 
 def _portfolio() -> Portfolio:

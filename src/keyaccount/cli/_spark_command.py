@@ -13,7 +13,8 @@ months partitioned by period.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -26,21 +27,37 @@ if TYPE_CHECKING:
 __all__ = ["spark"]
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _inputs(command: _F) -> _F:
+    """The options both commands read their inputs by: --customers, --revenue, --policy."""
+    for option in reversed(
+        (
+            click.option(
+                "--customers", required=True, help="Customers: a Parquet file or directory."
+            ),
+            click.option("--revenue", required=True, help="Revenue: a Parquet file or directory."),
+            click.option(
+                "--policy",
+                "policy_file",
+                type=click.Path(exists=True, dir_okay=False),
+                default=None,
+                help="Policy file (TOML) [default: the policy shipped with keyaccount].",
+            ),
+        )
+    ):
+        command = option(command)
+    return command
+
+
 @click.group()
 def spark() -> None:
     """Evaluate or backtest a policy on Apache Spark, over Parquet files (the spark extra)."""
 
 
 @spark.command("evaluate")
-@click.option("--customers", required=True, help="Customers: a Parquet file or directory.")
-@click.option("--revenue", required=True, help="Revenue: a Parquet file or directory.")
-@click.option(
-    "--policy",
-    "policy_file",
-    type=click.Path(exists=True, dir_okay=False),
-    default=None,
-    help="Policy file (TOML) [default: the policy shipped with keyaccount].",
-)
+@_inputs
 @click.option("--as-of", "as_of", type=PERIOD, required=True, help="The as-of month, YYYY-MM.")
 @click.option("--out", required=True, help="Where to write the decisions (a Parquet directory).")
 @click.option("--rollup", is_flag=True, help="Evaluate group roll-ups.")
@@ -83,15 +100,7 @@ def evaluate(
 
 
 @spark.command("backtest")
-@click.option("--customers", required=True, help="Customers: a Parquet file or directory.")
-@click.option("--revenue", required=True, help="Revenue: a Parquet file or directory.")
-@click.option(
-    "--policy",
-    "policy_file",
-    type=click.Path(exists=True, dir_okay=False),
-    default=None,
-    help="Policy file (TOML) [default: the policy shipped with keyaccount].",
-)
+@_inputs
 @click.option("--start", type=PERIOD, required=True, help="The first month, YYYY-MM.")
 @click.option("--end", type=PERIOD, required=True, help="The last month, YYYY-MM.")
 @click.option(
