@@ -141,6 +141,18 @@ def test_portfolio_saved_counts_what_was_written(store_url: str) -> None:
     assert recorder.seen == [2, 2]
 
 
+def test_portfolio_saved_counts_the_history_recorded(store_url: str) -> None:
+    """A save with ``history=`` counts the changes it recorded."""
+    pf = portfolio()
+    pf.apply_changes([PROMOTE])
+    events: list[PortfolioSaved] = []
+    with Store(store_url) as store:
+        store.on_portfolio_saved(events.append)
+        store.save(pf, history=[PROMOTE])
+        assert len(store.changes()) == 1
+    assert [(e.customers, e.changes) for e in events] == [(2, 1)]
+
+
 def test_operations_events_reach_callbacks_registered_on_store_operations(
     saved: Store, store_url: str
 ) -> None:

@@ -99,6 +99,7 @@ class PortfolioSaved:
         products: Products in the catalogue written.
         project_groups: Project groups written.
         replaced: Whether what the store held was deleted first (``replace=True``).
+        changes: Tier and segment changes recorded with it (``history=``).
     """
 
     store_url: str
@@ -107,6 +108,7 @@ class PortfolioSaved:
     products: int
     project_groups: int
     replaced: bool
+    changes: int = 0
 
 
 @attrs.frozen

@@ -419,6 +419,7 @@ class Store:
                 len(portfolio.products.products),
                 len(portfolio.project_groups),
                 replaced,
+                len(rows),
             )
             hooks_of(self._db).after_commit(conn, saved)
 
