@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections import Counter
 from typing import TYPE_CHECKING
 
@@ -17,22 +15,10 @@ from keyaccount.store import Store
 pytest.importorskip("pyarrow")
 
 from keyaccount.io import read_changes_parquet, read_portfolio_parquet
+from tests.scripts import run_keyaccount
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-
-def keyaccount(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run the real ``keyaccount`` command line (``python -m keyaccount``)."""
-    return subprocess.run(
-        [sys.executable, "-m", "keyaccount", *args],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        cwd=cwd,
-        timeout=120,
-        check=False,
-    )
 
 
 def _portfolio() -> Portfolio:
@@ -78,7 +64,7 @@ def _same(a: Portfolio, b: Portfolio) -> None:
 def test_export_parquet_writes_portfolio_and_history(stored: Path, tmp_path: Path) -> None:
     """`export --parquet DIR` writes the stored portfolio and its recorded changes."""
     out = tmp_path / "lake"
-    result = keyaccount("export", "--db", str(stored), "--parquet", str(out), cwd=tmp_path)
+    result = run_keyaccount("export", "--db", str(stored), "--parquet", str(out), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "exported 3 customers, 3 revenue rows, 1 project groups and 1 changes" in result.stdout
     back = read_portfolio_parquet(out)
@@ -92,11 +78,13 @@ def test_export_then_import_round_trip(stored: Path, tmp_path: Path) -> None:
     """`import --parquet DIR` saves the exported portfolio and history into a new store, equal."""
     out = tmp_path / "lake"
     assert (
-        keyaccount("export", "--db", str(stored), "--parquet", str(out), cwd=tmp_path).returncode
+        run_keyaccount(
+            "export", "--db", str(stored), "--parquet", str(out), cwd=tmp_path
+        ).returncode
         == 0
     )
     copy = tmp_path / "copy.db"
-    result = keyaccount(
+    result = run_keyaccount(
         "import", "--db", str(copy), "--parquet", str(out), "--format", "json", cwd=tmp_path
     )
     assert result.returncode == 0, result.stderr
@@ -118,22 +106,24 @@ def test_existing_targets_need_replace(stored: Path, tmp_path: Path) -> None:
     """An existing directory or a store holding data is refused unless --replace is given."""
     out = tmp_path / "lake"
     assert (
-        keyaccount("export", "--db", str(stored), "--parquet", str(out), cwd=tmp_path).returncode
+        run_keyaccount(
+            "export", "--db", str(stored), "--parquet", str(out), cwd=tmp_path
+        ).returncode
         == 0
     )
-    again = keyaccount("export", "--db", str(stored), "--parquet", str(out), cwd=tmp_path)
+    again = run_keyaccount("export", "--db", str(stored), "--parquet", str(out), cwd=tmp_path)
     assert again.returncode == 1
     assert "exists; add --replace" in again.stderr
     assert (
-        keyaccount(
+        run_keyaccount(
             "export", "--db", str(stored), "--parquet", str(out), "--replace", cwd=tmp_path
         ).returncode
         == 0
     )
-    into = keyaccount("import", "--db", str(stored), "--parquet", str(out), cwd=tmp_path)
+    into = run_keyaccount("import", "--db", str(stored), "--parquet", str(out), cwd=tmp_path)
     assert into.returncode == 1
     assert "already holds data; add --replace" in into.stderr
-    replaced = keyaccount(
+    replaced = run_keyaccount(
         "import", "--db", str(stored), "--parquet", str(out), "--replace", cwd=tmp_path
     )
     assert replaced.returncode == 0, replaced.stderr
@@ -145,7 +135,7 @@ def test_existing_targets_need_replace(stored: Path, tmp_path: Path) -> None:
 
 def test_parquet_with_csv_options_is_a_usage_error(stored: Path, tmp_path: Path) -> None:
     """--parquet with CSV file options is a usage error (exit code 2)."""
-    result = keyaccount(
+    result = run_keyaccount(
         "export", "--db", str(stored), "--parquet", "x", "--customers", "c.csv", cwd=tmp_path
     )
     assert result.returncode == 2
@@ -158,14 +148,14 @@ def test_bad_row_fails_the_import_and_creates_no_store(stored: Path, tmp_path: P
     import pyarrow.parquet as pq
 
     out = tmp_path / "lake"
-    keyaccount("export", "--db", str(stored), "--parquet", str(out), cwd=tmp_path)
+    run_keyaccount("export", "--db", str(stored), "--parquet", str(out), cwd=tmp_path)
     path = out / "revenue" / "period=2022-02" / "part-0.parquet"
     table = pq.read_table(path)
     at = table.schema.get_field_index("customer_key")
     table = table.set_column(at, table.schema.field(at), pa.array([0, 9], pa.int32()))
     pq.write_table(table, path)
     copy = tmp_path / "copy.db"
-    result = keyaccount("import", "--db", str(copy), "--parquet", str(out), cwd=tmp_path)
+    result = run_keyaccount("import", "--db", str(copy), "--parquet", str(out), cwd=tmp_path)
     assert result.returncode == 1
     assert f"{path}, row 1, column 'customer_key': unknown customer" in result.stderr
     assert "1 bad row" in result.stderr

@@ -17,7 +17,7 @@ from keyaccount import Customer, Member, Portfolio, ProjectGroup, RevenueRecord
 from keyaccount.domain import Period, SegmentChange, TierChange
 from keyaccount.exceptions import StaleChangeError, UnknownCustomerError, ValidationError
 from keyaccount.store import Store
-from tests.integration.test_parquet_cli import keyaccount
+from tests.scripts import run_keyaccount
 
 pytest.importorskip("pyarrow")
 
@@ -119,11 +119,11 @@ def test_export_import_keeps_the_history(
     """`export --parquet` then `import --parquet` gives equal portfolio, changes and states."""
     _record_history(store)
     lake = tmp_path / "lake"
-    out = keyaccount("export", "--db", store.url, "--parquet", str(lake), cwd=tmp_path)
+    out = run_keyaccount("export", "--db", store.url, "--parquet", str(lake), cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "and 6 changes" in out.stdout
     with new_url() as url:
-        result = keyaccount(
+        result = run_keyaccount(
             "import", "--db", url, "--parquet", str(lake), "--format", "json", cwd=tmp_path
         )
         assert result.returncode == 0, result.stderr
@@ -273,7 +273,9 @@ def test_cli_refuses_a_broken_changes_file(tmp_path: Path) -> None:
         _record_history(store)
     lake = tmp_path / "lake"
     assert (
-        keyaccount("export", "--db", str(source), "--parquet", str(lake), cwd=tmp_path).returncode
+        run_keyaccount(
+            "export", "--db", str(source), "--parquet", str(lake), cwd=tmp_path
+        ).returncode
         == 0
     )
     path = lake / "changes.parquet"
@@ -286,7 +288,7 @@ def test_cli_refuses_a_broken_changes_file(tmp_path: Path) -> None:
     befores[n] = "ACTIVE"
     pq.write_table(table.set_column(at, table.schema.field(at), pa.array(befores)), path)
     copy = tmp_path / "copy.db"
-    result = keyaccount("import", "--db", str(copy), "--parquet", str(lake), cwd=tmp_path)
+    result = run_keyaccount("import", "--db", str(copy), "--parquet", str(lake), cwd=tmp_path)
     assert result.returncode == 1
     assert f"{path}: change {n} (tier of 'C1' in 2022-03, ACTIVE -> STRATEGIC)" in result.stderr
     assert "before is ACTIVE, but change 0 of the same customer's tier left KEY" in result.stderr

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -18,6 +16,7 @@ from tests.integration.test_store_bulk_revenue import (
     revenue_columns,
     stored_rows,
 )
+from tests.scripts import run_keyaccount
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -86,14 +85,7 @@ def test_the_db_validate_command_marks_them_valid(store: Store, tmp_path: Path) 
     """`keyaccount db validate` (a real run) validates both keys and prints their names."""
     large_import(store)
     url = store.engine.url.render_as_string(hide_password=False)
-    done = subprocess.run(
-        [sys.executable, "-m", "keyaccount", "db", "validate", "--db", url, "--format", "json"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=120,
-        check=False,
-    )
+    done = run_keyaccount("db", "validate", "--db", url, "--format", "json", cwd=tmp_path)
     assert (done.returncode, done.stderr) == (0, "")
     (row,) = json.loads(done.stdout)
     assert sorted(row["validated"].split()) == sorted(REVENUE_KEYS)

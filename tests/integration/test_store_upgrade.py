@@ -15,8 +15,6 @@ import os
 import re
 import shutil
 import sqlite3
-import subprocess
-import sys
 import threading
 from collections import Counter
 from pathlib import Path
@@ -52,6 +50,7 @@ from tests.fixtures.make_v1_fixture import (
 )
 from tests.integration.conftest import _postgres_database
 from tests.integration.test_store_operations import V1_TABLES, schema_of
+from tests.scripts import run_keyaccount
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -453,19 +452,6 @@ def test_each_schema_version_has_its_revision_and_the_last_is_alembics_head() ->
 # ---------------------------------------------------------------- the command line
 
 
-def keyaccount(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run the real ``keyaccount`` command line (``python -m keyaccount``)."""
-    return subprocess.run(
-        [sys.executable, "-m", "keyaccount", *args],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        cwd=cwd,
-        timeout=120,
-        check=False,
-    )
-
-
 @pytest.fixture
 def v1_file(tmp_path: Path) -> Path:
     """A copy of the 0.1.0 SQLite store, as a file."""
@@ -477,26 +463,26 @@ def v1_file(tmp_path: Path) -> Path:
 def test_db_current_and_upgrade_on_the_command_line(v1_file: Path, tmp_path: Path) -> None:
     """`db current`, `db upgrade`, `db current` again: one line each, exit status 0."""
     url = f"sqlite:///{v1_file}"
-    refused = keyaccount("export", "--db", str(v1_file), "--customers", "c.csv", cwd=tmp_path)
+    refused = run_keyaccount("export", "--db", str(v1_file), "--customers", "c.csv", cwd=tmp_path)
     assert refused.returncode == 1
     assert refused.stderr.count("\n") == 1
     assert f"keyaccount db upgrade --db {url}" in refused.stderr
 
-    before = keyaccount("db", "current", "--db", str(v1_file), cwd=tmp_path)
+    before = run_keyaccount("db", "current", "--db", str(v1_file), cwd=tmp_path)
     assert (before.returncode, before.stderr) == (0, "")
     assert before.stdout == (
         f"{url}: schema version 1 (revision none); this library: schema version "
         f"{SCHEMA_VERSION} (revision {HEAD}): upgrade it with `keyaccount db upgrade --db {url}`\n"
     )
-    upgraded = keyaccount("db", "upgrade", "--db", str(v1_file), cwd=tmp_path)
+    upgraded = run_keyaccount("db", "upgrade", "--db", str(v1_file), cwd=tmp_path)
     assert (upgraded.returncode, upgraded.stderr) == (0, "")
     assert upgraded.stdout == (
         f"{url}: upgraded from schema version 1 (revision none) to schema version "
         f"{SCHEMA_VERSION} (revision {HEAD})\n"
     )
-    after = keyaccount("db", "current", "--db", str(v1_file), cwd=tmp_path)
+    after = run_keyaccount("db", "current", "--db", str(v1_file), cwd=tmp_path)
     assert after.stdout.endswith(": current\n")
-    again = keyaccount("db", "upgrade", "--db", str(v1_file), cwd=tmp_path)
+    again = run_keyaccount("db", "upgrade", "--db", str(v1_file), cwd=tmp_path)
     assert again.stdout.endswith("nothing to upgrade\n")
     with Store(v1_file, create=False) as store:
         assert as_json(snapshot(store))["customers"] == expected()["customers"]
@@ -504,8 +490,10 @@ def test_db_current_and_upgrade_on_the_command_line(v1_file: Path, tmp_path: Pat
 
 def test_db_commands_print_json_for_programs(v1_file: Path, tmp_path: Path) -> None:
     """`--format json` prints one object per command with the attribute names."""
-    before = keyaccount("db", "current", "--db", str(v1_file), "--format", "json", cwd=tmp_path)
-    upgraded = keyaccount("db", "upgrade", "--db", str(v1_file), "--format", "json", cwd=tmp_path)
+    before = run_keyaccount("db", "current", "--db", str(v1_file), "--format", "json", cwd=tmp_path)
+    upgraded = run_keyaccount(
+        "db", "upgrade", "--db", str(v1_file), "--format", "json", cwd=tmp_path
+    )
     assert before.returncode == upgraded.returncode == 0
     [status] = json.loads(before.stdout)
     assert status == {
@@ -528,13 +516,13 @@ def test_db_commands_print_json_for_programs(v1_file: Path, tmp_path: Path) -> N
 def test_db_commands_default_to_keyaccount_db_and_never_create_it(tmp_path: Path) -> None:
     """Without --db the commands use ./keyaccount.db; a missing store is one line, not created."""
     for command in ("current", "upgrade"):
-        result = keyaccount("db", command, cwd=tmp_path)
+        result = run_keyaccount("db", command, cwd=tmp_path)
         assert result.returncode == 1
         assert result.stderr.startswith("Error: no keyaccount store at ")
         assert result.stderr.count("\n") == 1
     assert list(tmp_path.iterdir()) == []
     shutil.copy(SQLITE_DUMP, tmp_path / "dump.sql")  # a file that is not a store
-    result = keyaccount("db", "current", "--db", str(tmp_path / "dump.sql"), cwd=tmp_path)
+    result = run_keyaccount("db", "current", "--db", str(tmp_path / "dump.sql"), cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.startswith("Error: ")
 
