@@ -158,7 +158,30 @@ def environment(libraries: Sequence[str] = ()) -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "load_1_5_15": [round(value, 2) for value in os.getloadavg()],
         "versions": versions,
+        "huge_pages": huge_pages(),
     }
+
+
+def huge_pages() -> dict[str, str]:
+    """The kernel's transparent huge page settings and numpy's use of them.
+
+    With ``defrag`` at ``madvise`` the kernel compacts memory on the spot to give a
+    huge page to a region that asked for one, and numpy asks for every array of 4 MiB
+    or more unless ``NUMPY_MADVISE_HUGEPAGE=0``: on a machine whose memory is
+    fragmented, the first touch of fresh arrays then costs several times the work done
+    with them (docs/benchmarks.md, "Huge pages").
+    """
+    settings = {}
+    for name in ("enabled", "defrag"):
+        path = Path("/sys/kernel/mm/transparent_hugepage") / name
+        try:
+            text = path.read_text()
+        except OSError:
+            continue
+        chosen = text[text.find("[") + 1 : text.find("]")] if "[" in text else text.strip()
+        settings[name] = chosen
+    settings["NUMPY_MADVISE_HUGEPAGE"] = os.environ.get("NUMPY_MADVISE_HUGEPAGE", "(unset)")
+    return settings
 
 
 def print_environment(libraries: Sequence[str] = (), *, when: str = "start") -> None:
@@ -169,14 +192,47 @@ def print_environment(libraries: Sequence[str] = (), *, when: str = "start") -> 
 # ---------------------------------------------------------------- child processes
 
 
-def run_child(script: str, args: Sequence[str]) -> Any:
+def postgres_cpu_seconds() -> float:
+    """CPU seconds (user + system) used so far by the PostgreSQL server processes here.
+
+    Every process named ``postgres`` counts with its own time; the postmaster (the one
+    whose parent is not ``postgres``) counts with its ended children's too, so a
+    backend's time is not lost when its connection closes. Counts every server on the
+    machine; 0.0 where ``/proc`` is missing.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, list[str]] = {}
+    for proc in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = proc.read_text()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        if name == "postgres":
+            stats[int(proc.parent.name)] = text[text.rindex(")") + 2 :].split()
+    total = 0
+    for fields in stats.values():
+        # fields from the state on: ppid is [1], utime [11], stime [12], cutime [13], cstime [14]
+        total += int(fields[11]) + int(fields[12])
+        if int(fields[1]) not in stats:
+            total += int(fields[13]) + int(fields[14])
+    return total / ticks
+
+
+def run_child(script: str, args: Sequence[str], env: dict[str, str] | None = None) -> Any:
     """Run ``script`` with this Python and ``args``; the JSON of its last stdout line.
+
+    ``env`` adds to (or replaces) variables of this process's environment.
 
     Raises:
         subprocess.CalledProcessError: The child failed.
     """
     done = subprocess.run(
-        [sys.executable, script, *args], check=True, capture_output=True, text=True
+        [sys.executable, script, *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env} if env else None,
     )
     return last_json_line(done.stdout)
 

@@ -28,6 +28,18 @@ times, alternating the variants:
 - ``dense``: the floor of ``bench_rules.py``: the same metrics and decisions in plain
   numpy on dense customers x months arrays, whose building is not counted.
 
+``keyaccount`` and ``dense`` run twice over: as they are, and with
+``NUMPY_MADVISE_HUGEPAGE=0`` ("no huge pages"): numpy asks the kernel for huge pages
+for every large array, which on a machine whose memory is fragmented (transparent huge
+pages with ``defrag`` at ``madvise``) makes the first touch of fresh memory cost more
+than the work done in it; the environment lines give the kernel's settings. The floor
+is the faster of its two runs.
+
+Beside the wall clock, the load and the ADBC read report CPU seconds: the child's own
+(all its threads: the driver's reading thread, numpy, SQLite's work) and the PostgreSQL
+server's (every ``postgres`` process on the machine, from ``/proc``), which show where
+the time goes when both share the 2 cores.
+
 Imports are timed apart (``import keyaccount.store, keyaccount.rules``; ``import
 pyarrow, adbc_driver_*``, on both sides) and not counted in the steps.
 The ratio is keyaccount's cold total over (the ADBC read's cold time + the floor).
@@ -46,7 +58,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import _common
 
@@ -126,6 +138,11 @@ def postgres(pgdir: Path) -> tuple[str, Any]:
 # ---------------------------------------------------------------- children (one step each)
 
 
+def cpu_used(cpu: float, server: float) -> list[float]:
+    """CPU seconds since ``cpu`` / ``server``: this process (all its threads), the server."""
+    return [time.process_time() - cpu, _common.postgres_cpu_seconds() - server]
+
+
 def child_keyaccount(url: str, plain: bool) -> dict[str, Any]:
     t0 = time.perf_counter()
     from keyaccount.rules import default_policy
@@ -148,9 +165,10 @@ def child_keyaccount(url: str, plain: bool) -> dict[str, Any]:
     t = time.perf_counter()
     store = Store.open(url)
     times["open"] = time.perf_counter() - t
-    t = time.perf_counter()
+    t, cpu, server = time.perf_counter(), time.process_time(), _common.postgres_cpu_seconds()
     pf = store.load()
     times["load"] = time.perf_counter() - t
+    used = {"load": cpu_used(cpu, server)}
     t = time.perf_counter()
     table = pf.metrics(AS_OF)
     times["first metrics"] = time.perf_counter() - t
@@ -173,7 +191,7 @@ def child_keyaccount(url: str, plain: bool) -> dict[str, Any]:
     times["warm metrics + evaluate"] = min(warm)
     store.close()
     del evaluation
-    return {"times": times}
+    return {"times": times, "cpu": used}
 
 
 def child_adbc(url: str) -> dict[str, Any]:
@@ -190,8 +208,9 @@ def child_adbc(url: str) -> dict[str, Any]:
 
         target = _common.psycopg_conninfo(url)
     times: dict[str, float] = {"imports (not counted)": time.perf_counter() - t0}
+    used: dict[str, list[float]] = {}
     for label in ("read", "warm read"):
-        t = time.perf_counter()
+        t, cpu, server = time.perf_counter(), time.process_time(), _common.postgres_cpu_seconds()
         database = driver.connect(target)
         conn = adbc_driver_manager.AdbcConnection(database)
         rows = 0
@@ -208,7 +227,8 @@ def child_adbc(url: str) -> dict[str, Any]:
         conn.close()
         database.close()
         times[label] = time.perf_counter() - t
-    return {"times": times, "rows": rows}
+        used[label] = cpu_used(cpu, server)
+    return {"times": times, "rows": rows, "cpu": used}
 
 
 def child_copy(url: str) -> dict[str, Any]:
@@ -259,9 +279,16 @@ def child(args: argparse.Namespace) -> None:
 # ---------------------------------------------------------------- the run
 
 
+NO_HUGE_PAGES: Final = " (no huge pages)"
+"""A variant's suffix: its child runs with ``NUMPY_MADVISE_HUGEPAGE=0``."""
+
+
 def spawn(kind: str, **options: Any) -> dict[str, Any]:
+    env = None
+    if kind.endswith(NO_HUGE_PAGES):
+        kind, env = kind.removesuffix(NO_HUGE_PAGES), {"NUMPY_MADVISE_HUGEPAGE": "0"}
     flags = [f"--{k.replace('_', '-')}={v}" for k, v in options.items()]
-    result: dict[str, Any] = _common.run_child(__file__, ["--child", kind, *flags])
+    result: dict[str, Any] = _common.run_child(__file__, ["--child", kind, *flags], env=env)
     return result
 
 
@@ -277,6 +304,9 @@ def show(name: str, runs: list[dict[str, Any]]) -> None:
     b, m = best(runs), median(runs)
     cells = ", ".join(f"{k} {b[k]:.2f} ({m[k]:.2f})" for k in b)
     print(f"  {name:<17} best (median) s: {cells}", flush=True)
+    for step in runs[0].get("cpu", {}):
+        pairs = ", ".join(f"{r['cpu'][step][0]:.2f} + {r['cpu'][step][1]:.2f}" for r in runs)
+        print(f"  {'':<17} {step} CPU s, this process + server, each run: {pairs}", flush=True)
 
 
 def main() -> None:
@@ -320,33 +350,39 @@ def main() -> None:
             )
             made.touch()
     try:
-        dense = [spawn("dense", data=data) for _ in range(args.repeats)]
-        floor = best(dense)["metrics + decisions"]
+        dense = {
+            kind: [spawn(kind, data=data) for _ in range(args.repeats)]
+            for kind in ("dense", "dense" + NO_HUGE_PAGES)
+        }
+        floor = min(best(runs)["metrics + decisions"] for runs in dense.values())
         print(f"{args.customers:,} customers x {args.months} months, as of {AS_OF}")
-        show("dense floor", dense)
+        for kind, runs in dense.items():
+            show(kind.replace("dense", "dense floor"), runs)
         for backend in args.backends:
             url = urls[backend]
-            kinds = ["keyaccount", "keyaccount plain", "adbc"]
+            kinds = ["keyaccount", "keyaccount" + NO_HUGE_PAGES, "keyaccount plain", "adbc"]
             if backend == "postgresql":
                 kinds.append("copy")
             runs: dict[str, list[dict[str, Any]]] = {k: [] for k in kinds}
-            for _ in range(args.repeats):
+            for repeat in range(args.repeats):
                 for kind in kinds:
-                    runs[kind].append(spawn(kind, url=url))
+                    if kind != "copy" or repeat == 0:  # two minutes of bytes: once is enough
+                        runs[kind].append(spawn(kind, url=url))
             print(f"{backend}:")
             for kind in kinds:
                 show(kind, runs[kind])
-            ours = best(runs["keyaccount"])
             read = best(runs["adbc"])["read"]
             plain = best(runs["keyaccount plain"])
-            print(
-                f"  cold ratio: {ours['total']:.2f} / ({read:.2f} + {floor:.2f}) = "
-                f"{ours['total'] / (read + floor):.2f}x (goal 1.3x); plain path "
-                f"{plain['total'] / (read + floor):.2f}x; load alone / ADBC read "
-                f"{ours['load'] / read:.2f}x; warm metrics + evaluate / floor "
-                f"{ours['warm metrics + evaluate'] / floor:.2f}x",
-                flush=True,
-            )
+            for kind in ("keyaccount", "keyaccount" + NO_HUGE_PAGES):
+                ours = best(runs[kind])
+                print(
+                    f"  {kind}: cold ratio {ours['total']:.2f} / ({read:.2f} + {floor:.2f}) "
+                    f"= {ours['total'] / (read + floor):.2f}x (goal 1.3x); load alone / ADBC "
+                    f"read {ours['load'] / read:.2f}x; warm metrics + evaluate / floor "
+                    f"{ours['warm metrics + evaluate'] / floor:.2f}x",
+                    flush=True,
+                )
+            print(f"  plain path: {plain['total'] / (read + floor):.2f}x", flush=True)
     finally:
         if stop is not None:
             stop()

@@ -26,6 +26,7 @@ import importlib
 import logging
 import os
 import signal
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
@@ -315,9 +316,17 @@ def cli(ctx: click.Context, verbose: int) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the ``keyaccount`` command line (the console script and ``python -m keyaccount``).
 
+    When numpy is not imported yet (a command-line run), numpy is told not to ask
+    the kernel for huge pages (``NUMPY_MADVISE_HUGEPAGE=0``) unless the variable is
+    set already: on a machine whose memory is fragmented, the kernel's compaction
+    for them made the first touch of the load's arrays cost more than the load
+    (``docs/cli.md``, "Memory and huge pages").
+
     Args:
         argv: Arguments without the program name; ``None`` reads ``sys.argv``.
     """
+    if "numpy" not in sys.modules:
+        os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="keyaccount")
