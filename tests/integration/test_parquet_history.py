@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from keyaccount import Customer, Member, Portfolio, ProjectGroup, RevenueRecord
+from keyaccount import Customer, Portfolio, RevenueRecord
 from keyaccount.domain import Period, SegmentChange, TierChange
 from keyaccount.exceptions import StaleChangeError, UnknownCustomerError, ValidationError
 from keyaccount.store import Store
+from tests.integration.test_parquet_cli import _portfolio as parquet_cli_portfolio
 from tests.scripts import run_keyaccount
 
 pytest.importorskip("pyarrow")
@@ -39,29 +40,13 @@ _T0 = dt.datetime(2023, 1, 31, 23, 59, 59, 999999, tzinfo=dt.UTC)
 
 
 def _portfolio() -> Portfolio:
-    return Portfolio(
-        [
-            Customer("HQ", "保险总公司", "2021-01", segment="保险"),
-            Customer("GD", "广东分公司", "2021-02", segment="保险", parent_id="HQ"),
-            Customer("C1", "某中院", "2021-05", segment="司法", sub_segment="法院"),
-            Customer("DD", "当当网", "2021-06", segment="电商TOP"),
-        ],
-        [
-            RevenueRecord("GD", "policy_mailing", "2022-01", "1200.50", volume=3),
-            RevenueRecord("HQ", "standard_express", "2022-02", "-5.00"),
-            RevenueRecord("C1", "court_express", "2022-02", "880.05", volume=1),
-            RevenueRecord("DD", "warehouse_delivery", "2022-03", "88000.00", volume=900),
-        ],
-        project_groups=[
-            ProjectGroup(
-                "insurers",
-                "Insurers",
-                "保险项目组",
-                members=[Member("王芳", "项目经理")],
-                customer_ids={"HQ", "GD"},
-            )
-        ],
+    """test_parquet_cli's portfolio with one customer more (an e-commerce TOP account)."""
+    portfolio = parquet_cli_portfolio()
+    portfolio.add_customer(Customer("DD", "当当网", "2021-06", segment="电商TOP"))
+    portfolio.add_revenue(
+        [RevenueRecord("DD", "warehouse_delivery", "2022-03", "88000.00", volume=900)]
     )
+    return portfolio
 
 
 def _record_history(store: Store) -> None:
